@@ -1,0 +1,43 @@
+/* audit: the tamper-evident JSON Lines log of every open and every change.
+ *
+ * Each line carries "prev", the SHA-256 (hex) of the previous line's bytes
+ * (without its newline), and "seq"; the first line's prev is 64 zeros.
+ */
+#ifndef CREDFS_AUDIT_H
+#define CREDFS_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <time.h>
+
+struct caller;
+struct policy_decision;
+struct audit;
+typedef struct cJSON cJSON;
+
+enum audit_sync { AUDIT_SYNC_NONE, AUDIT_SYNC_BATCH, AUDIT_SYNC_ALWAYS };
+
+/* target: a path (created 0600, parent 0700) or "syslog".  Continues the
+ * chain of an existing log (reads its last line). */
+int audit_open(const char *target, enum audit_sync sync, struct audit **out,
+	       char *err, size_t errlen) __attribute__((warn_unused_result));
+void audit_close(struct audit *a);
+
+/* Generic event: takes ownership of fields (may be NULL); adds ts, seq,
+ * event, prev.  Returns 0 once the line is written (and synced per mode). */
+int audit_event(struct audit *a, const char *event, cJSON *fields);
+
+/* The open event.  key_ids/profiles are arrays of n strings. */
+int audit_open_event(struct audit *a, const char *file,
+		     const char *const *profiles, size_t nprofiles,
+		     const struct caller *c, const struct policy_decision *d,
+		     const char *const *key_ids, size_t nkeys, time_t expires);
+
+/* Commands: print to out; return the process exit status. */
+int audit_cmd_verify(const char *path, FILE *out);
+int audit_cmd_tail(const char *path, bool follow, FILE *out);
+int audit_cmd_report(const char *path, const char *key_id, const char *since,
+		     FILE *out);
+
+#endif

@@ -1,0 +1,613 @@
+/* caller: who is opening a file, resolved from /proc inside the request.
+ *
+ * Pinning: every read goes through one directory fd on /proc/TID.  A /proc
+ * directory inode holds a reference to the task's struct pid, and a recycled
+ * pid number gets a new struct pid, so once the directory is open no read
+ * through it can reach another process: it reads this task or fails
+ * (ENOENT/ESRCH once the task is reaped).  The start time read first is
+ * kept so caller_complete() and caller_exe_sha256(), which open the
+ * directory again later, can tell the process is still the one identified.
+ *
+ * The request's fsuid/fsgid must equal the thread's (status Uid:/Gid:
+ * fourth field): a pid that was recycled to another user's process between
+ * the request and the lookup is refused rather than trusted.
+ */
+#include "caller.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DELETED_SUFFIX " (deleted)"
+
+static int proc_open_dir(pid_t pid)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	return fd;
+}
+
+/* Reads a whole (small) /proc file into buf, NUL-terminated; returns the
+ * length or -errno.  A file longer than buf is truncated. */
+static ssize_t read_at(int dirfd, const char *name, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd, r;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (len < size - 1) {
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = errno == ENOENT ? -ESRCH : -errno;
+			close(fd);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+/* Field 4 (ppid) and 22 (starttime) of /proc/PID/stat, and comm. */
+struct stat_fields {
+	pid_t ppid;
+	unsigned long long starttime;
+	char comm[32];
+};
+
+static int read_stat(int dirfd, struct stat_fields *sf)
+{
+	char buf[1024];
+	char *open_paren, *close_paren, *p, *end;
+	ssize_t n;
+	size_t clen;
+	int field;
+
+	n = read_at(dirfd, "stat", buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	/* comm may hold anything, ')' included: it ends at the last ')'. */
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren)
+		return -EINVAL;
+	clen = (size_t)(close_paren - open_paren - 1);
+	if (clen >= sizeof(sf->comm))
+		clen = sizeof(sf->comm) - 1;
+	memcpy(sf->comm, open_paren + 1, clen);
+	sf->comm[clen] = '\0';
+
+	p = close_paren + 1;
+	for (field = 3; field <= 22; field++) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return -EINVAL;
+		if (field == 4) {
+			sf->ppid = (pid_t)strtol(p, &end, 10);
+			if (end == p)
+				return -EINVAL;
+			p = end;
+		} else if (field == 22) {
+			sf->starttime = strtoull(p, &end, 10);
+			if (end == p)
+				return -EINVAL;
+			p = end;
+		} else {
+			while (*p && *p != ' ')
+				p++;
+		}
+	}
+	return 0;
+}
+
+struct status_fields {
+	pid_t tgid;
+	pid_t tracer;
+	unsigned long fsuid, fsgid;
+	size_t ngroups;
+	gid_t groups[CALLER_MAX_GROUPS];
+};
+
+/* Fourth number of "Uid:\tr\te\ts\tfs". */
+static int parse_fourth(const char *p, unsigned long *out)
+{
+	char *end;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		*out = strtoul(p, &end, 10);
+		if (end == p)
+			return -EINVAL;
+		p = end;
+	}
+	return 0;
+}
+
+static int read_status(int dirfd, struct status_fields *st)
+{
+	char buf[4096];
+	char *line, *nl, *end;
+	unsigned seen = 0;
+	ssize_t n;
+
+	n = read_at(dirfd, "status", buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	st->ngroups = 0;
+	for (line = buf; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (!strncmp(line, "Tgid:", 5)) {
+			st->tgid = (pid_t)strtol(line + 5, &end, 10);
+			if (end != line + 5)
+				seen |= 1;
+		} else if (!strncmp(line, "TracerPid:", 10)) {
+			st->tracer = (pid_t)strtol(line + 10, &end, 10);
+			if (end != line + 10)
+				seen |= 2;
+		} else if (!strncmp(line, "Uid:", 4)) {
+			if (!parse_fourth(line + 4, &st->fsuid))
+				seen |= 4;
+		} else if (!strncmp(line, "Gid:", 4)) {
+			if (!parse_fourth(line + 4, &st->fsgid))
+				seen |= 8;
+		} else if (!strncmp(line, "Groups:", 7)) {
+			char *p = line + 7;
+
+			while (st->ngroups < CALLER_MAX_GROUPS) {
+				unsigned long g = strtoul(p, &end, 10);
+
+				if (end == p)
+					break;
+				st->groups[st->ngroups++] = (gid_t)g;
+				p = end;
+			}
+		}
+	}
+	return seen == 15 ? 0 : -EINVAL;
+}
+
+/* readlink of DIR/exe; strips " (deleted)". */
+static int read_exe(int dirfd, char *buf, size_t size, bool *deleted)
+{
+	ssize_t n;
+	size_t sl = sizeof(DELETED_SUFFIX) - 1;
+
+	n = readlinkat(dirfd, "exe", buf, size - 1);
+	if (n < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	if (n == 0)
+		return -ESRCH;
+	/* Possibly truncated: a prefix could match a glob the path does
+	 * not. */
+	if ((size_t)n == size - 1)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	*deleted = false;
+	if ((size_t)n > sl && !memcmp(buf + n - sl, DELETED_SUFFIX, sl)) {
+		buf[n - sl] = '\0';
+		*deleted = true;
+	}
+	return 0;
+}
+
+static void read_cmdline(int dirfd, struct caller *c)
+{
+	ssize_t n, i;
+
+	n = read_at(dirfd, "cmdline", c->cmdline, sizeof(c->cmdline));
+	if (n < 0) {
+		c->cmdline[0] = '\0';
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (c->cmdline[i] == '\0')
+			c->cmdline[i] = ' ';
+	while (n > 0 && c->cmdline[n - 1] == ' ')
+		n--;
+	c->cmdline[n] = '\0';
+}
+
+/* The "0::" line; empty without cgroup v2.  A path that does not fit is an
+ * error: a truncated path could match a glob the real one does not. */
+static int read_cgroup(int dirfd, struct caller *c)
+{
+	char buf[4096];
+	char *line, *nl;
+	ssize_t n;
+	size_t len;
+
+	c->cgroup[0] = '\0';
+	n = read_at(dirfd, "cgroup", buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	if ((size_t)n == sizeof(buf) - 1)
+		return -ENAMETOOLONG;
+	for (line = buf; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (!strncmp(line, "0::", 3)) {
+			len = strlen(line + 3);
+			if (len >= sizeof(c->cgroup))
+				return -ENAMETOOLONG;
+			memcpy(c->cgroup, line + 3, len + 1);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+/* Parent first, up to CALLER_MAX_ANCESTORS, stopping below pid 1.  An
+ * ancestor whose start time is later than its child's is a recycled pid
+ * (the real parent is gone): the walk stops there. */
+static void read_ancestors(struct caller *c, pid_t ppid)
+{
+	unsigned long long child_start = c->starttime;
+	struct stat_fields sf;
+	pid_t p = ppid;
+	bool deleted;
+	int dfd;
+
+	c->nancestors = 0;
+	c->ancestors_deleted = 0;
+	while (p > 1 && c->nancestors < CALLER_MAX_ANCESTORS) {
+		char *slot = c->ancestors[c->nancestors];
+
+		dfd = proc_open_dir(p);
+		if (dfd < 0)
+			break;
+		if (read_stat(dfd, &sf) < 0 || sf.starttime > child_start) {
+			close(dfd);
+			break;
+		}
+		if (read_exe(dfd, slot, PATH_MAX, &deleted) < 0) {
+			strcpy(slot, "?");
+			deleted = false;
+		}
+		close(dfd);
+		if (deleted)
+			c->ancestors_deleted |= 1u << c->nancestors;
+		c->nancestors++;
+		child_start = sf.starttime;
+		p = sf.ppid;
+	}
+}
+
+/* Sets what must be valid even on failure, without clearing the large
+ * path arrays (a 70 KiB memset per open is measurable). */
+static void caller_reset(struct caller *c, pid_t tid, uid_t uid, gid_t gid)
+{
+	c->tid = tid;
+	c->pid = 0;
+	c->uid = uid;
+	c->gid = gid;
+	c->tracer = 0;
+	c->starttime = 0;
+	c->exe_deleted = false;
+	c->exe[0] = '\0';
+	c->comm[0] = '\0';
+	c->cmdline[0] = '\0';
+	c->cgroup[0] = '\0';
+	c->nancestors = 0;
+	c->have_sha256 = false;
+	c->have = 0;
+	c->ancestors_deleted = 0;
+	c->ngroups = 0;
+}
+
+/* Reads the optional parts in need through dirfd (the pinned task). */
+static int fill_optional(struct caller *c, int dirfd, pid_t ppid,
+			 unsigned need)
+{
+	int r;
+
+	need &= ~c->have;
+	if (need & CALLER_NEED_CMDLINE)
+		read_cmdline(dirfd, c);
+	if ((need & CALLER_NEED_CGROUP) && (r = read_cgroup(dirfd, c)) < 0)
+		return r;
+	if (need & CALLER_NEED_ANCESTORS)
+		read_ancestors(c, ppid);
+	c->have |= need & (CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP |
+			   CALLER_NEED_ANCESTORS);
+	return 0;
+}
+
+int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
+			 struct caller *c)
+{
+	struct stat_fields sf;
+	struct status_fields st;
+	int dirfd = -1, r;
+
+	caller_reset(c, tid, uid, gid);
+	/* pid 0: the caller lives in a pid namespace we cannot see. */
+	if (tid <= 0)
+		return -ESRCH;
+	dirfd = proc_open_dir(tid);
+	if (dirfd < 0) {
+		r = dirfd;
+		goto out;
+	}
+	if ((r = read_stat(dirfd, &sf)) < 0)
+		goto out;
+	if ((r = read_status(dirfd, &st)) < 0)
+		goto out;
+	if (st.fsuid != (unsigned long)uid || st.fsgid != (unsigned long)gid) {
+		r = -ESRCH;
+		goto out;
+	}
+	if ((r = read_exe(dirfd, c->exe, sizeof(c->exe), &c->exe_deleted)) < 0)
+		goto out;
+
+	c->pid = st.tgid;
+	c->tracer = st.tracer;
+	c->starttime = sf.starttime;
+	memcpy(c->comm, sf.comm, sizeof(c->comm));
+	c->ngroups = st.ngroups;
+	memcpy(c->groups, st.groups, st.ngroups * sizeof(gid_t));
+
+	/* A tracer can attach to one thread; a tracer on the leader controls
+	 * the whole address space too, so look at both. */
+	if (!c->tracer && st.tgid != tid) {
+		struct status_fields lst;
+		int lfd = proc_open_dir(st.tgid);
+
+		if (lfd >= 0) {
+			if (read_status(lfd, &lst) == 0)
+				c->tracer = lst.tracer;
+			close(lfd);
+		}
+	}
+
+	if ((r = fill_optional(c, dirfd, sf.ppid, need)) < 0)
+		goto out;
+	if (need & CALLER_NEED_SHA256) {
+		close(dirfd);
+		dirfd = -1;
+		if ((r = caller_exe_sha256(c)) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	if (dirfd >= 0)
+		close(dirfd);
+	if (r < 0) {
+		/* Leave nothing half-identified that a rule could match. */
+		caller_reset(c, tid, uid, gid);
+	}
+	return r;
+}
+
+int caller_identify(pid_t tid, uid_t uid, gid_t gid, struct caller *c)
+{
+	return caller_identify_need(tid, uid, gid,
+				    CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP |
+					    CALLER_NEED_ANCESTORS,
+				    c);
+}
+
+/* Opens /proc/TID again and checks it is the task identified. */
+static int reopen_pinned(const struct caller *c, struct stat_fields *sf)
+{
+	int dirfd, r;
+
+	if (c->tid <= 0 || !c->starttime)
+		return -ESRCH;
+	dirfd = proc_open_dir(c->tid);
+	if (dirfd < 0)
+		return dirfd;
+	if ((r = read_stat(dirfd, sf)) < 0) {
+		close(dirfd);
+		return r;
+	}
+	if (sf->starttime != c->starttime) {
+		close(dirfd);
+		return -ESRCH;
+	}
+	return dirfd;
+}
+
+int caller_complete(struct caller *c, unsigned need)
+{
+	struct stat_fields sf;
+	int dirfd, r = 0;
+
+	if (!(need & ~c->have & ~CALLER_NEED_SHA256) &&
+	    (!(need & CALLER_NEED_SHA256) || c->have_sha256))
+		return 0;
+	if (need & ~c->have & ~CALLER_NEED_SHA256) {
+		dirfd = reopen_pinned(c, &sf);
+		if (dirfd < 0)
+			return dirfd;
+		r = fill_optional(c, dirfd, sf.ppid, need);
+		close(dirfd);
+		if (r < 0)
+			return r;
+	}
+	if ((need & CALLER_NEED_SHA256) && !c->have_sha256)
+		r = caller_exe_sha256(c);
+	return r;
+}
+
+bool caller_in_group(const struct caller *c, gid_t g)
+{
+	size_t i;
+
+	if (c->gid == g)
+		return true;
+	for (i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == g)
+			return true;
+	return false;
+}
+
+/* Hashing a 10 MB interpreter on every open would dominate; the hash of an
+ * unchanged file is cached.  The key includes ctime, which no user can set
+ * and every write changes, so a binary modified in place misses. */
+#define SHA_CACHE_SIZE 32
+
+struct sha_entry {
+	bool used;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	uint8_t hash[32];
+};
+
+static pthread_mutex_t sha_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sha_entry sha_cache[SHA_CACHE_SIZE];
+static unsigned sha_next;
+
+static bool sha_key_eq(const struct sha_entry *e, const struct stat *st)
+{
+	return e->used && e->dev == st->st_dev && e->ino == st->st_ino &&
+	       e->size == st->st_size &&
+	       e->mtime.tv_sec == st->st_mtim.tv_sec &&
+	       e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       e->ctime.tv_sec == st->st_ctim.tv_sec &&
+	       e->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static bool sha_cache_get(const struct stat *st, uint8_t out[static 32])
+{
+	bool hit = false;
+	unsigned i;
+
+	pthread_mutex_lock(&sha_lock);
+	for (i = 0; i < SHA_CACHE_SIZE; i++) {
+		if (sha_key_eq(&sha_cache[i], st)) {
+			memcpy(out, sha_cache[i].hash, 32);
+			hit = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sha_lock);
+	return hit;
+}
+
+static void sha_cache_put(const struct stat *st, const uint8_t hash[static 32])
+{
+	struct sha_entry *e;
+
+	pthread_mutex_lock(&sha_lock);
+	e = &sha_cache[sha_next++ % SHA_CACHE_SIZE];
+	e->used = true;
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->size = st->st_size;
+	e->mtime = st->st_mtim;
+	e->ctime = st->st_ctim;
+	memcpy(e->hash, hash, 32);
+	pthread_mutex_unlock(&sha_lock);
+}
+
+static int hash_fd(int fd, uint8_t out[static 32])
+{
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char *buf = NULL;
+	unsigned int len = 0;
+	ssize_t n;
+	int r = -ENOMEM;
+
+	buf = malloc(1 << 16);
+	ctx = EVP_MD_CTX_new();
+	if (!buf || !ctx)
+		goto out;
+	r = -EIO;
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (;;) {
+		n = read(fd, buf, 1 << 16);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+	}
+	if (EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != 32)
+		goto out;
+	r = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return r;
+}
+
+int caller_exe_sha256(struct caller *c)
+{
+	struct stat_fields sf;
+	struct stat st;
+	uint8_t hash[32];
+	int dirfd, fd = -1, r;
+
+	if (c->have_sha256)
+		return 0;
+	dirfd = reopen_pinned(c, &sf);
+	if (dirfd < 0)
+		return dirfd;
+	/* /proc/PID/exe opens the file the process runs, even if the path
+	 * now names another file or none. */
+	fd = openat(dirfd, "exe", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = errno == ENOENT ? -ESRCH : -errno;
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!sha_cache_get(&st, hash)) {
+		if ((r = hash_fd(fd, hash)) < 0)
+			goto out;
+		sha_cache_put(&st, hash);
+	}
+	/* Still the same process after the (possibly long) read. */
+	if ((r = read_stat(dirfd, &sf)) < 0)
+		goto out;
+	if (sf.starttime != c->starttime) {
+		r = -ESRCH;
+		goto out;
+	}
+	memcpy(c->exe_sha256, hash, 32);
+	c->have_sha256 = true;
+	c->have |= CALLER_NEED_SHA256;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	close(dirfd);
+	return r;
+}

@@ -1,0 +1,72 @@
+/* caller: who is opening a file, resolved from /proc inside the request.
+ *
+ * The FUSE request pid is a thread id; the identity is its thread group.
+ * The process is pinned across the /proc reads (start time compared before
+ * and after) so a recycled pid cannot borrow another process's identity.
+ */
+#ifndef CREDFS_CALLER_H
+#define CREDFS_CALLER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CALLER_MAX_ANCESTORS 16
+#define CALLER_MAX_GROUPS 64
+
+/* Optional parts of an identity (the pinned core, tid/pid/uid/gid/tracer/
+ * starttime/exe/comm/groups, is always read).  policy_needs() says which a
+ * policy wants; the audit line wants CMDLINE | CGROUP. */
+#define CALLER_NEED_CMDLINE 0x1u
+#define CALLER_NEED_CGROUP 0x2u
+#define CALLER_NEED_ANCESTORS 0x4u
+#define CALLER_NEED_SHA256 0x8u /* hashed lazily by policy_decide */
+#define CALLER_NEED_ALL 0xfu
+
+struct caller {
+	pid_t tid;
+	pid_t pid; /* thread group id */
+	uid_t uid; /* from the request */
+	gid_t gid;
+	pid_t tracer; /* TracerPid, 0 if none */
+	unsigned long long starttime;
+	bool exe_deleted;
+	char exe[PATH_MAX];
+	char comm[32];
+	char cmdline[256]; /* NULs turned to spaces, truncated */
+	char cgroup[512];  /* cgroup v2 path ("0::" line) */
+	size_t nancestors;
+	char ancestors[CALLER_MAX_ANCESTORS][PATH_MAX]; /* parent first */
+	bool have_sha256;
+	uint8_t exe_sha256[32]; /* filled lazily by policy (exe_sha256:) */
+	/* Added by the caller module (fields only appended). */
+	unsigned have;		   /* CALLER_NEED_* parts filled in */
+	uint32_t ancestors_deleted; /* bit i: ancestors[i] was " (deleted)" */
+	size_t ngroups;		   /* supplementary groups (status Groups:) */
+	gid_t groups[CALLER_MAX_GROUPS];
+};
+
+/* Fills c for the thread tid; -ESRCH/-EACCES/-EINVAL if the caller cannot
+ * be identified (pid 0, vanished, pid reused, unreadable /proc). */
+int caller_identify(pid_t tid, uid_t uid, gid_t gid, struct caller *c)
+	__attribute__((warn_unused_result));
+/* Hash of the executable as the caller runs it (/proc/PID/exe). */
+int caller_exe_sha256(struct caller *c);
+
+/* Like caller_identify but reads only the optional parts in need
+ * (CALLER_NEED_*; caller_identify reads all of them but the hash, which
+ * policy_decide computes when an exe_sha256: rule needs it).
+ * exe is the path without " (deleted)"; exe_deleted says it was.  On
+ * failure tid, uid and gid are still set so the denial can be audited. */
+int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
+			 struct caller *c) __attribute__((warn_unused_result));
+/* Fills optional parts still missing from an identified caller, checking
+ * the process is still the one identified (same start time); -ESRCH if
+ * not. */
+int caller_complete(struct caller *c, unsigned need)
+	__attribute__((warn_unused_result));
+/* Whether c is in group g: the request gid or a supplementary group. */
+bool caller_in_group(const struct caller *c, gid_t g);
+
+#endif

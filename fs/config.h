@@ -1,0 +1,122 @@
+/* config: the INI configuration, parsed with libinih and checked whole.
+ *
+ * Every problem is collected as "FILE:LINE: message" so `credfs check`
+ * reports all of them at once.
+ */
+#ifndef CREDFS_CONFIG_H
+#define CREDFS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct policy;
+struct provider_ops;
+
+struct cfg_kv {
+	char *key;
+	char *value;
+	int line;
+};
+
+struct cfg_section {
+	char *kind; /* "credfs", "profile", "file" */
+	char *name; /* NULL for [credfs] */
+	const char *file;
+	int line;
+	struct cfg_kv *kv;
+	size_t nkv;
+};
+
+/* Last value of key in s, or NULL. */
+const char *cfg_get(const struct cfg_section *s, const char *key);
+/* Line of that value, or the section's line. */
+int cfg_line(const struct cfg_section *s, const char *key);
+
+/* Diagnostics: collected errors, each "FILE:LINE: message". */
+struct diag {
+	char **msgs;
+	size_t n;
+	const char *file;
+};
+void diag_add(struct diag *d, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void diag_free(struct diag *d);
+/* For provider validate() hooks, whose diag is opaque. */
+void cfg_error(void *diag, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+enum file_format {
+	FMT_AWS_CREDENTIALS,
+	FMT_AWS_PROCESS,
+	FMT_ENV,
+	FMT_JSON,
+	FMT_TOKEN,
+	FMT_TEMPLATE,
+	FMT_GCP_ADC,
+	FMT_PEM,
+};
+
+struct profile_cfg {
+	char *name;
+	const struct cfg_section *sec;
+	const struct provider_ops *ops;
+	int source; /* index into config.profiles, or -1 */
+};
+
+struct file_cfg {
+	char *path; /* inside the mount, no leading '/' */
+	const struct cfg_section *sec;
+	enum file_format format;
+	size_t nprof;
+	char **labels; /* section name shown in the file */
+	int *prof;     /* index into config.profiles */
+	mode_t mode;
+	bool per_caller;
+	bool cache_kernel;
+	char *field;  /* token: which field */
+	bool newline; /* token: trailing newline */
+	char **vars;  /* env: "NAME=field" pairs, NULL-ended, or NULL */
+	char *template_path;
+	struct policy *policy;
+};
+
+struct config {
+	char *path;
+	struct cfg_section *sec;
+	size_t nsec;
+
+	char *state_dir;
+	char *key_spec; /* "passphrase" or "keyfile:PATH" */
+	char *passphrase_file;
+	char *audit_log; /* path or "syslog" */
+	char *audit_sync; /* "always", "batch" (default), "none" */
+	bool audit_required;
+	bool allow_other;
+	bool deny_traced;
+	int refresh_before; /* seconds */
+	int open_timeout;   /* seconds */
+	uid_t owner;
+
+	struct profile_cfg *profiles;
+	size_t nprofiles;
+	struct file_cfg *files;
+	size_t nfiles;
+};
+
+/* Default path: $CREDFS_CONFIG, else $XDG_CONFIG_HOME/credfs/config. */
+char *config_default_path(void);
+/* Parses and checks.  On any problem returns -EINVAL with d filled; the
+ * caller prints d and exits 2.  A missing file is -ENOENT (in d). */
+int config_load(const char *path, struct config **out, struct diag *d);
+void config_free(struct config *c);
+int config_find_profile(const struct config *c, const char *name);
+const struct file_cfg *config_find_file(const struct config *c,
+					const char *path);
+/* Parses "90s", "15m", "1h", "2d"; -EINVAL if not a duration. */
+int config_parse_duration(const char *s, int *seconds);
+/* Expands "~" and "$VAR"/"${VAR}"; malloc'd. */
+char *config_expand_path(const char *s);
+const char *format_name(enum file_format f);
+
+#endif

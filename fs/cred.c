@@ -1,0 +1,274 @@
+/* cred: a small, reference-counted set of secret fields. */
+#include "cred.h"
+#include "../crypto/secmem.h"
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+#include <errno.h>
+#include <openssl/sha.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CRED_MAX_FIELDS 32
+
+struct cred_field {
+	char *name;  /* plain malloc: field names are not secret */
+	char *value; /* secmem */
+};
+
+struct cred {
+	atomic_int refs;
+	size_t n;
+	struct cred_field f[CRED_MAX_FIELDS];
+	time_t expiration;
+	time_t obtained;
+};
+
+struct cred *cred_new(void)
+{
+	struct cred *c = calloc(1, sizeof(*c));
+	if (c)
+		atomic_init(&c->refs, 1);
+	return c;
+}
+
+struct cred *cred_ref(struct cred *c)
+{
+	if (c)
+		atomic_fetch_add(&c->refs, 1);
+	return c;
+}
+
+void cred_unref(struct cred *c)
+{
+	if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->f[i].name);
+		secmem_free(c->f[i].value);
+	}
+	free(c);
+}
+
+int cred_setn(struct cred *c, const char *field, const char *value,
+	      size_t len)
+{
+	char *v = secmem_strndup(value, len);
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n; i++) {
+		if (strcmp(c->f[i].name, field) == 0) {
+			secmem_free(c->f[i].value);
+			c->f[i].value = v;
+			return 0;
+		}
+	}
+	if (c->n == CRED_MAX_FIELDS) {
+		secmem_free(v);
+		return -E2BIG;
+	}
+	char *n = strdup(field);
+	if (!n) {
+		secmem_free(v);
+		return -ENOMEM;
+	}
+	c->f[c->n].name = n;
+	c->f[c->n].value = v;
+	c->n++;
+	return 0;
+}
+
+int cred_set(struct cred *c, const char *field, const char *value)
+{
+	return cred_setn(c, field, value, strlen(value));
+}
+
+const char *cred_get(const struct cred *c, const char *field)
+{
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->f[i].name, field) == 0)
+			return c->f[i].value;
+	return NULL;
+}
+
+size_t cred_count(const struct cred *c)
+{
+	return c ? c->n : 0;
+}
+
+const char *cred_name_at(const struct cred *c, size_t i)
+{
+	return i < c->n ? c->f[i].name : NULL;
+}
+
+const char *cred_value_at(const struct cred *c, size_t i)
+{
+	return i < c->n ? c->f[i].value : NULL;
+}
+
+void cred_set_expiration(struct cred *c, time_t t)
+{
+	c->expiration = t;
+}
+
+time_t cred_expiration(const struct cred *c)
+{
+	return c ? c->expiration : 0;
+}
+
+void cred_set_obtained(struct cred *c, time_t t)
+{
+	c->obtained = t;
+}
+
+time_t cred_obtained(const struct cred *c)
+{
+	return c ? c->obtained : 0;
+}
+
+/* Fields whose value is the credential's public identifier. */
+static const char *const id_fields[] = { "access_key_id", "client_id",
+					 "lease_id", NULL };
+/* Fields whose hash identifies a bearer secret. */
+static const char *const secret_fields[] = {
+	"access_token", "token", "secret_access_key", "password",
+	"id_token",	"private_key", NULL
+};
+
+void cred_key_id(const struct cred *c, char *buf, size_t len)
+{
+	const char *v;
+
+	for (size_t i = 0; id_fields[i]; i++) {
+		if ((v = cred_get(c, id_fields[i])) && *v) {
+			snprintf(buf, len, "%s", v);
+			return;
+		}
+	}
+	for (size_t i = 0; secret_fields[i]; i++) {
+		if ((v = cred_get(c, secret_fields[i])) && *v) {
+			unsigned char md[SHA256_DIGEST_LENGTH];
+			SHA256((const unsigned char *)v, strlen(v), md);
+			char hex[13];
+			for (int k = 0; k < 6; k++)
+				snprintf(hex + 2 * k, 3, "%02x", md[k]);
+			snprintf(buf, len, "sha256:%s", hex);
+			return;
+		}
+	}
+	snprintf(buf, len, "-");
+}
+
+void cred_format_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int cred_parse_time(const char *s, time_t *out)
+{
+	struct tm tm = { 0 };
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		p = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+	if (!p)
+		return -EINVAL;
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	long off = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1;
+		int hh, mm;
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 &&
+		    sscanf(p + 1, "%2d%2d", &hh, &mm) != 2)
+			return -EINVAL;
+		off = sign * (hh * 3600L + mm * 60L);
+		p += strlen(p);
+	} else if (*p != 0) {
+		return -EINVAL;
+	}
+	if (*p != 0)
+		return -EINVAL;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*out = t - off;
+	return 0;
+}
+
+char *cred_to_json(const struct cred *c, size_t *len)
+{
+	/* cJSON allocations go through secmem (secmem_init_cjson). */
+	cJSON *o = cJSON_CreateObject(), *f;
+	char *txt = NULL, *out = NULL;
+
+	if (!o)
+		return NULL;
+	if (!(f = cJSON_AddObjectToObject(o, "fields")))
+		goto out;
+	for (size_t i = 0; i < c->n; i++)
+		if (!cJSON_AddStringToObject(f, c->f[i].name, c->f[i].value))
+			goto out;
+	cJSON_AddNumberToObject(o, "expiration", (double)c->expiration);
+	cJSON_AddNumberToObject(o, "obtained", (double)c->obtained);
+	if (!(txt = cJSON_PrintUnformatted(o)))
+		goto out;
+	out = secmem_strdup(txt);
+	if (out && len)
+		*len = strlen(out);
+out:
+	if (txt) {
+		sodium_memzero(txt, strlen(txt));
+		cJSON_free(txt);
+	}
+	cJSON_Delete(o);
+	return out;
+}
+
+int cred_from_json(const char *json, size_t len, struct cred **out)
+{
+	cJSON *o = cJSON_ParseWithLength(json, len), *f, *it;
+	struct cred *c = NULL;
+	int r = -EBADMSG;
+
+	if (!o || !cJSON_IsObject(o))
+		goto out;
+	f = cJSON_GetObjectItemCaseSensitive(o, "fields");
+	if (!cJSON_IsObject(f))
+		goto out;
+	if (!(c = cred_new())) {
+		r = -ENOMEM;
+		goto out;
+	}
+	cJSON_ArrayForEach(it, f)
+	{
+		if (!cJSON_IsString(it) || !it->string)
+			goto out;
+		if ((r = cred_set(c, it->string, it->valuestring)) < 0)
+			goto out;
+		r = -EBADMSG;
+	}
+	it = cJSON_GetObjectItemCaseSensitive(o, "expiration");
+	if (cJSON_IsNumber(it))
+		c->expiration = (time_t)it->valuedouble;
+	it = cJSON_GetObjectItemCaseSensitive(o, "obtained");
+	if (cJSON_IsNumber(it))
+		c->obtained = (time_t)it->valuedouble;
+	*out = c;
+	c = NULL; /* transferred */
+	r = 0;
+out:
+	cred_unref(c);
+	cJSON_Delete(o);
+	return r;
+}

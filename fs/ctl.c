@@ -1,0 +1,418 @@
+/* ctl: a small request/response server on a Unix socket. */
+#include "ctl.h"
+#include "audit.h"
+#include "config.h"
+#include "cred.h"
+#include "engine.h"
+#include "vfs.h"
+#include "../crypto/key.h"
+#include "../crypto/secmem.h"
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CTL_MAX_REQUEST 8192
+
+struct ctl {
+	struct ctl_ctx ctx;
+	int fd;
+	int wake[2];
+	char *path;
+	pthread_t thread;
+};
+
+struct conn {
+	struct ctl *ctl;
+	int fd;
+	pid_t peer_pid;
+};
+
+char *ctl_socket_path(const struct config *cfg)
+{
+	char *p = NULL;
+	struct sockaddr_un sa;
+
+	if (asprintf(&p, "%s/ctl.sock", cfg->state_dir) < 0)
+		return NULL;
+	if (strlen(p) >= sizeof(sa.sun_path)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static cJSON *reply_err(const char *fmt, const char *arg)
+{
+	cJSON *o = cJSON_CreateObject();
+	char msg[600];
+	snprintf(msg, sizeof(msg), fmt, arg);
+	cJSON_AddBoolToObject(o, "ok", false);
+	cJSON_AddStringToObject(o, "error", msg);
+	return o;
+}
+
+static cJSON *reply_ok(void)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	return o;
+}
+
+static int profile_arg(const struct ctl_ctx *c, cJSON *req, cJSON **err)
+{
+	cJSON *p = cJSON_GetObjectItemCaseSensitive(req, "profile");
+	if (!cJSON_IsString(p)) {
+		*err = reply_err("%s", "request needs a profile");
+		return -1;
+	}
+	int idx = config_find_profile(c->cfg, p->valuestring);
+	if (idx < 0)
+		*err = reply_err("profile %s: no such profile", p->valuestring);
+	return idx;
+}
+
+static void audit_simple(const struct ctl_ctx *c, const char *event,
+			 pid_t peer)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "by_pid", peer);
+	audit_event(c->audit, event, o);
+}
+
+static cJSON *handle(struct conn *cn, cJSON *req)
+{
+	const struct ctl_ctx *c = &cn->ctl->ctx;
+	cJSON *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd"), *o;
+	char err[600] = "";
+	int idx, r;
+
+	if (!cJSON_IsString(cmd))
+		return reply_err("%s", "request has no cmd");
+	const char *n = cmd->valuestring;
+
+	if (!strcmp(n, "ping") || !strcmp(n, "status")) {
+		o = reply_ok();
+		cJSON_AddNumberToObject(o, "pid", getpid());
+		cJSON_AddStringToObject(o, "mountpoint", c->mountpoint);
+		cJSON_AddStringToObject(o, "config", c->cfg->path);
+		cJSON_AddBoolToObject(o, "locked", vfs_locked(c->vfs));
+		if (!strcmp(n, "status")) {
+			struct secmem_stats st;
+			secmem_get_stats(&st);
+			cJSON_AddItemToObject(o, "profiles",
+					      engine_status(c->engine));
+			cJSON_AddItemToObject(o, "files", vfs_status(c->vfs));
+			cJSON *m = cJSON_AddObjectToObject(o, "secmem");
+			cJSON_AddNumberToObject(m, "bytes_in_use",
+						(double)st.bytes_in_use);
+			cJSON_AddNumberToObject(m, "bytes_locked",
+						(double)st.bytes_locked);
+			cJSON_AddBoolToObject(m, "lock_failed", st.lock_failed);
+		}
+		return o;
+	}
+	if (!strcmp(n, "lock")) {
+		vfs_set_locked(c->vfs, true);
+		key_forget(c->cfg);
+		audit_simple(c, "lock", cn->peer_pid);
+		return reply_ok();
+	}
+	if (!strcmp(n, "unlock")) {
+		vfs_set_locked(c->vfs, false);
+		audit_simple(c, "unlock", cn->peer_pid);
+		return reply_ok();
+	}
+	if (!strcmp(n, "revoke")) {
+		cJSON *all = cJSON_GetObjectItemCaseSensitive(req, "all");
+		if (cJSON_IsTrue(all)) {
+			r = engine_revoke(c->engine, -1, err, sizeof(err));
+		} else {
+			o = NULL;
+			if ((idx = profile_arg(c, req, &o)) < 0)
+				return o;
+			r = engine_revoke(c->engine, idx, err, sizeof(err));
+		}
+		return r < 0 ? reply_err("%s", err) : reply_ok();
+	}
+	if (!strcmp(n, "refresh") || !strcmp(n, "login")) {
+		cJSON *code = cJSON_GetObjectItemCaseSensitive(req, "code");
+		o = NULL;
+		if ((idx = profile_arg(c, req, &o)) < 0)
+			return o;
+		r = engine_refresh_now(c->engine, idx,
+				       cJSON_IsString(code) ? code->valuestring :
+							      NULL,
+				       60000, err, sizeof(err));
+		if (r < 0)
+			return reply_err("%s", err);
+		return reply_ok();
+	}
+	if (!strcmp(n, "env")) {
+		/* credfs exec: the fields of one profile, to the owner only
+		 * (checked on accept), audited like an open. */
+		o = NULL;
+		if ((idx = profile_arg(c, req, &o)) < 0)
+			return o;
+		struct cred *cr = NULL;
+		r = engine_get(c->engine, idx, c->cfg->open_timeout * 1000, &cr,
+			       err, sizeof(err));
+		if (r < 0)
+			return reply_err("%s", err);
+		o = reply_ok();
+		cJSON *f = cJSON_AddObjectToObject(o, "fields");
+		for (size_t i = 0; i < cred_count(cr); i++)
+			cJSON_AddStringToObject(f, cred_name_at(cr, i),
+						cred_value_at(cr, i));
+		if (cred_expiration(cr)) {
+			char t[32];
+			cred_format_time(cred_expiration(cr), t, sizeof(t));
+			cJSON_AddStringToObject(o, "expiration", t);
+		}
+		cJSON *a = cJSON_CreateObject();
+		char kid[96];
+		cred_key_id(cr, kid, sizeof(kid));
+		cJSON_AddStringToObject(a, "profile", c->cfg->profiles[idx].name);
+		cJSON_AddStringToObject(a, "key_id", kid);
+		cJSON_AddNumberToObject(a, "pid", cn->peer_pid);
+		audit_event(c->audit, "exec", a);
+		cred_unref(cr);
+		return o;
+	}
+	return reply_err("unknown command '%s'", n);
+}
+
+static void *conn_thread(void *arg)
+{
+	struct conn *cn = arg;
+	char *buf = secmem_alloc(CTL_MAX_REQUEST + 1);
+	size_t len = 0;
+	cJSON *req = NULL, *rep = NULL;
+	char *out = NULL;
+
+	if (!buf)
+		goto out;
+	while (len < CTL_MAX_REQUEST) {
+		struct pollfd p = { cn->fd, POLLIN, 0 };
+		if (poll(&p, 1, 5000) <= 0)
+			goto out;
+		ssize_t k = read(cn->fd, buf + len, CTL_MAX_REQUEST - len);
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+		if (memchr(buf, '\n', len))
+			break;
+	}
+	buf[len] = 0;
+	req = cJSON_ParseWithLength(buf, len);
+	rep = req ? handle(cn, req) : reply_err("%s", "malformed request");
+	out = cJSON_PrintUnformatted(rep);
+	if (out) {
+		size_t n = strlen(out), off = 0;
+		while (off < n) {
+			ssize_t k = write(cn->fd, out + off, n - off);
+			if (k <= 0)
+				break;
+			off += (size_t)k;
+		}
+		if (write(cn->fd, "\n", 1) < 0) {
+			/* peer gone */
+		}
+		cJSON_free(out); /* secmem hooks wipe it */
+	}
+out:
+	cJSON_Delete(req);
+	cJSON_Delete(rep);
+	secmem_free(buf);
+	close(cn->fd);
+	free(cn);
+	return NULL;
+}
+
+static void *accept_thread(void *arg)
+{
+	struct ctl *c = arg;
+
+	for (;;) {
+		struct pollfd p[2] = { { c->fd, POLLIN, 0 },
+				       { c->wake[0], POLLIN, 0 } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		struct ucred uc;
+		socklen_t l = sizeof(uc);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &l) < 0 ||
+		    (uc.uid != c->ctx.cfg->owner && uc.uid != 0)) {
+			close(fd);
+			continue;
+		}
+		struct conn *cn = malloc(sizeof(*cn));
+		pthread_t t;
+		pthread_attr_t attr;
+		if (!cn) {
+			close(fd);
+			continue;
+		}
+		cn->ctl = c;
+		cn->fd = fd;
+		cn->peer_pid = uc.pid;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, conn_thread, cn) != 0) {
+			close(fd);
+			free(cn);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	return NULL;
+}
+
+int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, char *err,
+	      size_t errlen)
+{
+	struct ctl *c = calloc(1, sizeof(*c));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	c->ctx = *ctx;
+	c->fd = -1;
+	c->wake[0] = c->wake[1] = -1;
+	if (!(c->path = ctl_socket_path(ctx->cfg))) {
+		snprintf(err, errlen, "state_dir %s: path too long for a socket",
+			 ctx->cfg->state_dir);
+		r = -ENAMETOOLONG;
+		goto fail;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    pipe2(c->wake, O_CLOEXEC) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		goto fail;
+	}
+	unlink(c->path);
+	mode_t old = umask(0177);
+	r = bind(c->fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || listen(c->fd, 64) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "control socket %s: %s", c->path,
+			 strerror(errno));
+		goto fail;
+	}
+	if ((r = -pthread_create(&c->thread, NULL, accept_thread, c)) < 0) {
+		snprintf(err, errlen, "control socket: %s", strerror(-r));
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->wake[0] >= 0) {
+		close(c->wake[0]);
+		close(c->wake[1]);
+	}
+	free(c->path);
+	free(c);
+	return r;
+}
+
+void ctl_stop(struct ctl *c)
+{
+	if (!c)
+		return;
+	if (write(c->wake[1], "x", 1) < 0) {
+		/* the thread also stops when the fd closes */
+	}
+	pthread_join(c->thread, NULL);
+	close(c->fd);
+	close(c->wake[0]);
+	close(c->wake[1]);
+	unlink(c->path);
+	free(c->path);
+	free(c);
+}
+
+cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms,
+		char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *path = ctl_socket_path(cfg), *txt = NULL;
+	struct secbuf in = { 0 };
+	cJSON *rep = NULL;
+	int fd = -1;
+
+	if (!path) {
+		snprintf(err, errlen, "state_dir %s: path too long",
+			 cfg->state_dir);
+		goto out;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			snprintf(err, errlen,
+				 "no daemon is running for %s (run `credfs "
+				 "mount`)",
+				 cfg->path);
+		else
+			snprintf(err, errlen, "control socket %s: %s", path,
+				 strerror(errno));
+		goto out;
+	}
+	if (!(txt = cJSON_PrintUnformatted(req)))
+		goto out;
+	size_t n = strlen(txt);
+	if (write(fd, txt, n) != (ssize_t)n || write(fd, "\n", 1) != 1) {
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		int k = poll(&p, 1, timeout_ms);
+		if (k <= 0) {
+			snprintf(err, errlen, "the daemon did not answer");
+			goto out;
+		}
+		char buf[4096];
+		ssize_t m = read(fd, buf, sizeof(buf));
+		if (m <= 0)
+			break;
+		if (secbuf_append(&in, buf, (size_t)m) < 0)
+			goto out;
+		sodium_memzero(buf, sizeof(buf));
+	}
+	if (!in.data || !(rep = cJSON_ParseWithLength(in.data, in.len)))
+		snprintf(err, errlen, "the daemon sent a malformed reply");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (txt)
+		cJSON_free(txt);
+	cJSON_Delete(req);
+	secbuf_wipe(&in);
+	free(path);
+	return rep;
+}

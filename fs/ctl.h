@@ -1,0 +1,39 @@
+/* ctl: the control socket between the daemon and the commands.
+ *
+ * One JSON object per line each way.  The socket is mode 0600 in
+ * state_dir and every peer is checked with SO_PEERCRED (owner or root).
+ */
+#ifndef CREDFS_CTL_H
+#define CREDFS_CTL_H
+
+#include <stddef.h>
+
+struct config;
+struct engine;
+struct vfs;
+struct audit;
+struct store;
+typedef struct cJSON cJSON;
+struct ctl;
+
+struct ctl_ctx {
+	const struct config *cfg;
+	struct engine *engine;
+	struct vfs *vfs;
+	struct audit *audit;
+	struct store *store;
+	const char *mountpoint;
+};
+
+/* Path of the socket for cfg (malloc'd), or NULL if it would not fit. */
+char *ctl_socket_path(const struct config *cfg);
+int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, char *err,
+	      size_t errlen) __attribute__((warn_unused_result));
+void ctl_stop(struct ctl *c);
+
+/* Client: sends req (consumed) and returns the reply, or NULL with err
+ * ("no daemon is running for CONFIG" when nothing listens). */
+cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms,
+		char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,260 @@
+/* demo: a throw-away mount with a refreshing credential, to try credfs
+ * with nothing set up. */
+#include "commands.h"
+#include "config.h"
+#include "cred.h"
+#include "ctl.h"
+#include "audit.h"
+#include "daemon.h"
+#include "../crypto/key.h"
+#include "../crypto/store.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t demo_stop;
+
+static void on_signal(int sig)
+{
+	demo_stop = 1;
+}
+
+static int write_file(const char *path, mode_t mode, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	if (fclose(f) != 0)
+		return -errno;
+	return chmod(path, mode) < 0 ? -errno : 0;
+}
+
+/* The exec source: a credential_process helper whose session lasts
+ * 60 seconds, so the refresh happens while the user watches. */
+static const char helper[] =
+	"#!/bin/sh\n"
+	"# demo credential_process helper: a new 60-second session per run\n"
+	"rnd() { od -An -N\"$1\" -tx1 /dev/urandom | tr -d ' \\n'; }\n"
+	"exp=$(date -u -d '+60 seconds' +%Y-%m-%dT%H:%M:%SZ)\n"
+	"id=ASIADEMO$(rnd 6 | tr a-f A-F)\n"
+	"printf '{\"Version\": 1, \"AccessKeyId\": \"%s\", "
+	"\"SecretAccessKey\": \"%s\", \"SessionToken\": \"%s\", "
+	"\"Expiration\": \"%s\"}\\n' \"$id\" \"$(rnd 20)\" \"$(rnd 48)\" "
+	"\"$exp\"\n";
+
+int cmd_demo(const char *self, int argc, char **argv)
+{
+	char dir[PATH_MAX] = "", path[PATH_MAX], text[8192], err[512] = "";
+	const char *given = NULL;
+	int duration = 0, r = 1;
+	bool made = false;
+	struct config *cfg = NULL;
+	struct diag d = { 0 };
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--duration") && i + 1 < argc) {
+			if (config_parse_duration(argv[++i], &duration) < 0) {
+				fprintf(stderr, "credfs: demo: --duration: '%s' "
+						"is not a duration\n",
+					argv[i]);
+				return 2;
+			}
+		} else if (!given && argv[i][0] != '-') {
+			given = argv[i];
+		} else {
+			fprintf(stderr,
+				"usage: credfs demo [--duration T] [DIR]\n");
+			return 2;
+		}
+	}
+	if (given) {
+		if (mkdir(given, 0700) < 0 && errno != EEXIST) {
+			fprintf(stderr, "credfs: demo: %s: %s\n", given,
+				strerror(errno));
+			return 1;
+		}
+		if (!realpath(given, dir)) {
+			fprintf(stderr, "credfs: demo: %s: %s\n", given,
+				strerror(errno));
+			return 1;
+		}
+	} else {
+		snprintf(dir, sizeof(dir), "/tmp/credfs-demo-XXXXXX");
+		if (!mkdtemp(dir)) {
+			fprintf(stderr, "credfs: demo: mkdtemp: %s\n",
+				strerror(errno));
+			return 1;
+		}
+		made = true;
+	}
+	chmod(dir, 0700);
+	snprintf(path, sizeof(path), "%s/aws", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/aws/config", dir);
+	snprintf(text, sizeof(text),
+		 "# an existing file: it passes through the mount untouched\n"
+		 "[default]\nregion = us-east-1\n\n"
+		 "[profile session-process]\n"
+		 "credential_process = cat %s/aws/process/session.json\n",
+		 dir);
+	write_file(path, 0600, text);
+	snprintf(path, sizeof(path), "%s/session-helper.sh", dir);
+	write_file(path, 0700, helper);
+	snprintf(path, sizeof(path), "%s/config", dir);
+	uid_t me = getuid();
+	snprintf(text, sizeof(text),
+		 "# credfs demo configuration\n"
+		 "[credfs]\n"
+		 "state_dir = %s/state\n"
+		 "key = keyfile:%s/state/demo.key\n"
+		 "refresh_before = 15m\n"
+		 "\n"
+		 "[profile base]\n"
+		 "provider = aws-static\n"
+		 "secret = demo-base\n"
+		 "\n"
+		 "[profile session]\n"
+		 "provider = exec\n"
+		 "command = %s/session-helper.sh\n"
+		 "\n"
+		 "[file credentials]\n"
+		 "format = aws-credentials\n"
+		 "profiles = default=base session\n"
+		 "allow = uid:%u exe:/usr/bin/cat\n"
+		 "allow = uid:%u exe:*/python3*\n"
+		 "allow = uid:%u exe:*/aws\n"
+		 "\n"
+		 "[file process/session.json]\n"
+		 "format = aws-process\n"
+		 "profiles = session\n"
+		 "allow = uid:%u exe:/usr/bin/cat\n"
+		 "\n"
+		 "[file env/session.sh]\n"
+		 "format = env\n"
+		 "profiles = session\n"
+		 "allow = uid:%u exe:/usr/bin/cat\n",
+		 dir, dir, dir, me, me, me, me, me);
+	write_file(path, 0600, text);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	mkdir(path, 0700);
+
+	snprintf(path, sizeof(path), "%s/config", dir);
+	if (config_load(path, &cfg, &d) < 0) {
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "%s\n", d.msgs[i]);
+		goto out;
+	}
+	/* Demo source keys, sealed in the store like real ones would be. */
+	uint8_t *key = NULL;
+	struct store *st = NULL;
+	struct cred *c = cred_new();
+	if (key_load(cfg, false, &key, err, sizeof(err)) < 0 ||
+	    store_open(cfg->state_dir, key, &st, err, sizeof(err)) < 0 || !c ||
+	    cred_set(c, "access_key_id", "AKIADEMOEXAMPLE00001") < 0 ||
+	    cred_set(c, "secret_access_key",
+		     "demo/secret/not/a/real/key/0000000000000") < 0 ||
+	    store_put(st, "demo-base", c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "credfs: demo: store: %s\n", err);
+		cred_unref(c);
+		store_free(st);
+		key_free(key);
+		goto out;
+	}
+	cred_unref(c);
+	store_free(st);
+	key_free(key);
+
+	snprintf(path, sizeof(path), "%s/aws", dir);
+	if (daemon_mount(cfg, path, false) != 0)
+		goto out;
+
+	printf("credfs demo: mounted %s/aws\n\n"
+	       "The directory holds virtual files generated at open from a "
+	       "sealed store\n"
+	       "and a credential_process helper whose sessions last 60 s "
+	       "(refreshed at 30 s).\n\n"
+	       "Try, in another terminal:\n"
+	       "  cat %s/aws/credentials\n"
+	       "  cat %s/aws/config                      # passes through\n"
+	       "  AWS_SHARED_CREDENTIALS_FILE=%s/aws/credentials \\\n"
+	       "    AWS_CONFIG_FILE=%s/aws/config aws configure list "
+	       "--profile session\n"
+	       "  head %s/aws/credentials                # denied: no rule "
+	       "admits head\n"
+	       "  credfs -c %s/config status\n"
+	       "  credfs -c %s/config audit tail\n"
+	       "  credfs -c %s/config audit verify\n\n",
+	       dir, dir, dir, dir, dir, dir, dir, dir, dir);
+	fflush(stdout);
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	time_t until = duration ? time(NULL) + duration : 0;
+	double last_fetches = -1;
+	printf("Watching the session refresh%s (Ctrl-C ends the demo)...\n",
+	       duration ? " for the given duration" : "");
+	while (!demo_stop && (!until || time(NULL) < until)) {
+		cJSON *req = cJSON_CreateObject();
+		cJSON_AddStringToObject(req, "cmd", "status");
+		cJSON *rep = ctl_call(cfg, req, 2000, err, sizeof(err)), *it;
+		if (!rep) {
+			fprintf(stderr, "credfs: demo: %s\n", err);
+			break;
+		}
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(
+					       rep, "profiles"))
+		{
+			cJSON *p = cJSON_GetObjectItemCaseSensitive(it,
+								    "profile");
+			if (!cJSON_IsString(p) ||
+			    strcmp(p->valuestring, "session"))
+				continue;
+			double f = cJSON_GetObjectItemCaseSensitive(it,
+								    "fetches")
+					   ->valuedouble;
+			cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "key_id");
+			cJSON *e = cJSON_GetObjectItemCaseSensitive(it, "expires");
+			if (f != last_fetches && cJSON_IsString(k)) {
+				char now[32];
+				cred_format_time(time(NULL), now, sizeof(now));
+				printf("%s  session refreshed: key %s, expires "
+				       "%s\n",
+				       now, k->valuestring,
+				       cJSON_IsString(e) ? e->valuestring : "-");
+				fflush(stdout);
+				last_fetches = f;
+			}
+		}
+		cJSON_Delete(rep);
+		for (int i = 0; i < 10 && !demo_stop; i++)
+			usleep(100000);
+		/* keep the session "recently read" so it refreshes ahead */
+		snprintf(path, sizeof(path), "%s/aws/process/session.json", dir);
+		FILE *f = fopen(path, "r");
+		if (f)
+			fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/aws", dir);
+	daemon_umount(cfg, path);
+	printf("\ncredfs demo: unmounted; audit log verified:\n");
+	fflush(stdout);
+	if (strcmp(cfg->audit_log, "syslog"))
+		audit_cmd_verify(cfg->audit_log, stdout);
+	r = 0;
+out:
+	if (made && r == 0)
+		printf("(state kept in %s)\n", dir);
+	diag_free(&d);
+	config_free(cfg);
+	return r;
+}

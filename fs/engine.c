@@ -1,0 +1,620 @@
+/* engine: single-flight refresh with backoff, sealed cache, status. */
+#include "engine.h"
+#include "audit.h"
+#include "config.h"
+#include "cred.h"
+#include "../crypto/secmem.h"
+#include "../crypto/store.h"
+#include "../providers/provider.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Profiles read within this long are kept fresh in the background. */
+#define ENGINE_ACTIVE_WINDOW (30 * 60)
+#define ENGINE_BACKOFF_MAX 300
+#define ENGINE_DEFAULT_FETCH_TIMEOUT 30
+
+struct pstate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct cred *cur;
+	bool refreshing;
+	bool cache_checked;
+	bool ever_had;
+	unsigned failures;
+	time_t last_refresh;
+	time_t last_attempt;
+	time_t next_attempt;
+	time_t last_read;
+	unsigned long fetches;
+	unsigned long round; /* completed refresh attempts */
+	int last_rc;
+	char *mfa_code; /* secmem, one use */
+	char last_error[512];
+};
+
+struct engine {
+	const struct config *cfg;
+	struct store *store;
+	struct audit *audit;
+	size_t n;
+	struct pstate *p;
+	pthread_t bg;
+	bool bg_started;
+	atomic_bool stop;
+	atomic_ulong generation;
+	pthread_mutex_t stop_mu;
+	pthread_cond_t stop_cv;
+};
+
+struct job {
+	struct engine *e;
+	int idx;
+};
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Seconds before expiry at which c is due for refresh. */
+static time_t refresh_window(const struct engine *e, const struct cred *c)
+{
+	time_t before = e->cfg->refresh_before;
+	time_t life = cred_expiration(c) - cred_obtained(c);
+
+	if (cred_obtained(c) && life > 0 && life < 2 * before)
+		return life / 2;
+	return before;
+}
+
+static bool cred_valid(const struct cred *c, time_t now)
+{
+	return c && (!cred_expiration(c) || cred_expiration(c) > now);
+}
+
+static bool cred_due(const struct engine *e, const struct cred *c, time_t now)
+{
+	if (!c)
+		return true;
+	if (!cred_expiration(c))
+		return false;
+	return cred_expiration(c) - now <= refresh_window(e, c);
+}
+
+static int profile_timeout_ms(const struct engine *e, int idx)
+{
+	const char *t = cfg_get(e->cfg->profiles[idx].sec, "timeout");
+	int secs = ENGINE_DEFAULT_FETCH_TIMEOUT;
+	if (t)
+		config_parse_duration(t, &secs);
+	return secs * 1000;
+}
+
+static void audit_refresh(struct engine *e, int idx, const struct cred *c,
+			  const char *err)
+{
+	if (!e->audit)
+		return;
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "profile", e->cfg->profiles[idx].name);
+	if (c) {
+		char kid[96], exp[32];
+		cred_key_id(c, kid, sizeof(kid));
+		cJSON_AddStringToObject(o, "key_id", kid);
+		if (cred_expiration(c)) {
+			cred_format_time(cred_expiration(c), exp, sizeof(exp));
+			cJSON_AddStringToObject(o, "expires", exp);
+		} else {
+			cJSON_AddNullToObject(o, "expires");
+		}
+	} else {
+		cJSON_AddStringToObject(o, "error", err);
+	}
+	audit_event(e->audit, c ? "refresh" : "refresh_failed", o);
+}
+
+/* Loads the sealed cache once per profile; caller holds p->mu. */
+static void load_cache_locked(struct engine *e, int idx)
+{
+	struct pstate *p = &e->p[idx];
+	struct cred *c = NULL;
+	char err[256] = "";
+
+	if (p->cache_checked)
+		return;
+	p->cache_checked = true;
+	if (!e->store)
+		return;
+	int r = store_cache_load(e->store, e->cfg->profiles[idx].name, &c,
+				 err, sizeof(err));
+	if (r < 0) {
+		if (r != -ENOENT && r != -ENOSYS)
+			snprintf(p->last_error, sizeof(p->last_error),
+				 "sealed cache: %s", err[0] ? err :
+							     strerror(-r));
+		return;
+	}
+	if (!cred_valid(c, time(NULL)) ||
+	    (p->cur && cred_obtained(p->cur) >= cred_obtained(c))) {
+		cred_unref(c);
+		return;
+	}
+	cred_unref(p->cur);
+	p->cur = c;
+	p->ever_had = true;
+	p->last_refresh = cred_obtained(c);
+	atomic_fetch_add(&e->generation, 1);
+}
+
+static void *refresh_thread(void *arg);
+
+/* Caller holds p->mu.  Starts a refresh unless one is running. */
+static void start_refresh_locked(struct engine *e, int idx)
+{
+	struct pstate *p = &e->p[idx];
+	pthread_attr_t attr;
+	pthread_t t;
+	struct job *j;
+
+	if (p->refreshing)
+		return;
+	if (!(j = malloc(sizeof(*j))))
+		return;
+	j->e = e;
+	j->idx = idx;
+	p->refreshing = true;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, refresh_thread, j) != 0) {
+		p->refreshing = false;
+		snprintf(p->last_error, sizeof(p->last_error),
+			 "cannot start refresh: %s", strerror(errno));
+		free(j);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void do_refresh(struct engine *e, int idx)
+{
+	const struct profile_cfg *pc = &e->cfg->profiles[idx];
+	struct pstate *p = &e->p[idx];
+	struct cred *src = NULL, *c = NULL;
+	struct perr pe = { .msg = "" };
+	char why[512] = "", *mfa = NULL;
+	int r, timeout = profile_timeout_ms(e, idx);
+
+	if (pc->source >= 0) {
+		r = engine_get(e, pc->source, timeout, &src, why,
+			       sizeof(why));
+		if (r < 0) {
+			perr_set(&pe, "source %s: %s",
+				 e->cfg->profiles[pc->source].name, why);
+			goto done;
+		}
+	}
+	pthread_mutex_lock(&p->mu);
+	mfa = p->mfa_code;
+	p->mfa_code = NULL;
+	pthread_mutex_unlock(&p->mu);
+
+	struct provider_req req = {
+		.profile_name = pc->name,
+		.profile = pc->sec,
+		.source = src,
+		.store = e->store,
+		.mfa_code = mfa,
+		.timeout_ms = timeout,
+	};
+	r = pc->ops->fetch(&req, &c, &pe);
+	if (r == 0 && !cred_obtained(c))
+		cred_set_obtained(c, time(NULL));
+	if (r == 0 && !cred_valid(c, time(NULL))) {
+		perr_set(&pe, "provider returned an expired credential");
+		cred_unref(c);
+		c = NULL;
+		r = -EKEYEXPIRED;
+	}
+done:
+	secmem_free(mfa);
+	cred_unref(src);
+	if (r == 0 && e->store && strcmp(pc->ops->name, "aws-static") != 0) {
+		char err[256] = "";
+		if (store_cache_save(e->store, pc->name, c, err,
+				     sizeof(err)) < 0 &&
+		    e->audit) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "profile", pc->name);
+			cJSON_AddStringToObject(o, "error", err);
+			audit_event(e->audit, "cache_write_failed", o);
+		}
+	}
+	audit_refresh(e, idx, r == 0 ? c : NULL, pe.msg);
+
+	pthread_mutex_lock(&p->mu);
+	time_t now = time(NULL);
+	p->fetches++;
+	p->last_attempt = now;
+	p->last_rc = r;
+	if (r == 0) {
+		cred_unref(p->cur);
+		p->cur = c;
+		c = NULL; /* transferred */
+		p->ever_had = true;
+		p->failures = 0;
+		p->next_attempt = 0;
+		p->last_refresh = now;
+		p->last_error[0] = 0;
+		atomic_fetch_add(&e->generation, 1);
+	} else {
+		p->failures++;
+		unsigned shift = p->failures < 9 ? p->failures - 1 : 8;
+		time_t base = (time_t)1 << shift;
+		if (base > ENGINE_BACKOFF_MAX)
+			base = ENGINE_BACKOFF_MAX;
+		uint32_t rnd = 0;
+		if (getrandom(&rnd, sizeof(rnd), 0) < 0)
+			rnd = 0;
+		/* jitter: between half and the whole backoff */
+		p->next_attempt = now + base / 2 + (time_t)(rnd % (base / 2 + 1));
+		snprintf(p->last_error, sizeof(p->last_error), "%s",
+			 pe.msg[0] ? pe.msg : strerror(-r));
+	}
+	p->round++;
+	p->refreshing = false;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	cred_unref(c);
+}
+
+static void *refresh_thread(void *arg)
+{
+	struct job *j = arg;
+	do_refresh(j->e, j->idx);
+	free(j);
+	return NULL;
+}
+
+int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
+	       char *why, size_t whylen)
+{
+	struct pstate *p = &e->p[idx];
+	long deadline = now_ms() + timeout_ms;
+	int r = 0;
+
+	*out = NULL;
+	pthread_mutex_lock(&p->mu);
+	load_cache_locked(e, idx);
+	time_t now = time(NULL);
+	p->last_read = now;
+	unsigned long round0 = p->round;
+	for (;;) {
+		now = time(NULL);
+		bool valid = cred_valid(p->cur, now);
+		if (cred_due(e, valid ? p->cur : NULL, now) &&
+		    !p->refreshing && now >= p->next_attempt &&
+		    p->round == round0)
+			start_refresh_locked(e, idx);
+		if (valid) {
+			*out = cred_ref(p->cur);
+			break;
+		}
+		if (p->cur) { /* expired: never served again */
+			cred_unref(p->cur);
+			p->cur = NULL;
+			atomic_fetch_add(&e->generation, 1);
+		}
+		if (!p->refreshing) {
+			char when[64] = "";
+			if (p->next_attempt > now)
+				snprintf(when, sizeof(when),
+					 " (next attempt in %lds)",
+					 (long)(p->next_attempt - now));
+			snprintf(why, whylen, "%s%s",
+				 p->last_error[0] ? p->last_error :
+						    "no credential yet",
+				 when);
+			r = p->last_rc < 0 ? p->last_rc : -EAGAIN;
+			break;
+		}
+		long left = deadline - now_ms();
+		if (left <= 0) {
+			snprintf(why, whylen,
+				 "refresh still running after %d ms",
+				 timeout_ms);
+			r = -ETIMEDOUT;
+			break;
+		}
+		struct timespec ts = { .tv_sec = (deadline) / 1000,
+				       .tv_nsec = (deadline % 1000) * 1000000 };
+		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
+struct cred *engine_peek(struct engine *e, int idx)
+{
+	struct pstate *p = &e->p[idx];
+	struct cred *c = NULL;
+
+	pthread_mutex_lock(&p->mu);
+	load_cache_locked(e, idx);
+	if (cred_valid(p->cur, time(NULL)))
+		c = cred_ref(p->cur);
+	pthread_mutex_unlock(&p->mu);
+	return c;
+}
+
+int engine_refresh_now(struct engine *e, int idx, const char *mfa_code,
+		       int timeout_ms, char *err, size_t errlen)
+{
+	struct pstate *p = &e->p[idx];
+	long deadline = now_ms() + timeout_ms;
+	int r;
+
+	pthread_mutex_lock(&p->mu);
+	/* Wait out a refresh already running: it may lack the code. */
+	while (p->refreshing) {
+		struct timespec ts = { .tv_sec = deadline / 1000,
+				       .tv_nsec = (deadline % 1000) * 1000000 };
+		if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	if (p->refreshing) {
+		pthread_mutex_unlock(&p->mu);
+		snprintf(err, errlen, "a refresh is still running");
+		return -EBUSY;
+	}
+	secmem_free(p->mfa_code);
+	p->mfa_code = mfa_code ? secmem_strdup(mfa_code) : NULL;
+	p->next_attempt = 0;
+	unsigned long round0 = p->round;
+	start_refresh_locked(e, idx);
+	while (p->round == round0) {
+		struct timespec ts = { .tv_sec = deadline / 1000,
+				       .tv_nsec = (deadline % 1000) * 1000000 };
+		if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
+			break;
+	}
+	if (p->round == round0) {
+		snprintf(err, errlen, "refresh still running after %d ms",
+			 timeout_ms);
+		r = -ETIMEDOUT;
+	} else if (p->last_rc < 0) {
+		snprintf(err, errlen, "%s", p->last_error);
+		r = p->last_rc;
+	} else {
+		r = 0;
+	}
+	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
+int engine_revoke(struct engine *e, int idx, char *err, size_t errlen)
+{
+	size_t from = idx < 0 ? 0 : (size_t)idx;
+	size_t to = idx < 0 ? e->n : (size_t)idx + 1;
+	int rc = 0;
+
+	err[0] = 0;
+	for (size_t i = from; i < to; i++) {
+		const struct profile_cfg *pc = &e->cfg->profiles[i];
+		struct pstate *p = &e->p[i];
+		struct cred *old;
+
+		pthread_mutex_lock(&p->mu);
+		old = p->cur;
+		p->cur = NULL;
+		p->cache_checked = true; /* the cache is going too */
+		p->next_attempt = 0;
+		pthread_mutex_unlock(&p->mu);
+		atomic_fetch_add(&e->generation, 1);
+		if (e->store)
+			store_cache_remove(e->store, pc->name);
+		if (old && pc->ops->revoke) {
+			struct perr pe = { .msg = "" };
+			struct provider_req req = {
+				.profile_name = pc->name,
+				.profile = pc->sec,
+				.store = e->store,
+				.timeout_ms = profile_timeout_ms(e, (int)i),
+			};
+			if (pc->ops->revoke(&req, old, &pe) < 0) {
+				snprintf(err, errlen, "profile %s: %s",
+					 pc->name, pe.msg);
+				rc = -EIO;
+			}
+		}
+		if (e->audit) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "profile", pc->name);
+			if (old) {
+				char kid[96];
+				cred_key_id(old, kid, sizeof(kid));
+				cJSON_AddStringToObject(o, "key_id", kid);
+			}
+			audit_event(e->audit, "revoke", o);
+		}
+		cred_unref(old);
+	}
+	return rc;
+}
+
+static const char *state_name(const struct engine *e, struct pstate *p,
+			      time_t now)
+{
+	bool valid = cred_valid(p->cur, now);
+	if (p->refreshing)
+		return "refreshing";
+	if (valid && !cred_due(e, p->cur, now))
+		return "fresh";
+	if (valid)
+		return "stale";
+	if (p->last_error[0])
+		return "failed";
+	if (p->ever_had)
+		return "expired";
+	return "empty";
+}
+
+cJSON *engine_status(struct engine *e)
+{
+	cJSON *arr = cJSON_CreateArray();
+	time_t now = time(NULL);
+	char t[32];
+
+	for (size_t i = 0; i < e->n; i++) {
+		struct pstate *p = &e->p[i];
+		cJSON *o = cJSON_CreateObject();
+		pthread_mutex_lock(&p->mu);
+		load_cache_locked(e, (int)i);
+		cJSON_AddStringToObject(o, "profile", e->cfg->profiles[i].name);
+		cJSON_AddStringToObject(o, "provider",
+					e->cfg->profiles[i].ops->name);
+		cJSON_AddStringToObject(o, "state", state_name(e, p, now));
+		if (cred_valid(p->cur, now) && cred_expiration(p->cur)) {
+			cred_format_time(cred_expiration(p->cur), t, sizeof(t));
+			cJSON_AddStringToObject(o, "expires", t);
+		} else {
+			cJSON_AddNullToObject(o, "expires");
+		}
+		if (p->last_refresh) {
+			cred_format_time(p->last_refresh, t, sizeof(t));
+			cJSON_AddStringToObject(o, "last_refresh", t);
+		} else {
+			cJSON_AddNullToObject(o, "last_refresh");
+		}
+		if (p->last_error[0])
+			cJSON_AddStringToObject(o, "last_error", p->last_error);
+		else
+			cJSON_AddNullToObject(o, "last_error");
+		if (cred_valid(p->cur, now)) {
+			char kid[96];
+			cred_key_id(p->cur, kid, sizeof(kid));
+			cJSON_AddStringToObject(o, "key_id", kid);
+		}
+		cJSON_AddNumberToObject(o, "fetches", (double)p->fetches);
+		pthread_mutex_unlock(&p->mu);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+unsigned long engine_fetch_count(struct engine *e, int idx)
+{
+	struct pstate *p = &e->p[idx];
+	pthread_mutex_lock(&p->mu);
+	unsigned long n = p->fetches;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+unsigned long engine_generation(struct engine *e)
+{
+	return atomic_load(&e->generation);
+}
+
+/* Keeps recently read profiles fresh, so readers rarely see a window. */
+static void *background(void *arg)
+{
+	struct engine *e = arg;
+
+	pthread_mutex_lock(&e->stop_mu);
+	while (!atomic_load(&e->stop)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&e->stop_cv, &e->stop_mu, &ts);
+		if (atomic_load(&e->stop))
+			break;
+		time_t now = time(NULL);
+		for (size_t i = 0; i < e->n; i++) {
+			struct pstate *p = &e->p[i];
+			pthread_mutex_lock(&p->mu);
+			if (p->last_read &&
+			    now - p->last_read < ENGINE_ACTIVE_WINDOW &&
+			    !p->refreshing && now >= p->next_attempt &&
+			    cred_due(e, cred_valid(p->cur, now) ? p->cur : NULL,
+				     now))
+				start_refresh_locked(e, (int)i);
+			pthread_mutex_unlock(&p->mu);
+		}
+	}
+	pthread_mutex_unlock(&e->stop_mu);
+	return NULL;
+}
+
+int engine_new(const struct config *cfg, struct store *store,
+	       struct audit *audit, struct engine **out)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	e->cfg = cfg;
+	e->store = store;
+	e->audit = audit;
+	e->n = cfg->nprofiles;
+	if (e->n && !(e->p = calloc(e->n, sizeof(*e->p)))) {
+		free(e);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < e->n; i++) {
+		pthread_mutex_init(&e->p[i].mu, NULL);
+		pthread_cond_init(&e->p[i].cv, NULL);
+	}
+	pthread_mutex_init(&e->stop_mu, NULL);
+	pthread_cond_init(&e->stop_cv, NULL);
+	*out = e;
+	return 0;
+}
+
+int engine_start(struct engine *e)
+{
+	int r = pthread_create(&e->bg, NULL, background, e);
+	if (r)
+		return -r;
+	e->bg_started = true;
+	return 0;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->bg_started) {
+		pthread_mutex_lock(&e->stop_mu);
+		atomic_store(&e->stop, true);
+		pthread_cond_broadcast(&e->stop_cv);
+		pthread_mutex_unlock(&e->stop_mu);
+		pthread_join(e->bg, NULL);
+	}
+	/* Wait for detached refreshes to finish before freeing state. */
+	for (size_t i = 0; i < e->n; i++) {
+		struct pstate *p = &e->p[i];
+		pthread_mutex_lock(&p->mu);
+		while (p->refreshing)
+			pthread_cond_wait(&p->cv, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+	}
+	for (size_t i = 0; i < e->n; i++) {
+		cred_unref(e->p[i].cur);
+		secmem_free(e->p[i].mfa_code);
+		pthread_mutex_destroy(&e->p[i].mu);
+		pthread_cond_destroy(&e->p[i].cv);
+	}
+	free(e->p);
+	free(e);
+}

@@ -1,0 +1,53 @@
+/* engine: cached credentials per profile and the refresh logic.
+ *
+ * One refresh in flight per profile, however many readers ask (single
+ * flight).  A reader whose credential is still valid never waits: inside
+ * the refresh window it gets the current credential while the refresh
+ * runs.  A reader with no valid credential waits for the refresh, at most
+ * open_timeout.  A failing refresh backs off with jitter and never drops
+ * a credential that is still valid; an expired one is never handed out.
+ */
+#ifndef CREDFS_ENGINE_H
+#define CREDFS_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+struct config;
+struct store;
+struct audit;
+struct cred;
+typedef struct cJSON cJSON;
+struct engine;
+
+/* cfg, store and audit are borrowed (store and audit may be NULL). */
+int engine_new(const struct config *cfg, struct store *store,
+	       struct audit *audit, struct engine **out)
+	__attribute__((warn_unused_result));
+/* Starts the background refresher (after daemonising). */
+int engine_start(struct engine *e);
+void engine_free(struct engine *e);
+
+/* A referenced, valid credential of profile idx (cred_unref it), waiting
+ * up to timeout_ms for a refresh when there is none.  On failure why says
+ * what is wrong, without secrets. */
+int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
+	       char *why, size_t whylen) __attribute__((warn_unused_result));
+/* The current credential if valid, never waiting nor fetching. */
+struct cred *engine_peek(struct engine *e, int idx);
+
+/* Drop cached credentials (memory and sealed cache); revoke leases where
+ * the provider can.  idx < 0: all. */
+int engine_revoke(struct engine *e, int idx, char *err, size_t errlen);
+/* Fetch now (credfs login passes an MFA code; NULL otherwise) and wait. */
+int engine_refresh_now(struct engine *e, int idx, const char *mfa_code,
+		       int timeout_ms, char *err, size_t errlen);
+/* Status of every profile as a JSON array (no secrets). */
+cJSON *engine_status(struct engine *e);
+/* Provider calls made for profile idx since start (tests, bench). */
+unsigned long engine_fetch_count(struct engine *e, int idx);
+/* A value that changes whenever any credential changes (kernel cache). */
+unsigned long engine_generation(struct engine *e);
+
+#endif

@@ -1,0 +1,41 @@
+/* render: the bytes of a virtual file, from the credentials it shows.
+ *
+ * Rendering is pure: it reads the credentials it is given and writes into
+ * a secbuf (secret memory) that the caller owns and wipes.
+ */
+#ifndef CREDFS_RENDER_H
+#define CREDFS_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "../crypto/secmem.h"
+
+struct cred;
+struct file_cfg;
+
+struct render_profile {
+	const char *label;	/* section name in the file */
+	const char *profile;	/* profile name */
+	const struct cred *cred; /* NULL if it cannot be served */
+	const char *why;	/* reason when cred is NULL */
+	bool hidden;		/* per-caller view: not shown at all */
+};
+
+struct render_input {
+	const struct file_cfg *file;
+	size_t n;
+	const struct render_profile *p;
+	time_t now;
+};
+
+/* 0 and out filled, or -EIO with err set (a single-credential format whose
+ * credential cannot be served, a template that does not resolve). */
+int render_file(const struct render_input *in, struct secbuf *out,
+		char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* true if v can be written into a file: no control character, not empty. */
+bool render_value_ok(const char *v);
+
+#endif

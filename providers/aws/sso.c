@@ -1,0 +1,386 @@
+/* aws-sso: IAM Identity Center GetRoleCredentials with the access token
+ * that `aws sso login` left in the SSO token cache.
+ *
+ * Cache file: SSO_CACHE_DIR/<sha1 hex of sso_session, else of
+ * sso_start_url>.json, holding accessToken and expiresAt (botocore's
+ * layout).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../crypto/secmem.h"
+#include "../../fs/config.h"
+#include "../../fs/cred.h"
+#include "../provider.h"
+#include "http.h"
+
+#define SSO_MAX_FILE (64 * 1024)
+#define SSO_ACTION "GetRoleCredentials"
+
+static int read_secret_file(const char *path, struct secbuf *b)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (b->len + (size_t)n > SSO_MAX_FILE) {
+			r = -EFBIG;
+			break;
+		}
+		if ((r = secbuf_append(b, buf, (size_t)n)) < 0)
+			break;
+	}
+	sodium_memzero(buf, sizeof(buf));
+	close(fd);
+	return r;
+}
+
+static bool printable(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x21 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static int parse_expires(const char *s, time_t *t)
+{
+	char tmp[64];
+	size_t n = strlen(s);
+
+	if (cred_parse_time(s, t) == 0)
+		return 0;
+	/* AWS CLI v1 wrote "2019-05-22T14:30:20UTC" */
+	if (n > 3 && n < sizeof(tmp) && strcmp(s + n - 3, "UTC") == 0) {
+		memcpy(tmp, s, n - 3);
+		strcpy(tmp + n - 3, "Z");
+		return cred_parse_time(tmp, t);
+	}
+	return -EINVAL;
+}
+
+static void sha1_hex(const char *s, char out[static 41])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[20];
+	unsigned int n = 0, i;
+
+	EVP_Digest(s, strlen(s), md, &n, EVP_sha1(), NULL);
+	for (i = 0; i < 20; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[40] = 0;
+}
+
+/* The cached access token into secmem. */
+static int sso_token(const struct provider_req *req, char **tok,
+		     struct perr *e)
+{
+	const char *session = cfg_get(req->profile, "sso_session");
+	const char *start = cfg_get(req->profile, "sso_start_url");
+	const char *dir_cfg = cfg_get(req->profile, "sso_cache_dir");
+	const char *key = session && *session ? session : start;
+	struct secbuf b = { 0 };
+	cJSON *j = NULL, *at, *ex;
+	char name[41], *dir = NULL, *path = NULL, when[32];
+	time_t exp = 0;
+	int r;
+
+	*tok = NULL;
+	if (!key || !*key) {
+		perr_set(e, SSO_ACTION ": needs sso_session or sso_start_url");
+		return -EINVAL;
+	}
+	sha1_hex(key, name);
+	dir = config_expand_path(dir_cfg && *dir_cfg ? dir_cfg
+						     : "~/.aws/sso/cache");
+	if (!dir || asprintf(&path, "%s/%s.json", dir, name) < 0) {
+		path = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = read_secret_file(path, &b)) < 0) {
+		if (r == -ENOENT)
+			perr_set(e,
+				 SSO_ACTION ": no SSO token in %s: run `aws "
+				 "sso login`",
+				 path);
+		else
+			perr_set(e, SSO_ACTION ": SSO token cache %s: %s",
+				 path, strerror(-r));
+		goto out;
+	}
+	j = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+	at = cJSON_GetObjectItemCaseSensitive(j, "accessToken");
+	ex = cJSON_GetObjectItemCaseSensitive(j, "expiresAt");
+	if (!j || !cJSON_IsString(at) || !printable(at->valuestring) ||
+	    !cJSON_IsString(ex) || parse_expires(ex->valuestring, &exp) < 0) {
+		perr_set(e,
+			 SSO_ACTION ": SSO token cache %s lacks a valid "
+			 "accessToken/expiresAt: run `aws sso login`",
+			 path);
+		r = -EBADMSG;
+		goto out;
+	}
+	if (exp <= time(NULL)) {
+		cred_format_time(exp, when, sizeof(when));
+		perr_set(e, "SSO token expired at %s: run `aws sso login`",
+			 when);
+		r = -EKEYEXPIRED;
+		goto out;
+	}
+	*tok = secmem_strdup(at->valuestring);
+	r = *tok ? 0 : -ENOMEM;
+out:
+	if (r == -ENOMEM)
+		perr_set(e, SSO_ACTION ": out of memory");
+	cJSON_Delete(j);
+	secbuf_wipe(&b);
+	free(path);
+	free(dir);
+	return r;
+}
+
+static const char *json_str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int parse_role_credentials(const struct http_resp *resp,
+				  struct cred **out, struct perr *e)
+{
+	cJSON *j = cJSON_ParseWithLength(resp->body.data ? resp->body.data
+							 : "",
+					 resp->body.len);
+	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(j, "roleCredentials");
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(rc, "expiration");
+	const char *ak = json_str(rc, "accessKeyId");
+	const char *sk = json_str(rc, "secretAccessKey");
+	const char *st = json_str(rc, "sessionToken");
+	struct cred *c = NULL;
+	int r;
+
+	if (!j || !rc) {
+		perr_set(e, SSO_ACTION ": malformed response: no "
+			    "roleCredentials");
+		r = -EBADMSG;
+		goto out;
+	}
+	if (!printable(ak) || !printable(sk) || !printable(st) ||
+	    !cJSON_IsNumber(exp) || exp->valuedouble <= 0) {
+		perr_set(e, SSO_ACTION ": malformed response: missing or "
+			    "invalid credential fields");
+		r = -EBADMSG;
+		goto out;
+	}
+	c = cred_new();
+	if (!c) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = cred_set(c, "access_key_id", ak)) < 0 ||
+	    (r = cred_set(c, "secret_access_key", sk)) < 0 ||
+	    (r = cred_set(c, "session_token", st)) < 0)
+		goto out;
+	/* milliseconds since the epoch */
+	cred_set_expiration(c, (time_t)(exp->valuedouble / 1000));
+	cred_set_obtained(c, time(NULL));
+	*out = c;
+	c = NULL; /* transferred */
+	r = 0;
+out:
+	cred_unref(c);
+	cJSON_Delete(j);
+	return r;
+}
+
+static void report_error(const struct http_resp *resp, const char *host,
+			 struct perr *e)
+{
+	cJSON *j = cJSON_ParseWithLength(resp->body.data ? resp->body.data
+							 : "",
+					 resp->body.len);
+	const char *msg = json_str(j, "message");
+	const char *type = resp->error_type[0] ? resp->error_type : NULL;
+	char m[301];
+
+	if (!msg)
+		msg = json_str(j, "Message");
+	if (!type)
+		type = json_str(j, "__type");
+	snprintf(m, sizeof(m), "%s", msg ? msg : "");
+	if (type && m[0])
+		perr_set(e, SSO_ACTION ": %.100s: %s", type, m);
+	else if (type)
+		perr_set(e, SSO_ACTION ": %.100s (HTTP %ld)", type,
+			 resp->status);
+	else
+		perr_set(e, SSO_ACTION ": HTTP %ld from %s", resp->status,
+			 host);
+	cJSON_Delete(j);
+}
+
+static int status_errno(long status)
+{
+	switch (status) {
+	case 401:
+		return -EKEYREJECTED;
+	case 403:
+		return -EACCES;
+	case 404:
+		return -ENOENT;
+	case 429:
+		return -EAGAIN;
+	default:
+		return -EREMOTEIO;
+	}
+}
+
+static int sso_fetch(const struct provider_req *req, struct cred **out,
+		     struct perr *e)
+{
+	const struct cfg_section *p = req->profile;
+	const char *account = cfg_get(p, "sso_account_id");
+	const char *role = cfg_get(p, "sso_role_name");
+	const char *region = cfg_get(p, "sso_region");
+	const char *ep = cfg_get(p, "endpoint");
+	const char *ca_cfg = cfg_get(p, "ca_file");
+	struct secbuf url = { 0 }, hdr = { 0 };
+	struct http_resp resp = { 0 };
+	char *tok = NULL, *ca = NULL, host[256] = "", path[512];
+	const char *hdrs[3] = { "Accept: application/json", NULL, NULL };
+	int r;
+
+	if (!region || !*region)
+		region = cfg_get(p, "region");
+	if (!region || !*region)
+		region = "us-east-1";
+	if (!account || !*account || !role || !*role) {
+		perr_set(e, SSO_ACTION ": needs sso_account_id and "
+			    "sso_role_name");
+		return -EINVAL;
+	}
+	if ((r = sso_token(req, &tok, e)) < 0)
+		return r;
+	if (ep && *ep) {
+		size_t n = strlen(ep);
+
+		r = secbuf_append(&url, ep, n && ep[n - 1] == '/' ? n - 1 : n);
+	} else {
+		r = secbuf_printf(&url, "https://portal.sso.%s.amazonaws.com",
+				  region);
+	}
+	if (r < 0 ||
+	    (r = secbuf_printf(&url, "/federation/credentials?account_id=")) <
+		    0 ||
+	    (r = http_urlencode(&url, account)) < 0 ||
+	    (r = secbuf_printf(&url, "&role_name=")) < 0 ||
+	    (r = http_urlencode(&url, role)) < 0 ||
+	    (r = secbuf_printf(&hdr, "x-amz-sso_bearer_token: %s", tok)) < 0)
+		goto out;
+	hdrs[1] = hdr.data;
+	if (ca_cfg && *ca_cfg && !(ca = config_expand_path(ca_cfg))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (http_url_parts(url.data, host, sizeof(host), path, sizeof(path)) <
+	    0)
+		snprintf(host, sizeof(host), "endpoint");
+	struct http_req hr = {
+		.method = "GET",
+		.url = url.data,
+		.headers = hdrs,
+		.ca_file = ca,
+		.timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000,
+		.what = SSO_ACTION,
+	};
+	if ((r = http_request(&hr, &resp, e)) < 0)
+		goto out;
+	if (resp.status != 200) {
+		report_error(&resp, host, e);
+		r = status_errno(resp.status);
+		goto out;
+	}
+	r = parse_role_credentials(&resp, out, e);
+out:
+	if (r == -ENOMEM)
+		perr_set(e, SSO_ACTION ": out of memory");
+	http_resp_wipe(&resp);
+	secbuf_wipe(&hdr);
+	secbuf_wipe(&url);
+	secmem_free(tok);
+	free(ca);
+	return r;
+}
+
+static int sso_validate(const struct cfg_section *s, void *diag)
+{
+	const char *session = cfg_get(s, "sso_session");
+	const char *start = cfg_get(s, "sso_start_url");
+	const char *acct = cfg_get(s, "sso_account_id");
+	const char *ep = cfg_get(s, "endpoint");
+	struct perr e;
+
+	if ((!session || !*session) && (!start || !*start))
+		cfg_error(diag, s->line,
+			  "aws-sso needs sso_session or sso_start_url");
+	if (acct) {
+		const char *c = acct;
+
+		while (*c && isdigit((unsigned char)*c))
+			c++;
+		if (*c || strlen(acct) != 12)
+			cfg_error(diag, cfg_line(s, "sso_account_id"),
+				  "sso_account_id must be 12 digits");
+	}
+	if (ep && http_check_url(ep, &e) < 0)
+		cfg_error(diag, cfg_line(s, "endpoint"), "%s", e.msg);
+	return 0;
+}
+
+static const char *const sso_keys[] = {
+	"sso_start_url", "sso_session",   "sso_region",	  "sso_account_id",
+	"sso_role_name", "sso_cache_dir", NULL,
+};
+static const char *const sso_required[] = { "sso_account_id",
+					    "sso_role_name", NULL };
+static const char *const sso_fields[] = { "access_key_id",
+					  "secret_access_key", "session_token",
+					  NULL };
+
+const struct provider_ops provider_aws_sso = {
+	.name = "aws-sso",
+	.keys = sso_keys,
+	.required = sso_required,
+	.source = "no",
+	.fields = sso_fields,
+	.validate = sso_validate,
+	.fetch = sso_fetch,
+};

@@ -1,0 +1,144 @@
+/* aws-static: long-lived access keys from the sealed store.
+ *
+ * `secret = NAME` names a store entry with access_key_id and
+ * secret_access_key.  `secret_file = PATH` reads the same fields from a
+ * plain file of `field = value` lines; it exists for tests and must be
+ * private to the owner (0600).
+ */
+#include "provider.h"
+#include "../crypto/secmem.h"
+#include "../crypto/store.h"
+#include "../fs/config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const keys[] = { "secret", "secret_file", NULL };
+static const char *const fields[] = { "access_key_id", "secret_access_key",
+				      "session_token", NULL };
+
+static int validate(const struct cfg_section *s, void *diag)
+{
+	bool a = cfg_get(s, "secret"), b = cfg_get(s, "secret_file");
+	if (a == b)
+		cfg_error(diag, s->line,
+			  "profile %s: aws-static needs exactly one of "
+			  "'secret = STORE_ENTRY' or 'secret_file = PATH'",
+			  s->name);
+	return 0;
+}
+
+static int file_handler(void *user, const char *section, const char *name,
+			const char *value)
+{
+	return cred_set(user, name, value) == 0;
+}
+
+static int read_secret_file(const char *spec, struct cred *c, struct perr *e)
+{
+	char *path = config_expand_path(spec);
+	struct stat st;
+	FILE *f = NULL;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = -errno;
+		perr_set(e, "secret_file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || (st.st_mode & 077) ||
+	    st.st_uid != geteuid()) {
+		r = -EPERM;
+		perr_set(e,
+			 "secret_file %s: must be owned by you with mode 0600",
+			 path);
+		close(fd);
+		goto out;
+	}
+	if (!(f = fdopen(fd, "r"))) {
+		r = -errno;
+		close(fd);
+		goto out;
+	}
+	/* stdio buffers hold the secret briefly; setvbuf to a wiped one. */
+	char *buf = secmem_alloc(BUFSIZ);
+	if (buf)
+		setvbuf(f, buf, _IOFBF, BUFSIZ);
+	r = ini_parse_file(f, file_handler, c);
+	fclose(f);
+	secmem_free(buf);
+	if (r != 0) {
+		perr_set(e, "secret_file %s: line %d is not 'field = value'",
+			 path, r);
+		r = -EINVAL;
+	}
+out:
+	free(path);
+	return r;
+}
+
+static int fetch(const struct provider_req *req, struct cred **out,
+		 struct perr *e)
+{
+	const char *name = cfg_get(req->profile, "secret");
+	const char *file = cfg_get(req->profile, "secret_file");
+	struct cred *c = NULL;
+	int r;
+
+	if (name) {
+		char err[256] = "";
+		if (!req->store) {
+			perr_set(e, "store entry %s: the store is not open",
+				 name);
+			return -ENOKEY;
+		}
+		r = store_get(req->store, name, &c, err, sizeof(err));
+		if (r < 0) {
+			perr_set(e, "store entry %s: %s", name,
+				 err[0] ? err : strerror(-r));
+			return r;
+		}
+	} else {
+		if (!(c = cred_new()))
+			return -ENOMEM;
+		if ((r = read_secret_file(file, c, e)) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = cred_get(c, fields[i]);
+		if (!v || !*v) {
+			perr_set(e, "%s %s: no %s", name ? "store entry" :
+							   "secret_file",
+				 name ? name : file, fields[i]);
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	cred_set_expiration(c, 0);
+	cred_set_obtained(c, time(NULL));
+	*out = c;
+	c = NULL; /* transferred */
+	r = 0;
+out:
+	cred_unref(c);
+	return r;
+}
+
+const struct provider_ops provider_aws_static = {
+	.name = "aws-static",
+	.keys = keys,
+	.source = "no",
+	.fields = fields,
+	.validate = validate,
+	.fetch = fetch,
+};
