@@ -67,6 +67,23 @@ static uint64_t cookie;
 static struct secmem_stats stats;
 static void (*test_hook)(const void *p, size_t n);
 
+/* A fork while another thread holds the lock would leave the child's copy
+ * locked forever (the daemon forks for exec providers). */
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+static void atfork_release(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+static __attribute__((constructor)) void secmem_register_atfork(void)
+{
+	pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+}
+
 static unsigned class_of(size_t n)
 {
 	unsigned i;

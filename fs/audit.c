@@ -166,6 +166,16 @@ static void add_str(cJSON *o, const char *key, const char *s)
 	free(copy);
 }
 
+/* Integers as raw JSON: cJSON prints numbers with "%1.15g" and checks them
+ * with sscanf, a third of the cost of an open line. */
+static void add_int(cJSON *o, const char *key, long long v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "%lld", v);
+	cJSON_AddRawToObject(o, key, buf);
+}
+
 static cJSON *str_array(const char *const *v, size_t n)
 {
 	cJSON *arr = cJSON_CreateArray();
@@ -663,15 +673,15 @@ int audit_open_event(struct audit *a, const char *file,
 	cJSON_AddStringToObject(o, "decision", allow ? "allow" : "deny");
 	add_str(o, "rule", d ? d->rule : "no decision");
 	if (d && d->line)
-		cJSON_AddNumberToObject(o, "line", d->line);
+		add_int(o, "line", d->line);
 	if (known)
-		cJSON_AddNumberToObject(o, "pid", c->pid);
+		add_int(o, "pid", c->pid);
 	else
 		cJSON_AddNullToObject(o, "pid");
 	if (c) {
-		cJSON_AddNumberToObject(o, "tid", c->tid);
-		cJSON_AddNumberToObject(o, "uid", c->uid);
-		cJSON_AddNumberToObject(o, "gid", c->gid);
+		add_int(o, "tid", c->tid);
+		add_int(o, "uid", c->uid);
+		add_int(o, "gid", c->gid);
 	} else {
 		cJSON_AddNullToObject(o, "tid");
 		cJSON_AddNullToObject(o, "uid");
@@ -694,7 +704,7 @@ int audit_open_event(struct audit *a, const char *file,
 				      str_array(anc, c->nancestors));
 	}
 	if (known && c->tracer)
-		cJSON_AddNumberToObject(o, "tracer", c->tracer);
+		add_int(o, "tracer", c->tracer);
 	cJSON_AddItemToObject(o, "key_ids", str_array(key_ids, nkeys));
 	if (expires > 0) {
 		format_time(expires, buf);
@@ -712,6 +722,17 @@ struct logmap {
 	size_t size;
 	int fd;
 };
+
+/* The commands read a file; a syslog target has none. */
+static bool is_syslog(const char *path, FILE *out)
+{
+	if (path && strcmp(path, "syslog"))
+		return false;
+	fprintf(out, "credfs: audit_log = syslog: the lines are in the journal "
+		     "(journalctl -t credfs -o cat > FILE, then run this on "
+		     "FILE)\n");
+	return true;
+}
 
 static int map_log(const char *path, struct logmap *m, FILE *out)
 {
@@ -799,7 +820,7 @@ int audit_cmd_verify(const char *path, FILE *out)
 	size_t n = 0, cap = 0, i, k, pos;
 	int status = 1;
 
-	if (map_log(path, &m, out) < 0)
+	if (is_syslog(path, out) || map_log(path, &m, out) < 0)
 		return 1;
 	for (pos = 0; pos < m.size;) {
 		const char *nl = memchr(m.data + pos, '\n', m.size - pos);
@@ -1006,6 +1027,8 @@ int audit_cmd_tail(const char *path, bool follow, FILE *out)
 	ssize_t n;
 	int fd, status = 1;
 
+	if (is_syslog(path, out))
+		return 1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(out, "credfs: audit log %s: %s\n", path,
@@ -1250,7 +1273,7 @@ int audit_cmd_report(const char *path, const char *key_id, const char *since,
 			since);
 		return 2;
 	}
-	if (map_log(path, &m, out) < 0)
+	if (is_syslog(path, out) || map_log(path, &m, out) < 0)
 		return 1;
 	for (pos = 0; pos < m.size;) {
 		const char *line = m.data + pos;

@@ -449,7 +449,9 @@ void policy_decide(const struct policy *p, struct caller *c,
 	d->profiles = NULL;
 	d->nprofiles = 0;
 
-	if (!c) {
+	/* A caller whose identification failed still carries tid/uid/gid
+	 * (for the audit line) but nothing a rule may trust. */
+	if (!c || c->pid <= 0 || !c->exe[0]) {
 		set_rule(d, "unidentified caller");
 		return;
 	}

@@ -24,7 +24,7 @@ __attribute__((format(printf, 2, 3))) static int tap_ok(int cond,
 	return cond;
 }
 
-static int tap_str(const char *got, const char *want, const char *what)
+__attribute__((unused)) static int tap_str(const char *got, const char *want, const char *what)
 {
 	int ok = got && want && strcmp(got, want) == 0;
 

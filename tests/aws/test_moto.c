@@ -3,11 +3,13 @@
  *
  * Env: ENDPOINT (recording proxy in front of moto), FLAKY_ENDPOINT (proxy
  * that answers 503 and Throttling before forwarding), SILENT_ENDPOINT
- * (accepts, never answers), ALICE_AK/ALICE_SK, ROLE_ARN, EXTERNAL_ID,
+ * (accepts, never answers), WEB_ENDPOINT (proxy in front of a second
+ * moto without auth enforcement), ALICE_AK/ALICE_SK, ROLE_ARN, EXTERNAL_ID,
  * OTHER_ROLE_ARN, WEB_ROLE_ARN, JWT_FILE, JWT_SOURCE_TOKEN, ROT_AK/ROT_SK,
  * SSO_ENDPOINT, SSO_CACHE, OUT_DIR (creds for the python side to use).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +311,7 @@ static void test_web_identity(void)
 	struct cfg_section *p;
 	struct cred *c, *src;
 	struct perr e;
+	const char *ep = env("WEB_ENDPOINT");
 	int r;
 
 	p = section("web", "provider", "aws-web-identity", "role_arn",

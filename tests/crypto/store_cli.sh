@@ -22,7 +22,77 @@ finish() {
 
 if [ -z "$CREDFS" ] || [ ! -x "$CREDFS" ]; then
 	not_ok "credfs binary given as \$1 ('$CREDFS')"
-	finish
+	# --- key = passphrase with passphrase_file -------------------------------------
+P=$T/pstate
+PCFG=$T/pconfig
+printf 'correct horse\n' >"$T/pass" && chmod 600 "$T/pass"
+printf '[credfs]\nstate_dir = %s\nkey = passphrase\npassphrase_file = %s\n' \
+	"$P" "$T/pass" >"$PCFG"
+printf 'token=%s\n' "$SECRET" >"$T/in"
+"$CREDFS" -c "$PCFG" store add pp <"$T/in" >"$OUT/pp.out" 2>"$OUT/pp.err"
+check "passphrase_file unlocks store add (rc=$?)" \
+	grep -qx 'stored pp (fields: token)' "$OUT/pp.out"
+check "kdf.json records the Argon2id parameters" \
+	grep -q '"opslimit"' "$P/kdf.json"
+printf 'wrong horse\n' >"$T/pass"
+"$CREDFS" -c "$PCFG" store list </dev/null >"$OUT/pp2.out" 2>"$OUT/pp2.err"
+rc=$?
+check "a wrong passphrase fails with exit 1 (rc=$rc)" [ "$rc" -eq 1 ]
+check "...and says so: $(cat "$OUT/pp2.err")" \
+	grep -q 'wrong passphrase' "$OUT/pp2.err"
+check "...and sets nothing aside" \
+	[ -z "$(find "$P" -name '*.bad-*')" ]
+chmod 644 "$T/pass"
+"$CREDFS" -c "$PCFG" store list </dev/null >"$OUT/pp3.out" 2>"$OUT/pp3.err"
+check "a group/other-readable passphrase_file is refused" \
+	grep -q 'group or others' "$OUT/pp3.err"
+
+# --- on a terminal: prompts without echo -----------------------------------------
+if command -v python3 >/dev/null 2>&1; then
+	python3 - "$CREDFS" "$CFG" "$SECRET" >"$OUT/tty.out" 2>&1 <<'PY'
+import os, pty, sys, time, select
+credfs, cfg, secret = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(credfs, [credfs, "-c", cfg, "store", "add", "ttyent",
+                      "user", "password"])
+out = b""
+def expect(what, timeout=10):
+    global out
+    end = time.time() + timeout
+    while what not in out and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+    return what in out
+ok = expect(b"user: ")
+os.write(fd, b"alice\n")
+ok = ok and expect(b"password: ")
+os.write(fd, secret.encode() + b"\n")
+expect(b"stored ttyent")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(0 if ok and os.WEXITSTATUS(status) == 0 else 1)
+PY
+	rc=$?
+	check "on a tty each FIELD is prompted (rc=$rc)" [ "$rc" -eq 0 ]
+	check "...and stored" grep -q 'stored ttyent (fields: user, password)' \
+		"$OUT/tty.out"
+	check "...and the typed secret is not echoed" no_leak "$SECRET"
+	check "...not even the non-secret field (no echo at all)" \
+		sh -c "! grep -q alice '$OUT/tty.out'"
+else
+	if [ "${CI:-}" = true ]; then
+		not_ok "python3 needed for the tty test"
+	else
+		echo "ok $((n = n + 1)) # SKIP python3 needed for the tty test"
+	fi
+fi
+
+finish
 fi
 
 T=$(mktemp -d /tmp/credfs-store-cli.XXXXXX)
@@ -197,5 +267,75 @@ check "the other entries still list" grep -q '^aws-base:' "$OUT/list4.out"
 check "no secret anywhere at the end" no_leak "$SECRET"
 check "no temporary files left" \
 	[ -z "$(find "$S" -name '*.tmp-*')" ]
+
+# --- key = passphrase with passphrase_file -------------------------------------
+P=$T/pstate
+PCFG=$T/pconfig
+printf 'correct horse\n' >"$T/pass" && chmod 600 "$T/pass"
+printf '[credfs]\nstate_dir = %s\nkey = passphrase\npassphrase_file = %s\n' \
+	"$P" "$T/pass" >"$PCFG"
+printf 'token=%s\n' "$SECRET" >"$T/in"
+"$CREDFS" -c "$PCFG" store add pp <"$T/in" >"$OUT/pp.out" 2>"$OUT/pp.err"
+check "passphrase_file unlocks store add (rc=$?)" \
+	grep -qx 'stored pp (fields: token)' "$OUT/pp.out"
+check "kdf.json records the Argon2id parameters" \
+	grep -q '"opslimit"' "$P/kdf.json"
+printf 'wrong horse\n' >"$T/pass"
+"$CREDFS" -c "$PCFG" store list </dev/null >"$OUT/pp2.out" 2>"$OUT/pp2.err"
+rc=$?
+check "a wrong passphrase fails with exit 1 (rc=$rc)" [ "$rc" -eq 1 ]
+check "...and says so: $(cat "$OUT/pp2.err")" \
+	grep -q 'wrong passphrase' "$OUT/pp2.err"
+check "...and sets nothing aside" \
+	[ -z "$(find "$P" -name '*.bad-*')" ]
+chmod 644 "$T/pass"
+"$CREDFS" -c "$PCFG" store list </dev/null >"$OUT/pp3.out" 2>"$OUT/pp3.err"
+check "a group/other-readable passphrase_file is refused" \
+	grep -q 'group or others' "$OUT/pp3.err"
+
+# --- on a terminal: prompts without echo -----------------------------------------
+if command -v python3 >/dev/null 2>&1; then
+	python3 - "$CREDFS" "$CFG" "$SECRET" >"$OUT/tty.out" 2>&1 <<'PY'
+import os, pty, sys, time, select
+credfs, cfg, secret = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(credfs, [credfs, "-c", cfg, "store", "add", "ttyent",
+                      "user", "password"])
+out = b""
+def expect(what, timeout=10):
+    global out
+    end = time.time() + timeout
+    while what not in out and time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                break
+    return what in out
+ok = expect(b"user: ")
+os.write(fd, b"alice\n")
+ok = ok and expect(b"password: ")
+os.write(fd, secret.encode() + b"\n")
+expect(b"stored ttyent")
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.exit(0 if ok and os.WEXITSTATUS(status) == 0 else 1)
+PY
+	rc=$?
+	check "on a tty each FIELD is prompted (rc=$rc)" [ "$rc" -eq 0 ]
+	check "...and stored" grep -q 'stored ttyent (fields: user, password)' \
+		"$OUT/tty.out"
+	check "...and the typed secret is not echoed" no_leak "$SECRET"
+	check "...not even the non-secret field (no echo at all)" \
+		sh -c "! grep -q alice '$OUT/tty.out'"
+else
+	if [ "${CI:-}" = true ]; then
+		not_ok "python3 needed for the tty test"
+	else
+		echo "ok $((n = n + 1)) # SKIP python3 needed for the tty test"
+	fi
+fi
 
 finish

@@ -43,6 +43,17 @@ tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 		printf("\n");                                               \
 	} while (0)
 
+/* Multi-line text as TAP comments. */
+__attribute__((unused)) static void diag_block(const char *s)
+{
+	while (s && *s) {
+		size_t n = strcspn(s, "\n");
+
+		printf("# %.*s\n", (int)n, s);
+		s += n + (s[n] == '\n');
+	}
+}
+
 static int tap_done(void)
 {
 	printf("1..%d\n", tap_n);

@@ -156,6 +156,10 @@ static void test_basic(void)
 	decide(p, c, false, "deny exe:/usr/bin/curl", 12,
 	       "deleted curl still hits the deny");
 	decide(p, NULL, false, "unidentified caller", 0, "NULL caller");
+	c = mk(1000, 1000, "");
+	c->pid = 0;
+	decide(p, c, false, "unidentified caller", 0,
+	       "failed identification (pid 0, no exe) is never trusted");
 	policy_free(p);
 }
 

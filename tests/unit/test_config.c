@@ -1,0 +1,170 @@
+/* config: every problem reported as FILE:LINE: message, all at once. */
+#include "tap.h"
+#include "fs/config.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/credfs-test-config-XXXXXX";
+
+static const char *write_cfg(const char *name, const char *text)
+{
+	static char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static int has(const struct diag *d, const char *needle)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strstr(d->msgs[i], needle))
+			return 1;
+	return 0;
+}
+
+static void dump(const struct diag *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		printf("#   %s\n", d->msgs[i]);
+}
+
+int main(void)
+{
+	struct config *c = NULL;
+	struct diag d = { 0 };
+	const char *p;
+	int r, secs;
+
+	if (!mkdtemp(dir))
+		return 1;
+
+	ok(config_parse_duration("90s", &secs) == 0 && secs == 90, "90s");
+	ok(config_parse_duration("15m", &secs) == 0 && secs == 900, "15m");
+	ok(config_parse_duration("1h30m", &secs) == 0 && secs == 5400,
+	   "1h30m");
+	ok(config_parse_duration("12", &secs) < 0, "no unit refused");
+	ok(config_parse_duration("5x", &secs) < 0, "bad unit refused");
+	ok(config_parse_duration("", &secs) < 0, "empty refused");
+	ok(config_parse_duration("-5m", &secs) < 0, "negative refused");
+
+	setenv("CREDFS_T_HOME", "/h", 1);
+	char *e = config_expand_path("$CREDFS_T_HOME/x/${CREDFS_T_HOME}");
+	is_str(e, "/h/x//h", "$VAR and ${VAR} expand");
+	free(e);
+
+	p = write_cfg("good",
+		      "# comment\n"
+		      "[credfs]\n"
+		      "state_dir = /tmp/x   # trailing comment\n"
+		      "refresh_before = 10m\n"
+		      "open_timeout = 3s\n"
+		      "audit_sync = always\n"
+		      "[profile base]\n"
+		      "provider = aws-static\n"
+		      "secret = aws-base\n"
+		      "[profile tok]\n"
+		      "provider = exec\n"
+		      "command = /bin/echo '{}'\n"
+		      "[file credentials]\n"
+		      "format = aws-credentials\n"
+		      "profiles = base default=base\n"
+		      "mode = 0440\n"
+		      "[file sub/dir/token]\n"
+		      "format = token\n"
+		      "profiles = tok\n"
+		      "newline = yes\n");
+	r = config_load(p, &c, &d);
+	ok(r == 0, "good config loads");
+	dump(&d);
+	if (c) {
+		is_str(c->state_dir, "/tmp/x", "trailing # comment stripped");
+		ok(c->refresh_before == 600, "refresh_before");
+		ok(c->open_timeout == 3, "open_timeout");
+		ok(c->nprofiles == 2 && c->nfiles == 2, "2 profiles, 2 files");
+		ok(c->files[0].nprof == 2, "two sections in credentials");
+		is_str(c->files[0].labels[1], "default", "NAME=PROFILE label");
+		ok(c->files[0].prof[1] == 0, "label maps to profile base");
+		ok(c->files[0].mode == 0440, "mode parsed");
+		ok(c->files[1].newline, "newline = yes");
+		ok(config_find_file(c, "sub/dir/token") != NULL, "nested file");
+	}
+	config_free(c);
+	diag_free(&d);
+
+	p = write_cfg("bad",
+		      "[credfs]\n"			    /* 1 */
+		      "bogus = 1\n"			    /* 2 */
+		      "refresh_before = soon\n"		    /* 3 */
+		      "[weird]\n"			    /* 4 */
+		      "x = 1\n"				    /* 5 */
+		      "[profile a]\n"			    /* 6 */
+		      "provider = exec\n"		    /* 7 */
+		      "command = true\n"		    /* 8 */
+		      "colour = blue\n"			    /* 9 */
+		      "[profile b]\n"			    /* 10 */
+		      "provider = nosuch\n"		    /* 11 */
+		      "[profile c]\n"			    /* 12 */
+		      "provider = aws-static\n"		    /* 13 */
+		      "secret = s\n"			    /* 14 */
+		      "source = ghost\n"		    /* 15 */
+		      "[file t]\n"			    /* 16 */
+		      "format = token\n"		    /* 17 */
+		      "profiles = c\n"			    /* 18 */
+		      "[file j]\n"			    /* 19 */
+		      "format = json\n"			    /* 20 */
+		      "profiles = a c\n"		    /* 21 */
+		      "mode = 0644\n"			    /* 22 */
+		      "this line has no equals\n"	    /* 23 */
+		      "[file k]\n"			    /* 24 */
+		      "format = yaml\n"			    /* 25 */
+		      "profiles = nobody\n"		    /* 26 */
+		      "[file t/under]\n"		    /* 27 */
+		      "format = json\n"			    /* 28 */
+		      "profiles = a\n");		    /* 29 */
+	r = config_load(p, &c, &d);
+	ok(r == -EINVAL, "bad config refused");
+	dump(&d);
+	char want[1024];
+#define HAS(line, text)                                                       \
+	snprintf(want, sizeof(want), "%s:%d: %s", p, line, text);             \
+	ok(has(&d, want), "reports %s", want)
+	HAS(2, "unknown key 'bogus' in [credfs]");
+	HAS(3, "refresh_before: 'soon' is not a duration");
+	HAS(4, "unknown section [weird]");
+	HAS(9, "profile a: unknown key 'colour'");
+	HAS(11, "profile b: unknown provider 'nosuch'");
+	HAS(15, "profile c: provider aws-static takes no source");
+	HAS(15, "profile c: source 'ghost' is not a profile");
+	HAS(18, "file t: format token cannot show profile c");
+	HAS(21, "file j: format json shows exactly one profile, not 2");
+	HAS(22, "file j: mode 0644: virtual files are read-only");
+	HAS(23, "expected 'key = value' or '[section]'");
+	HAS(25, "file k: unknown format 'yaml'");
+	HAS(26, "file k: 'nobody' is not a profile");
+	HAS(27, "file t/under: 't' is a file, not a directory");
+	config_free(c);
+	diag_free(&d);
+
+	p = write_cfg("cycle",
+		      "[profile x]\nprovider = exec\ncommand = true\n"
+		      "[profile y]\nprovider = exec\ncommand = true\n");
+	r = config_load(p, &c, &d);
+	ok(r == 0, "exec profiles without source load");
+	config_free(c);
+	diag_free(&d);
+
+	r = config_load("/nonexistent/credfs/config", &c, &d);
+	ok(r == -ENOENT && c == NULL, "missing config is ENOENT");
+	ok(d.n == 1 && strstr(d.msgs[0], "cannot read config"),
+	   "missing config explained");
+	diag_free(&d);
+
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	return tap_done();
+}
