@@ -128,6 +128,7 @@ struct status_fields {
 	unsigned long fsuid, fsgid;
 	size_t ngroups;
 	gid_t groups[CALLER_MAX_GROUPS];
+	bool groups_truncated;
 };
 
 /* Fourth number of "Uid:\tr\te\ts\tfs". */
@@ -149,7 +150,7 @@ static int parse_fourth(const char *p, unsigned long *out)
 
 static int read_status(int dirfd, struct status_fields *st)
 {
-	char buf[4096];
+	char buf[8192];
 	char *line, *nl, *end;
 	unsigned seen = 0;
 	ssize_t n;
@@ -158,6 +159,7 @@ static int read_status(int dirfd, struct status_fields *st)
 	if (n < 0)
 		return (int)n;
 	st->ngroups = 0;
+	st->groups_truncated = false;
 	for (line = buf; line && *line; line = nl ? nl + 1 : NULL) {
 		nl = strchr(line, '\n');
 		if (nl)
@@ -179,14 +181,21 @@ static int read_status(int dirfd, struct status_fields *st)
 		} else if (!strncmp(line, "Groups:", 7)) {
 			char *p = line + 7;
 
-			while (st->ngroups < CALLER_MAX_GROUPS) {
+			for (;;) {
 				unsigned long g = strtoul(p, &end, 10);
 
 				if (end == p)
 					break;
+				if (st->ngroups == CALLER_MAX_GROUPS) {
+					st->groups_truncated = true;
+					break;
+				}
 				st->groups[st->ngroups++] = (gid_t)g;
 				p = end;
 			}
+			/* The line was cut by the buffer. */
+			if (!nl)
+				st->groups_truncated = true;
 		}
 	}
 	return seen == 15 ? 0 : -EINVAL;
@@ -319,6 +328,7 @@ static void caller_reset(struct caller *c, pid_t tid, uid_t uid, gid_t gid)
 	c->have = 0;
 	c->ancestors_deleted = 0;
 	c->ngroups = 0;
+	c->groups_truncated = false;
 }
 
 /* Reads the optional parts in need through dirfd (the pinned task). */
@@ -372,6 +382,7 @@ int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 	memcpy(c->comm, sf.comm, sizeof(c->comm));
 	c->ngroups = st.ngroups;
 	memcpy(c->groups, st.groups, st.ngroups * sizeof(gid_t));
+	c->groups_truncated = st.groups_truncated;
 
 	/* A tracer can attach to one thread; a tracer on the leader controls
 	 * the whole address space too, so look at both. */

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #define CALLER_MAX_ANCESTORS 16
-#define CALLER_MAX_GROUPS 64
+#define CALLER_MAX_GROUPS 128
 
 /* Optional parts of an identity (the pinned core, tid/pid/uid/gid/tracer/
  * starttime/exe/comm/groups, is always read).  policy_needs() says which a
@@ -45,6 +45,7 @@ struct caller {
 	uint32_t ancestors_deleted; /* bit i: ancestors[i] was " (deleted)" */
 	size_t ngroups;		   /* supplementary groups (status Groups:) */
 	gid_t groups[CALLER_MAX_GROUPS];
+	bool groups_truncated;	   /* more groups than CALLER_MAX_GROUPS */
 };
 
 /* Fills c for the thread tid; -ESRCH/-EACCES/-EINVAL if the caller cannot

@@ -405,7 +405,11 @@ static int matcher_holds(const struct matcher *m, bool allow,
 	case M_UID:
 		return c->uid == m->uid;
 	case M_GID:
-		return caller_in_group(c, m->gid);
+		/* Groups beyond what was read: unknown, so an allow does
+		 * not hold and a deny does. */
+		if (!caller_in_group(c, m->gid))
+			return c->groups_truncated && !allow;
+		return 1;
 	case M_EXE:
 		if (c->exe_deleted && allow)
 			return 0;

@@ -205,7 +205,22 @@ static void test_gid_groups(void)
 	decide(p, c, true, "allow gid:2000", 10, "supplementary group");
 	c->groups[1] = 2001;
 	decide(p, c, false, "default: no rule matched", 0, "not in group");
+	c->groups_truncated = true;
+	decide(p, c, false, "default: no rule matched", 0,
+	       "groups cut short: allow gid: does not hold");
 	policy_free(p);
+	{
+		static const char *const deny[] = { "deny gid:2000",
+						    "allow uid:1000", NULL };
+
+		p = mkpolicy(1000, deny);
+		decide(p, c, false, "deny gid:2000", 10,
+		       "groups cut short: deny gid: holds");
+		c->groups_truncated = false;
+		decide(p, c, true, "allow uid:1000", 11,
+		       "full group list, not in it: allowed");
+		policy_free(p);
+	}
 }
 
 static void test_traced(void)
