@@ -38,7 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+#define ZERO_HASH                                                              \
+	"0000000000000000000000000000000000000000000000000000000000000000"
 
 struct audit {
 	pthread_mutex_t lock;
@@ -47,10 +48,10 @@ struct audit {
 	int fd;
 	bool use_syslog;
 	enum audit_sync sync;
-	uint64_t seq;	 /* seq of the last line */
-	char prev[65];	 /* hex SHA-256 of the last line */
-	off_t size;	 /* file size after the last whole line */
-	off_t last_off;	 /* where our last line starts, -1 if unknown */
+	uint64_t seq;	/* seq of the last line */
+	char prev[65];	/* hex SHA-256 of the last line */
+	off_t size;	/* file size after the last whole line */
+	off_t last_off; /* where our last line starts, -1 if unknown */
 	uint64_t synced_seq;
 	uint64_t failed_seq; /* lines up to here were hit by a failed sync */
 	int failed_err;
@@ -224,6 +225,14 @@ out:
 	return r;
 }
 
+/* A seq is a whole number that a double holds exactly. */
+static bool seq_ok(const cJSON *seq)
+{
+	return cJSON_IsNumber(seq) && seq->valuedouble >= 1 &&
+	       seq->valuedouble <= 9007199254740992.0 &&
+	       seq->valuedouble == (double)(uint64_t)seq->valuedouble;
+}
+
 /* Reads the last whole line of fd (size bytes long, ending in '\n') into a
  * malloc'd buffer (no newline); *off = its offset. */
 static int read_last_line(int fd, off_t size, char **line, size_t *len,
@@ -266,8 +275,7 @@ static int read_last_line(int fd, off_t size, char **line, size_t *len,
 /* Loads seq/prev/size from the end of the file.  A torn last line (no
  * newline: a crash or power loss mid-write) is cut off; *torn says how
  * many bytes. */
-static int load_tail(struct audit *a, size_t *torn, char *err,
-		     size_t errlen)
+static int load_tail(struct audit *a, size_t *torn, char *err, size_t errlen)
 {
 	struct stat st;
 	off_t size, keep;
@@ -284,8 +292,8 @@ static int load_tail(struct audit *a, size_t *torn, char *err,
 	/* Find the last '\n'; anything after it is a torn line. */
 	keep = size;
 	while (keep > 0) {
-		size_t want = keep > (off_t)sizeof(buf) ? sizeof(buf)
-							 : (size_t)keep;
+		size_t want =
+		    keep > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)keep;
 		ssize_t n = pread(a->fd, buf, want, keep - (off_t)want);
 		char *nl;
 
@@ -315,7 +323,7 @@ static int load_tail(struct audit *a, size_t *torn, char *err,
 		return r;
 	j = cJSON_ParseWithLength(line, len);
 	seq = j ? cJSON_GetObjectItemCaseSensitive(j, "seq") : NULL;
-	if (!cJSON_IsNumber(seq) || seq->valuedouble < 1) {
+	if (!seq_ok(seq)) {
 		snprintf(err, errlen,
 			 "audit log %s: last line is not an audit record "
 			 "(see credfs audit verify)",
@@ -409,15 +417,16 @@ int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 		goto out;
 	}
 	if ((r = make_parent(target)) < 0) {
-		snprintf(err, errlen, "audit log %s: cannot create directory: %s",
-			 target, strerror(-r));
+		snprintf(err, errlen,
+			 "audit log %s: cannot create directory: %s", target,
+			 strerror(-r));
 		goto out;
 	}
 	a->fd = open(target, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 	if (a->fd < 0 && errno == ENOENT) {
 		a->fd = open(target,
 			     O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC |
-				     O_NOFOLLOW,
+				 O_NOFOLLOW,
 			     0600);
 		created = a->fd >= 0;
 	}
@@ -551,11 +560,9 @@ static bool event_name_ok(const char *s)
 
 /* Writes one line: fields (owned) printed without braces between the
  * header and prev. */
-static int emit(struct audit *a, const char *event, cJSON *fields,
-		int priority)
+static int emit(struct audit *a, const char *event, cJSON *fields, int priority)
 {
-	static const char *const reserved[] = { "ts", "seq", "event",
-						"prev" };
+	static const char *const reserved[] = {"ts", "seq", "event", "prev"};
 	struct timespec now;
 	char ts[32];
 	char *body = NULL, *line = NULL;
@@ -572,8 +579,15 @@ static int emit(struct audit *a, const char *event, cJSON *fields,
 		fields = cJSON_CreateObject();
 	if (!fields)
 		return -ENOMEM;
+	if (!cJSON_IsObject(fields)) {
+		cJSON_Delete(fields);
+		return -EINVAL;
+	}
+	/* The header's keys are ours alone (cJSON allows duplicates). */
 	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		cJSON_DeleteItemFromObjectCaseSensitive(fields, reserved[i]);
+		while (cJSON_GetObjectItemCaseSensitive(fields, reserved[i]))
+			cJSON_DeleteItemFromObjectCaseSensitive(fields,
+								reserved[i]);
 	body = cJSON_PrintUnformatted(fields);
 	cJSON_Delete(fields);
 	if (!body)
@@ -601,8 +615,9 @@ static int emit(struct audit *a, const char *event, cJSON *fields,
 	clock_gettime(CLOCK_REALTIME, &now);
 	format_ts(&now, ts);
 	seq = a->seq + 1;
-	len = (size_t)snprintf(line, cap, "{\"ts\":\"%s\",\"seq\":%llu,"
-				       "\"event\":\"%s\"%s%s,\"prev\":\"%s\"}",
+	len = (size_t)snprintf(line, cap,
+			       "{\"ts\":\"%s\",\"seq\":%llu,"
+			       "\"event\":\"%s\"%s%s,\"prev\":\"%s\"}",
 			       ts, (unsigned long long)seq, event,
 			       bodylen ? "," : "", body + 1, a->prev);
 	if (a->use_syslog) {
@@ -794,9 +809,9 @@ static void vline_parse(struct vline *l)
 	prev = cJSON_GetObjectItemCaseSensitive(j, "prev");
 	ts = cJSON_GetObjectItemCaseSensitive(j, "ts");
 	ev = cJSON_GetObjectItemCaseSensitive(j, "event");
-	if (cJSON_IsObject(j) && cJSON_IsNumber(seq) && seq->valuedouble >= 1 &&
-	    cJSON_IsString(prev) && strlen(prev->valuestring) == 64 &&
-	    cJSON_IsString(ts) && cJSON_IsString(ev)) {
+	if (cJSON_IsObject(j) && seq_ok(seq) && cJSON_IsString(prev) &&
+	    strlen(prev->valuestring) == 64 && cJSON_IsString(ts) &&
+	    cJSON_IsString(ev)) {
 		l->valid = true;
 		l->seq = (uint64_t)seq->valuedouble;
 		memcpy(l->prev, prev->valuestring, 65);
@@ -871,6 +886,21 @@ int audit_cmd_verify(const char *path, FILE *out)
 					(unsigned long long)l->seq);
 				goto out;
 			}
+			/* The next line carries on as if this one had the
+			 * right seq: this line's seq was edited. */
+			if (i + 1 < n) {
+				vline_parse(&lines[i + 1]);
+				if (lines[i + 1].valid &&
+				    lines[i + 1].seq == want_seq + 1) {
+					fprintf(out,
+						"line %zu: edited: seq %llu "
+						"where %llu belongs\n",
+						i + 1,
+						(unsigned long long)l->seq,
+						(unsigned long long)want_seq);
+					goto out;
+				}
+			}
 			/* The missing seq further on means reordered. */
 			for (k = i + 1; k < n && k < i + 4096; k++) {
 				vline_parse(&lines[k]);
@@ -886,15 +916,14 @@ int audit_cmd_verify(const char *path, FILE *out)
 					(unsigned long long)lines[i - 1].seq,
 					(unsigned long long)want_seq, k + 1);
 			else if (l->seq > want_seq)
-				fprintf(out,
-					"line %zu: seq jumps from %llu to "
-					"%llu: %llu line(s) removed before "
-					"it\n",
-					i + 1,
-					(unsigned long long)lines[i - 1].seq,
-					(unsigned long long)l->seq,
-					(unsigned long long)(l->seq -
-							     want_seq));
+				fprintf(
+				    out,
+				    "line %zu: seq jumps from %llu to "
+				    "%llu: %llu line(s) removed before "
+				    "it\n",
+				    i + 1, (unsigned long long)lines[i - 1].seq,
+				    (unsigned long long)l->seq,
+				    (unsigned long long)(l->seq - want_seq));
 			else
 				fprintf(out,
 					"line %zu: seq %llu after seq %llu: "
@@ -953,8 +982,8 @@ static void term_safe(const char *s, char *out, size_t outlen)
 	if (!outlen)
 		return;
 	for (i = 0; s && s[i] && i + 1 < outlen; i++)
-		out[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?'
-								      : s[i];
+		out[i] =
+		    ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
 	out[i] = '\0';
 }
 
@@ -965,11 +994,17 @@ static const char *jstr(const cJSON *j, const char *key)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A log is untrusted input: a number out of range is not cast. */
+static long long to_ll(double v, long long dflt)
+{
+	return v > -9e18 && v < 9e18 ? (long long)v : dflt;
+}
+
 static long long jnum(const cJSON *j, const char *key, long long dflt)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
 
-	return cJSON_IsNumber(v) ? (long long)v->valuedouble : dflt;
+	return cJSON_IsNumber(v) ? to_ll(v->valuedouble, dflt) : dflt;
 }
 
 static void print_human(const char *line, size_t len, FILE *out)
@@ -1007,7 +1042,7 @@ static void print_human(const char *line, size_t len, FILE *out)
 				fprintf(out, " %s=%s", it->string, d);
 			} else if (cJSON_IsNumber(it)) {
 				fprintf(out, " %s=%lld", it->string,
-					(long long)it->valuedouble);
+					to_ll(it->valuedouble, 0));
 			} else if (cJSON_IsBool(it)) {
 				fprintf(out, " %s=%s", it->string,
 					cJSON_IsTrue(it) ? "yes" : "no");
@@ -1097,7 +1132,7 @@ out:
 /* "2026-01-02T03:04:05.678Z" (or +HH:MM offset) -> ms since the epoch. */
 static int parse_rfc3339(const char *s, long long *ms)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	int y, mo, d, h, mi, sec, consumed = 0, oh = 0, om = 0;
 	long long frac = 0, scale = 1000;
 	const char *p;
@@ -1303,11 +1338,11 @@ int audit_cmd_report(const char *path, const char *key_id, const char *since,
 				snprintf(den[nden].ts, sizeof(den[nden].ts),
 					 "%s", ts);
 				den[nden].file = strdup(
-					jstr(j, "file") ? jstr(j, "file") : "-");
+				    jstr(j, "file") ? jstr(j, "file") : "-");
 				den[nden].exe = strdup(
-					jstr(j, "exe") ? jstr(j, "exe") : "-");
+				    jstr(j, "exe") ? jstr(j, "exe") : "-");
 				den[nden].rule = strdup(
-					jstr(j, "rule") ? jstr(j, "rule") : "-");
+				    jstr(j, "rule") ? jstr(j, "rule") : "-");
 				den[nden].uid = jnum(j, "uid", -1);
 				den[nden].pid = jnum(j, "pid", -1);
 				nden++;
@@ -1339,7 +1374,8 @@ int audit_cmd_report(const char *path, const char *key_id, const char *since,
 			kt = &keys[k];
 			if (ms < kt->first_ms) {
 				kt->first_ms = ms;
-				snprintf(kt->first, sizeof(kt->first), "%s", ts);
+				snprintf(kt->first, sizeof(kt->first), "%s",
+					 ts);
 			}
 			if (ms >= kt->last_ms) {
 				kt->last_ms = ms;
@@ -1382,8 +1418,7 @@ int audit_cmd_report(const char *path, const char *key_id, const char *since,
 			    den[i].ms <= kt->last_ms &&
 			    tally_has(&kt->files, den[i].file))
 				nd++;
-		fprintf(out, "  denials on these files while served: %u\n",
-			nd);
+		fprintf(out, "  denials on these files while served: %u\n", nd);
 		for (i = 0; i < nden; i++) {
 			char e[PATH_MAX], r[512], f[PATH_MAX];
 

@@ -3,10 +3,15 @@
  * Pinning: every read goes through one directory fd on /proc/TID.  A /proc
  * directory inode holds a reference to the task's struct pid, and a recycled
  * pid number gets a new struct pid, so once the directory is open no read
- * through it can reach another process: it reads this task or fails
- * (ENOENT/ESRCH once the task is reaped).  The start time read first is
- * kept so caller_complete() and caller_exe_sha256(), which open the
- * directory again later, can tell the process is still the one identified.
+ * through it can reach another process: it reads this task or fails with
+ * ESRCH once the task is reaped (tests/policy/test-caller.c checks this on
+ * a real recycled pid).
+ *
+ * caller_complete() and caller_exe_sha256() open the directory again later
+ * and must know it is still the process identified.  The start time is no
+ * proof: it counts 10 ms ticks, and a pid recycled within a tick has the
+ * same one.  With pidfs (Linux 6.9+) a pidfd's inode number is unique for
+ * the boot, so the identity keeps that; without, the start time it is.
  *
  * The request's fsuid/fsgid must equal the thread's (status Uid:/Gid:
  * fourth field): a pid that was recycled to another user's process between
@@ -22,11 +27,66 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define DELETED_SUFFIX " (deleted)"
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#define PIDFS_MAGIC_NUMBER 0x50494446
+
+static int pidfd_open_tid(pid_t tid, unsigned flags)
+{
+	return (int)syscall(SYS_pidfd_open, tid, flags);
+}
+
+/* Whether pidfds live on pidfs (unique inode numbers) and take
+ * PIDFD_THREAD: both came with Linux 6.9.  Probed once. */
+static bool have_pidfs(void)
+{
+	static int state; /* 0 unknown, 1 yes, -1 no */
+	int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+	struct statfs sfs;
+	int fd;
+
+	if (s)
+		return s > 0;
+	s = -1;
+	fd = pidfd_open_tid(gettid(), PIDFD_THREAD);
+	if (fd >= 0) {
+		if (fstatfs(fd, &sfs) == 0 &&
+		    (unsigned long)sfs.f_type == PIDFS_MAGIC_NUMBER)
+			s = 1;
+		close(fd);
+	}
+	__atomic_store_n(&state, s, __ATOMIC_RELAXED);
+	return s > 0;
+}
+
+/* pidfs inode of the thread tid now. */
+static int pidfs_ino_of(pid_t tid, uint64_t *ino, int *keep_fd)
+{
+	struct stat st;
+	int fd, r = 0;
+
+	fd = pidfd_open_tid(tid, PIDFD_THREAD);
+	if (fd < 0)
+		return errno == EINVAL ? -EINVAL : -ESRCH;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else
+		*ino = (uint64_t)st.st_ino;
+	if (keep_fd && r == 0)
+		*keep_fd = fd;
+	else
+		close(fd);
+	return r;
+}
 
 static int proc_open_dir(pid_t pid)
 {
@@ -52,7 +112,9 @@ static ssize_t read_at(int dirfd, const char *name, char *buf, size_t size)
 	if (fd < 0)
 		return errno == ENOENT ? -ESRCH : -errno;
 	while (len < size - 1) {
-		n = read(fd, buf + len, size - 1 - len);
+		size_t want = size - 1 - len;
+
+		n = read(fd, buf + len, want);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -60,9 +122,11 @@ static ssize_t read_at(int dirfd, const char *name, char *buf, size_t size)
 			close(fd);
 			return r;
 		}
-		if (n == 0)
-			break;
 		len += (size_t)n;
+		/* These files hand over everything in one read: a short
+		 * read is the end, no need for a second read to see 0. */
+		if ((size_t)n < want)
+			break;
 	}
 	close(fd);
 	buf[len] = '\0';
@@ -124,6 +188,8 @@ static int read_stat(int dirfd, struct stat_fields *sf)
 
 struct status_fields {
 	pid_t tgid;
+	pid_t ppid;
+	char name[32];
 	pid_t tracer;
 	unsigned long fsuid, fsgid;
 	size_t ngroups;
@@ -160,11 +226,23 @@ static int read_status(int dirfd, struct status_fields *st)
 		return (int)n;
 	st->ngroups = 0;
 	st->groups_truncated = false;
-	for (line = buf; line && *line; line = nl ? nl + 1 : NULL) {
+	st->ppid = 0;
+	st->name[0] = '\0';
+	/* Tgid, TracerPid, Uid, Gid and Groups come early: stop after
+	 * Groups rather than comparing every later line. */
+	for (line = buf; line && *line && seen != 31;
+	     line = nl ? nl + 1 : NULL) {
 		nl = strchr(line, '\n');
 		if (nl)
 			*nl = '\0';
-		if (!strncmp(line, "Tgid:", 5)) {
+		if (!strchr("TUGNP", line[0]))
+			continue;
+		if (!strncmp(line, "Name:\t", 6)) {
+			/* Escaped by the kernel (\\n, \\\\): fine for a log. */
+			snprintf(st->name, sizeof(st->name), "%s", line + 6);
+		} else if (!strncmp(line, "PPid:", 5)) {
+			st->ppid = (pid_t)strtol(line + 5, &end, 10);
+		} else if (!strncmp(line, "Tgid:", 5)) {
 			st->tgid = (pid_t)strtol(line + 5, &end, 10);
 			if (end != line + 5)
 				seen |= 1;
@@ -181,6 +259,7 @@ static int read_status(int dirfd, struct status_fields *st)
 		} else if (!strncmp(line, "Groups:", 7)) {
 			char *p = line + 7;
 
+			seen |= 16;
 			for (;;) {
 				unsigned long g = strtoul(p, &end, 10);
 
@@ -198,6 +277,7 @@ static int read_status(int dirfd, struct status_fields *st)
 				st->groups_truncated = true;
 		}
 	}
+	seen &= 15;
 	return seen == 15 ? 0 : -EINVAL;
 }
 
@@ -275,9 +355,9 @@ static int read_cgroup(int dirfd, struct caller *c)
 /* Parent first, up to CALLER_MAX_ANCESTORS, stopping below pid 1.  An
  * ancestor whose start time is later than its child's is a recycled pid
  * (the real parent is gone): the walk stops there. */
-static void read_ancestors(struct caller *c, pid_t ppid)
+static void read_ancestors(struct caller *c, pid_t ppid,
+			   unsigned long long child_start)
 {
-	unsigned long long child_start = c->starttime;
 	struct stat_fields sf;
 	pid_t p = ppid;
 	bool deleted;
@@ -329,11 +409,12 @@ static void caller_reset(struct caller *c, pid_t tid, uid_t uid, gid_t gid)
 	c->ancestors_deleted = 0;
 	c->ngroups = 0;
 	c->groups_truncated = false;
+	c->pidfs_ino = 0;
 }
 
 /* Reads the optional parts in need through dirfd (the pinned task). */
 static int fill_optional(struct caller *c, int dirfd, pid_t ppid,
-			 unsigned need)
+			 unsigned long long start, unsigned need)
 {
 	int r;
 
@@ -343,7 +424,7 @@ static int fill_optional(struct caller *c, int dirfd, pid_t ppid,
 	if ((need & CALLER_NEED_CGROUP) && (r = read_cgroup(dirfd, c)) < 0)
 		return r;
 	if (need & CALLER_NEED_ANCESTORS)
-		read_ancestors(c, ppid);
+		read_ancestors(c, ppid, start);
 	c->have |= need & (CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP |
 			   CALLER_NEED_ANCESTORS);
 	return 0;
@@ -420,7 +501,7 @@ int caller_identify(pid_t tid, uid_t uid, gid_t gid, struct caller *c)
 {
 	return caller_identify_need(tid, uid, gid,
 				    CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP |
-					    CALLER_NEED_ANCESTORS,
+					CALLER_NEED_ANCESTORS,
 				    c);
 }
 

@@ -1,8 +1,8 @@
 /* caller: who is opening a file, resolved from /proc inside the request.
  *
  * The FUSE request pid is a thread id; the identity is its thread group.
- * The process is pinned across the /proc reads (start time compared before
- * and after) so a recycled pid cannot borrow another process's identity.
+ * The process is pinned across the /proc reads (see caller.c) so a
+ * recycled pid cannot borrow another process's identity.
  */
 #ifndef CREDFS_CALLER_H
 #define CREDFS_CALLER_H
@@ -41,11 +41,15 @@ struct caller {
 	bool have_sha256;
 	uint8_t exe_sha256[32]; /* filled lazily by policy (exe_sha256:) */
 	/* Added by the caller module (fields only appended). */
-	unsigned have;		   /* CALLER_NEED_* parts filled in */
+	unsigned have;		    /* CALLER_NEED_* parts filled in */
 	uint32_t ancestors_deleted; /* bit i: ancestors[i] was " (deleted)" */
-	size_t ngroups;		   /* supplementary groups (status Groups:) */
+	size_t ngroups;		    /* supplementary groups (status Groups:) */
 	gid_t groups[CALLER_MAX_GROUPS];
-	bool groups_truncated;	   /* more groups than CALLER_MAX_GROUPS */
+	bool groups_truncated; /* more groups than CALLER_MAX_GROUPS */
+	/* pidfs inode of the thread: unique for the boot, never reused,
+	 * unlike pid + start time (10 ms ticks).  0 without pidfs (< 6.9),
+	 * where starttime is the pin. */
+	uint64_t pidfs_ino;
 };
 
 /* Fills c for the thread tid; -ESRCH/-EACCES/-EINVAL if the caller cannot

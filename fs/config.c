@@ -630,6 +630,17 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 				*eq = 0;
 				prof = eq + 1;
 			}
+			bool label_ok = *label != 0;
+			for (const char *q = label; *q; q++)
+				if ((unsigned char)*q < 0x21 || *q == '[' ||
+				    *q == ']' || *q == '#' || *q == ';' ||
+				    *q == '"' || *q == '\\' || *q == 0x7f)
+					label_ok = false;
+			if (!label_ok)
+				diag_add(d, pline,
+					 "file %s: section name '%s' has a "
+					 "character that would change the file",
+					 f->path, label);
 			int idx = config_find_profile(c, prof);
 			if (idx < 0) {
 				diag_add(d, pline,
@@ -805,6 +816,11 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 			diag_add(d, s->kv[i].line, "file %s: %s %s", f->path,
 				 s->kv[i].key, err[0] ? err : "invalid rule");
 	}
+	int bad_line = 0;
+	if (policy_check_profiles(f->policy, (const char *const *)f->labels,
+				  f->nprof, &bad_line, err, sizeof(err)) < 0)
+		diag_add(d, bad_line ? bad_line : s->line, "file %s: %s",
+			 f->path, err);
 	if (f->per_caller && policy_rule_count(f->policy) == 0)
 		diag_add(d, cfg_line(s, "view"),
 			 "file %s: view = per-caller needs allow rules with "

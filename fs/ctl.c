@@ -115,6 +115,8 @@ static cJSON *handle(struct conn *cn, cJSON *req)
 			cJSON_AddItemToObject(o, "profiles",
 					      engine_status(c->engine));
 			cJSON_AddItemToObject(o, "files", vfs_status(c->vfs));
+			cJSON_AddItemToObject(o, "open_timing",
+					      vfs_timing(c->vfs));
 			cJSON *m = cJSON_AddObjectToObject(o, "secmem");
 			cJSON_AddNumberToObject(m, "bytes_in_use",
 						(double)st.bytes_in_use);

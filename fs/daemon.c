@@ -116,6 +116,19 @@ static enum audit_sync sync_mode(const struct config *cfg)
 	return AUDIT_SYNC_BATCH;
 }
 
+/* Store writes and integrity failures go to the audit log. */
+static void store_event(const char *event, const char *name, void *arg)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "name", name);
+	audit_event(arg, event, o);
+}
+
+void daemon_audit_store_events(struct audit *audit)
+{
+	store_set_event_hook(audit ? store_event : NULL, audit);
+}
+
 /* Runs in the serving process.  status_fd: where to report readiness
  * ("OK\n") or the failure ("ERR ...\n"); -1 in the foreground. */
 static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
@@ -133,14 +146,15 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 
 	harden();
 	secmem_init_cjson();
-	if (key && store_open(cfg->state_dir, key, &store, err, sizeof(err)) <
-			   0) {
-		report(status_fd, "ERR store: %s\n", err);
-		goto out;
-	}
 	if (audit_open(cfg->audit_log, sync_mode(cfg), &audit, err,
 		       sizeof(err)) < 0) {
 		report(status_fd, "ERR audit log %s: %s\n", cfg->audit_log, err);
+		goto out;
+	}
+	daemon_audit_store_events(audit);
+	if (key && store_open(cfg->state_dir, key, &store, err, sizeof(err)) <
+			   0) {
+		report(status_fd, "ERR store: %s\n", err);
 		goto out;
 	}
 	if (engine_new(cfg, store, audit, &engine) < 0) {
@@ -222,6 +236,7 @@ out:
 	vfs_free(vfs);
 	audit_close(audit);
 	store_free(store);
+	daemon_audit_store_events(NULL);
 	if (status_fd >= 0)
 		close(status_fd);
 	return r;

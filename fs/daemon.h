@@ -15,4 +15,8 @@ int daemon_clear_stale(const char *mountpoint);
 /* `credfs umount`: unmount and wait for the daemon to finish. */
 int daemon_umount(const struct config *cfg, const char *mountpoint);
 
+struct audit;
+/* Routes store events (store, store_rm, integrity) to audit (NULL: off). */
+void daemon_audit_store_events(struct audit *audit);
+
 #endif

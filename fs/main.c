@@ -1,6 +1,7 @@
 /* credfs: short-lived cloud credentials as files, checked and audited. */
 #include "commands.h"
 #include "config.h"
+#include "audit.h"
 #include "daemon.h"
 #include "../crypto/secmem.h"
 #include "../crypto/store.h"
@@ -157,7 +158,20 @@ int main(int argc, char **argv)
 					"| list | rm NAME | import-aws [FILE]\n");
 			r = 2;
 		} else {
+			/* `store add` and `rm` are audited like the daemon's
+			 * events; the log takes writers from several
+			 * processes. */
+			struct audit *a = NULL;
+			char err[256];
+			if (strcmp(argv[1], "list") &&
+			    audit_open(cfg->audit_log, AUDIT_SYNC_ALWAYS, &a,
+				       err, sizeof(err)) < 0)
+				fprintf(stderr, "credfs: audit log %s: %s\n",
+					cfg->audit_log, err);
+			daemon_audit_store_events(a);
 			r = store_cmd(cfg, argc - 1, argv + 1);
+			daemon_audit_store_events(NULL);
+			audit_close(a);
 		}
 	} else {
 		r = cmds[k].fn(cfg, argc, argv);

@@ -217,7 +217,8 @@ static int parse_profiles(struct rule *r, const char *v, char *err,
 		if (!r->profiles[r->nprofiles])
 			return -ENOMEM;
 		for (i = 0; i < r->nprofiles; i++) {
-			if (!strcmp(r->profiles[i], r->profiles[r->nprofiles])) {
+			if (!strcmp(r->profiles[i],
+				    r->profiles[r->nprofiles])) {
 				snprintf(err, errlen,
 					 "profiles: '%s' listed twice",
 					 r->profiles[i]);
@@ -240,7 +241,7 @@ static bool glob_ok(const char *v)
 /* One "name:value" token into r. */
 static int parse_token(struct rule *r, char *tok, char *err, size_t errlen)
 {
-	struct matcher m = { 0 };
+	struct matcher m = {0};
 	struct matcher *arr;
 	char *colon = strchr(tok, ':');
 	const char *name, *v;
@@ -295,9 +296,9 @@ static int parse_token(struct rule *r, char *tok, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	} else {
-		m.kind = !strcmp(name, "exe")	   ? M_EXE :
-			 !strcmp(name, "ancestor") ? M_ANCESTOR :
-						     M_CGROUP;
+		m.kind = !strcmp(name, "exe")	     ? M_EXE
+			 : !strcmp(name, "ancestor") ? M_ANCESTOR
+						     : M_CGROUP;
 		if (!glob_ok(v)) {
 			snprintf(err, errlen,
 				 "%s: '%s' must be an absolute path or glob "
@@ -330,7 +331,7 @@ static int matcher_cmp(const void *a, const void *b)
 int policy_add_rule(struct policy *p, bool allow, const char *spec, int line,
 		    char *err, size_t errlen)
 {
-	struct rule r = { .allow = allow, .line = line };
+	struct rule r = {.allow = allow, .line = line};
 	struct rule *arr;
 	char *copy = NULL, *tok, *save = NULL;
 	size_t textlen, i;
@@ -395,8 +396,7 @@ static bool glob_match(const struct matcher *m, const char *s)
 }
 
 /* 1 match, 0 no match, <0 the caller could not be completed. */
-static int matcher_holds(const struct matcher *m, bool allow,
-			 struct caller *c)
+static int matcher_holds(const struct matcher *m, bool allow, struct caller *c)
 {
 	size_t i;
 	int r;
@@ -496,8 +496,7 @@ void policy_decide(const struct policy *p, struct caller *c,
 	set_rule(d, "default: no rule matched");
 }
 
-bool policy_admits_profile(const struct policy_decision *d,
-			   const char *label)
+bool policy_admits_profile(const struct policy_decision *d, const char *label)
 {
 	size_t i;
 

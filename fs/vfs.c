@@ -35,6 +35,9 @@ struct vfs {
 	atomic_bool locked;
 	atomic_ulong *opens;
 	atomic_ulong *denials;
+	atomic_ulong *cache_gen; /* cache = kernel: generation last served */
+	/* Where an open's time goes (ns, summed over allowed opens). */
+	atomic_ullong t_identify, t_policy, t_render, t_audit, t_opens;
 	char **vdirs; /* directories that exist only for virtual files */
 	size_t nvdirs;
 };
@@ -142,10 +145,12 @@ static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 	size_t n = f->nprof;
 	struct fuse_context *ctx = fuse_get_context();
 	struct policy_decision d;
-	struct caller c;
+	struct caller *c = NULL;
 	bool have_d = false;
 
 	memset(st, 0, sizeof(*st));
+	if (f->per_caller && !(c = malloc(sizeof(*c))))
+		return -ENOMEM;
 	st->st_mode = S_IFREG | f->mode;
 	st->st_nlink = 1;
 	st->st_uid = v->cfg->owner;
@@ -153,14 +158,17 @@ static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 	st->st_blksize = 4096;
 	if (f->per_caller) {
 		/* the size this caller would get */
-		if (caller_identify(ctx->pid, ctx->uid, ctx->gid, &c) < 0)
+		if (caller_identify_need(ctx->pid, ctx->uid, ctx->gid,
+					 policy_needs(f->policy), c) < 0)
 			goto times;
-		policy_decide(f->policy, &c, &d);
+		policy_decide(f->policy, c, &d);
 		if (!d.allow)
 			goto times;
 		have_d = true;
 	}
-	gather(v, f, have_d ? &d : NULL, false, rp, whys);
+	/* The owner's stat fetches what is missing, so st_size is what a
+	 * read returns; anyone else's only looks at the cache. */
+	gather(v, f, have_d ? &d : NULL, ctx->uid == v->cfg->owner, rp, whys);
 	if (render_file(&(struct render_input){ .file = f, .n = n, .p = rp,
 						.now = time(NULL) },
 			&b, err, sizeof(err)) == 0)
@@ -169,6 +177,7 @@ static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 	st->st_mtime = newest(rp, n, v->started);
 	release_creds(rp, n);
 times:
+	free(c);
 	if (!st->st_mtime)
 		st->st_mtime = v->started;
 	st->st_atime = st->st_ctime = st->st_mtime;
@@ -463,6 +472,14 @@ static void audit_deny(struct vfs *v, const struct file_cfg *f,
 	audit_open_event(v->audit, f->path, labels, n, c, d, NULL, 0, 0);
 }
 
+static unsigned long long ns_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull +
+	       (unsigned long long)ts.tv_nsec;
+}
+
 static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 		     struct fuse_file_info *fi)
 {
@@ -481,13 +498,23 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		return -EACCES;
+	unsigned long long t0 = ns_now(), t1, t2, t3;
 	if (!(c = malloc(sizeof(*c))))
 		return -ENOMEM;
-	if (caller_identify(ctx->pid, ctx->uid, ctx->gid, c) < 0) {
-		free(c);
-		c = NULL;
+	/* Only what this file's rules look at, plus what the audit line
+	 * carries; ancestors and hashes are read when a rule reaches them. */
+	t1 = 0;
+	if (caller_identify_need(ctx->pid, ctx->uid, ctx->gid,
+				 policy_needs(f->policy) | CALLER_NEED_CMDLINE |
+					 CALLER_NEED_CGROUP,
+				 c) < 0) {
+		/* Unidentifiable: denied, and audited with what is known. */
+		policy_decide(f->policy, NULL, &d);
+	} else {
+		t1 = ns_now();
+		policy_decide(f->policy, c, &d);
 	}
-	policy_decide(f->policy, c, &d);
+	t2 = ns_now();
 	if (atomic_load(&v->locked)) {
 		d.allow = false;
 		d.line = 0;
@@ -529,6 +556,7 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 				 0);
 		goto out_creds;
 	}
+	t3 = ns_now();
 	/* The audit line is written before a byte is served. */
 	if (audit_open_event(v->audit, f->path, labels, nl, c, &d, kids, nk,
 			     expires) < 0 &&
@@ -536,10 +564,21 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 		r = -EIO;
 		goto out_creds;
 	}
+	if (t1) {
+		atomic_fetch_add(&v->t_identify, t1 - t0);
+		atomic_fetch_add(&v->t_policy, t2 - t1);
+		atomic_fetch_add(&v->t_render, t3 - t2);
+		atomic_fetch_add(&v->t_audit, ns_now() - t3);
+		atomic_fetch_add(&v->t_opens, 1);
+	}
 	atomic_fetch_add(&v->opens[fidx], 1);
 	if (f->cache_kernel) {
+		/* Page cache kept while no credential changed since the
+		 * previous open; any refresh or revoke invalidates it. */
+		unsigned long gen = engine_generation(v->engine);
 		fi->direct_io = 0;
-		fi->keep_cache = 0;
+		fi->keep_cache = atomic_exchange(&v->cache_gen[fidx], gen) ==
+				 gen;
 	} else {
 		fi->direct_io = 1;
 	}
@@ -729,6 +768,9 @@ int vfs_new(const struct config *cfg, struct engine *engine,
 	v->started = time(NULL);
 	v->opens = calloc(cfg->nfiles + 1, sizeof(*v->opens));
 	v->denials = calloc(cfg->nfiles + 1, sizeof(*v->denials));
+	v->cache_gen = calloc(cfg->nfiles + 1, sizeof(*v->cache_gen));
+	for (size_t i = 0; i < cfg->nfiles; i++)
+		atomic_store(&v->cache_gen[i], (unsigned long)-1);
 	for (size_t i = 0; i < cfg->nfiles; i++) {
 		char *p = strdup(cfg->files[i].path), *s;
 		while ((s = strrchr(p, '/'))) {
@@ -759,6 +801,7 @@ void vfs_free(struct vfs *v)
 	free(v->vdirs);
 	free(v->opens);
 	free(v->denials);
+	free(v->cache_gen);
 	free(v->mountpoint);
 	free(v);
 }
@@ -771,6 +814,24 @@ void vfs_set_locked(struct vfs *v, bool locked)
 bool vfs_locked(const struct vfs *v)
 {
 	return atomic_load(&v->locked);
+}
+
+cJSON *vfs_timing(struct vfs *v)
+{
+	cJSON *o = cJSON_CreateObject();
+	double n = (double)atomic_load(&v->t_opens);
+	cJSON_AddNumberToObject(o, "opens", n);
+	if (n > 0) {
+		cJSON_AddNumberToObject(o, "identify_ns",
+					(double)atomic_load(&v->t_identify) / n);
+		cJSON_AddNumberToObject(o, "policy_ns",
+					(double)atomic_load(&v->t_policy) / n);
+		cJSON_AddNumberToObject(o, "render_ns",
+					(double)atomic_load(&v->t_render) / n);
+		cJSON_AddNumberToObject(o, "audit_ns",
+					(double)atomic_load(&v->t_audit) / n);
+	}
+	return o;
 }
 
 cJSON *vfs_status(struct vfs *v)

@@ -26,5 +26,8 @@ void vfs_set_locked(struct vfs *v, bool locked);
 bool vfs_locked(const struct vfs *v);
 /* Per-file opens and denials as a JSON array. */
 cJSON *vfs_status(struct vfs *v);
+/* Mean cost of each part of an allowed open (identify, policy, render
+ * including the credential lookup, audit), in ns. */
+cJSON *vfs_timing(struct vfs *v);
 
 #endif

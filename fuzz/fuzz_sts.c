@@ -20,12 +20,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *action;
 		enum sts_expect what;
 	} kinds[] = {
-		{ "AssumeRole", STS_EXPECT_CREDENTIALS },
-		{ "AssumeRoleWithWebIdentity", STS_EXPECT_CREDENTIALS },
-		{ "GetSessionToken", STS_EXPECT_CREDENTIALS },
-		{ "GetCallerIdentity", STS_EXPECT_IDENTITY },
-		{ "CreateAccessKey", STS_EXPECT_ACCESS_KEY },
-		{ "DeleteAccessKey", STS_EXPECT_NOTHING },
+	    {"AssumeRole", STS_EXPECT_CREDENTIALS},
+	    {"AssumeRoleWithWebIdentity", STS_EXPECT_CREDENTIALS},
+	    {"GetSessionToken", STS_EXPECT_CREDENTIALS},
+	    {"GetCallerIdentity", STS_EXPECT_IDENTITY},
+	    {"CreateAccessKey", STS_EXPECT_ACCESS_KEY},
+	    {"DeleteAccessKey", STS_EXPECT_NOTHING},
 	};
 	struct sts_result res;
 	struct perr e;
@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			       (const char *)data + 1, size - 1, &res, &e);
 	if (r == 0 && kinds[k].what == STS_EXPECT_CREDENTIALS) {
 		/* accepted values must be clean single-line strings */
-		const char *v[] = { res.access_key_id, res.secret_access_key,
-				    res.session_token };
+		const char *v[] = {res.access_key_id, res.secret_access_key,
+				   res.session_token};
 		for (size_t i = 0; i < 3; i++) {
 			if (!v[i] || !*v[i])
 				__builtin_trap();

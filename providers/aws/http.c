@@ -126,8 +126,10 @@ int http_check_url(const char *url, struct perr *e)
 			r = -EPERM;
 		}
 	} else {
-		perr_set(e, "endpoint scheme \"%.16s\" not supported; use "
-			    "https", p.scheme);
+		perr_set(e,
+			 "endpoint scheme \"%.16s\" not supported; use "
+			 "https",
+			 p.scheme);
 		r = -EPERM;
 	}
 	url_parts_free(&p);
@@ -239,8 +241,12 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 		    void *arg)
 {
 	static const char *const secret[] = {
-		"authorization:", "x-amz-security-token:",
-		"x-amz-sso_bearer_token:", "cookie:", "set-cookie:", NULL,
+	    "authorization:",
+	    "x-amz-security-token:",
+	    "x-amz-sso_bearer_token:",
+	    "cookie:",
+	    "set-cookie:",
+	    NULL,
 	};
 	const char *dir = "";
 	size_t i = 0;
@@ -272,8 +278,8 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 		for (k = 0; secret[k]; k++) {
 			size_t sl = strlen(secret[k]);
 
-			if (j - i >= sl && strncasecmp(data + i, secret[k],
-						       sl) == 0)
+			if (j - i >= sl &&
+			    strncasecmp(data + i, secret[k], sl) == 0)
 				redact = true;
 		}
 		if (j > i) {
@@ -358,11 +364,11 @@ static int backoff_ms(int attempt)
 }
 
 static int perform_once(const struct http_req *req, struct curl_slist *hdrs,
-			int64_t deadline, struct http_resp *resp,
-			CURLcode *cc, char *cerr, bool *too_big)
+			int64_t deadline, struct http_resp *resp, CURLcode *cc,
+			char *cerr, bool *too_big)
 {
 	CURL *h;
-	struct sink s = { .resp = resp };
+	struct sink s = {.resp = resp};
 	int64_t left = deadline - now_ms();
 	int r = 0;
 
@@ -424,11 +430,11 @@ int http_request(const struct http_req *req, struct http_resp *resp,
 {
 	struct curl_slist *hdrs = NULL;
 	const char *what = req->what ? req->what : "request";
-	int timeout = req->timeout_ms > 0 ? req->timeout_ms :
-					    HTTP_DEFAULT_TIMEOUT_MS;
+	int timeout =
+	    req->timeout_ms > 0 ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
 	int max = req->max_attempts > 0 ? req->max_attempts : 4;
 	int64_t deadline = now_ms() + timeout;
-	char host[256] = "", path[16];
+	char host[256] = "", path[512];
 	size_t i;
 	int r, attempt;
 
@@ -440,8 +446,9 @@ int http_request(const struct http_req *req, struct http_resp *resp,
 		perr_set(e, "%s: libcurl failed to initialise", what);
 		return -EIO;
 	}
-	if (http_url_parts(req->url, host, sizeof(host), path,
-			   sizeof(path)) < 0 && !host[0])
+	if (http_url_parts(req->url, host, sizeof(host), path, sizeof(path)) <
+		0 &&
+	    !host[0])
 		snprintf(host, sizeof(host), "endpoint");
 	/* libcurl adds "Expect: 100-continue" to larger POSTs: one more
 	 * round trip and a header nobody signed */

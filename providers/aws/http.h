@@ -24,7 +24,7 @@ struct http_req {
 	const char *body; /* POST body or NULL; may be a secret */
 	size_t body_len;
 	const char *ca_file; /* NULL: the system store */
-	int timeout_ms;      /* whole deadline, retries included */
+	int timeout_ms;	     /* whole deadline, retries included */
 	int max_attempts;    /* 0: 4 */
 	/* Name for error messages, e.g. "AssumeRole". */
 	const char *what;
@@ -36,7 +36,7 @@ struct http_req {
 
 struct http_resp {
 	long status;
-	struct secbuf body; /* NUL-terminated; wipe with http_resp_wipe */
+	struct secbuf body;   /* NUL-terminated; wipe with http_resp_wipe */
 	char error_type[128]; /* x-amzn-ErrorType header, or "" */
 	int attempts;
 };
@@ -44,7 +44,7 @@ struct http_resp {
 /* 0 when url may be used: https, or http to a loopback host.  Otherwise
  * -EPERM (or -EINVAL for a malformed url) with e set. */
 int http_check_url(const char *url, struct perr *e)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* The Host header value libcurl will send ("h" or "h:port"), and the
  * path ("/" if none), for request signing. */
 int http_url_parts(const char *url, char *host, size_t hostlen, char *path,
@@ -60,6 +60,6 @@ void http_resp_wipe(struct http_resp *resp);
 /* application/x-www-form-urlencoded / RFC 3986 encoding of s, AWS style
  * (unreserved A-Za-z0-9-_.~ kept, everything else %XX), appended to b. */
 int http_urlencode(struct secbuf *b, const char *s)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

@@ -57,7 +57,7 @@ static int iam_call(const struct iam_ctx *x, const char *action,
 		    const char *key_id, enum sts_expect what,
 		    struct sts_result *res, struct perr *e)
 {
-	struct secbuf form = { 0 };
+	struct secbuf form = {0};
 	int r;
 
 	if ((r = secbuf_printf(&form, "Action=%s&Version=%s", action,
@@ -71,14 +71,17 @@ static int iam_call(const struct iam_ctx *x, const char *action,
 	if (extra && (r = secbuf_printf(&form, "&%s", extra)) < 0)
 		goto out;
 	struct sts_call c = {
-		.action = action,
-		.endpoint = x->iam_url,
-		/* IAM is global: always signed for us-east-1 */
-		.region = "us-east-1",
-		.service = "iam",
-		.ca_file = x->ca_file,
-		.timeout_ms = IAM_TIMEOUT_MS,
-		.signer = signer,
+	    .action = action,
+	    .endpoint = x->iam_url,
+	    /* IAM is global: always signed for us-east-1 */
+	    .region = "us-east-1",
+	    .service = "iam",
+	    .ca_file = x->ca_file,
+	    .timeout_ms = IAM_TIMEOUT_MS,
+	    /* a retried CreateAccessKey whose first answer was lost would
+	     * leave a second, unknown key behind */
+	    .max_attempts = strcmp(action, "CreateAccessKey") == 0 ? 1 : 0,
+	    .signer = signer,
 	};
 	r = sts_query(&c, form.data, form.len, what, res, e);
 out:
@@ -88,20 +91,20 @@ out:
 	return r;
 }
 
-static int identity(const struct iam_ctx *x, const struct cred *c,
-		    char *arn, size_t len, struct perr *e)
+static int identity(const struct iam_ctx *x, const struct cred *c, char *arn,
+		    size_t len, struct perr *e)
 {
 	static const char form[] =
-		"Action=GetCallerIdentity&Version=" STS_VERSION;
+	    "Action=GetCallerIdentity&Version=" STS_VERSION;
 	struct sts_result res;
 	struct sts_call call = {
-		.action = "GetCallerIdentity",
-		.endpoint = x->sts_url,
-		.region = x->region,
-		.service = "sts",
-		.ca_file = x->ca_file,
-		.timeout_ms = IAM_TIMEOUT_MS,
-		.signer = c,
+	    .action = "GetCallerIdentity",
+	    .endpoint = x->sts_url,
+	    .region = x->region,
+	    .service = "sts",
+	    .ca_file = x->ca_file,
+	    .timeout_ms = IAM_TIMEOUT_MS,
+	    .signer = c,
 	};
 	int r = sts_query(&call, form, sizeof(form) - 1, STS_EXPECT_IDENTITY,
 			  &res, e);
@@ -125,10 +128,10 @@ int iam_rotate_key(const struct cfg_section *profile, const char *endpoint,
 		   struct cred **new_out, struct perr *e)
 {
 	struct iam_ctx x;
-	struct sts_result res = { 0 };
+	struct sts_result res = {0};
 	struct cred *nc = NULL;
 	char old_arn[512], new_arn[512] = "";
-	struct perr ve = { { 0 } }, de;
+	struct perr ve = {{0}}, de;
 	int64_t until;
 	int r, delay = 250;
 
@@ -158,8 +161,7 @@ int iam_rotate_key(const struct cfg_section *profile, const char *endpoint,
 		goto rollback;
 	}
 	if ((r = cred_set(nc, "access_key_id", res.access_key_id)) < 0 ||
-	    (r = cred_set(nc, "secret_access_key", res.secret_access_key)) <
-		    0)
+	    (r = cred_set(nc, "secret_access_key", res.secret_access_key)) < 0)
 		goto rollback;
 	cred_set_obtained(nc, time(NULL));
 

@@ -20,12 +20,12 @@ struct perr;
  * answers with the same ARN as the old key.  On success *new_out is a new
  * cred (access_key_id, secret_access_key; caller unrefs) and the old key
  * is untouched.  If the new key never verifies it is deleted again and an
- * error returned.  profile may be NULL; when set, its ca_file and
- * timeout-independent settings are used. */
+ * error returned (CreateAccessKey itself is never retried).  profile may
+ * be NULL; when set, its ca_file is used. */
 int iam_rotate_key(const struct cfg_section *profile, const char *endpoint,
 		   const char *region, const struct cred *old,
 		   struct cred **new_out, struct perr *e)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* DeleteAccessKey of access_key_id (of the signer's own user). */
 int iam_delete_key(const char *endpoint, const char *region,
 		   const struct cred *signer, const char *access_key_id,
@@ -34,6 +34,6 @@ int iam_delete_key(const char *endpoint, const char *region,
 int iam_set_key_status(const char *endpoint, const char *region,
 		       const struct cred *signer, const char *access_key_id,
 		       const char *status, struct perr *e)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

@@ -48,8 +48,8 @@ void sigv4_sha256_hex(const void *data, size_t len, char hex[static 65])
 	to_hex(md, 32, hex);
 }
 
-static int hmac(const void *key, size_t keylen, const void *data,
-		size_t len, unsigned char out[static 32])
+static int hmac(const void *key, size_t keylen, const void *data, size_t len,
+		unsigned char out[static 32])
 {
 	unsigned int n = 0;
 
@@ -72,7 +72,7 @@ static int hexval(int c)
 /* Percent-decodes s[0..n) and re-encodes it the way AWS canonicalises. */
 static char *canon_component(const char *s, size_t n)
 {
-	struct secbuf dec = { 0 }, enc = { 0 };
+	struct secbuf dec = {0}, enc = {0};
 	char *res = NULL;
 	size_t i;
 
@@ -135,11 +135,11 @@ static int canon_query(const char *q, struct secbuf *out)
 				r = -E2BIG;
 				goto out;
 			}
-			p[np].key = canon_component(q, eq ? (size_t)(eq - q)
-							  : len);
-			p[np].value = eq ? canon_component(eq + 1,
-							   len - (eq - q) - 1)
-					 : canon_component("", 0);
+			p[np].key =
+			    canon_component(q, eq ? (size_t)(eq - q) : len);
+			p[np].value =
+			    eq ? canon_component(eq + 1, len - (eq - q) - 1)
+			       : canon_component("", 0);
 			np++;
 			if (!p[np - 1].key || !p[np - 1].value) {
 				r = -EINVAL;
@@ -203,9 +203,8 @@ static int hdr_parse(const char *line, struct hdr *h)
 	return 0;
 }
 
-static int derive_key(const char *secret, const char *date,
-		      const char *region, const char *service,
-		      unsigned char key[static 32])
+static int derive_key(const char *secret, const char *date, const char *region,
+		      const char *service, unsigned char key[static 32])
 {
 	size_t sl = strlen(secret);
 	char *k4 = secmem_alloc(sl + 5);
@@ -228,12 +227,11 @@ out:
 	return r;
 }
 
-static int sign(const struct sigv4_req *req, struct sigv4_out *out,
-		bool debug)
+static int sign(const struct sigv4_req *req, struct sigv4_out *out, bool debug)
 {
 	struct hdr h[SIGV4_MAX_HEADERS];
 	size_t nh = 0, i;
-	struct secbuf creq = { 0 }, sts = { 0 }, signed_hdrs = { 0 };
+	struct secbuf creq = {0}, sts = {0}, signed_hdrs = {0};
 	char date[9], scope[256], payload_hash[65], creq_hash[65], sig[65];
 	unsigned char key[32], mac[32];
 	struct tm tm;
@@ -254,8 +252,8 @@ static int sign(const struct sigv4_req *req, struct sigv4_out *out,
 		     req->region, req->service);
 	if (n < 0 || (size_t)n >= sizeof(scope))
 		return -ENAMETOOLONG;
-	snprintf(out->date_header, sizeof(out->date_header),
-		 "X-Amz-Date: %s", out->amz_date);
+	snprintf(out->date_header, sizeof(out->date_header), "X-Amz-Date: %s",
+		 out->amz_date);
 
 	h[nh].name = secmem_strdup("host");
 	h[nh++].value = secmem_strdup(req->host);
@@ -284,7 +282,7 @@ static int sign(const struct sigv4_req *req, struct sigv4_out *out,
 			 req->body ? req->body_len : 0, payload_hash);
 	if ((r = secbuf_printf(&creq, "%s\n%s\n", req->method,
 			       req->path && *req->path ? req->path : "/")) <
-		    0 ||
+		0 ||
 	    (r = canon_query(req->query, &creq)) < 0 ||
 	    (r = secbuf_append(&creq, "\n", 1)) < 0)
 		goto out;
@@ -316,7 +314,7 @@ static int sign(const struct sigv4_req *req, struct sigv4_out *out,
 		goto out;
 	}
 	if (req->session_token && *req->session_token) {
-		struct secbuf t = { 0 };
+		struct secbuf t = {0};
 
 		if ((r = secbuf_printf(&t, "X-Amz-Security-Token: %s",
 				       req->session_token)) < 0) {

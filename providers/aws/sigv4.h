@@ -9,10 +9,10 @@
 #include <time.h>
 
 struct sigv4_req {
-	const char *method;  /* "GET", "POST" */
-	const char *host;    /* Host header value: "h" or "h:port" */
-	const char *path;    /* URI-encoded path, "/" if empty */
-	const char *query;   /* raw "a=b&c=d" (NULL or "" for none) */
+	const char *method; /* "GET", "POST" */
+	const char *host;   /* Host header value: "h" or "h:port" */
+	const char *path;   /* URI-encoded path, "/" if empty */
+	const char *query;  /* raw "a=b&c=d" (NULL or "" for none) */
 	/* Extra headers to sign and send, "Name: value", NULL-ended. */
 	const char *const *headers;
 	const void *body;
@@ -29,9 +29,9 @@ struct sigv4_req {
  * not secret (the signature is a MAC over this one request);
  * security_token_header holds the session token and is in secmem. */
 struct sigv4_out {
-	char amz_date[17];	    /* "20150830T123600Z" */
-	char authorization[1024];  /* "Authorization: AWS4-HMAC-SHA256 ..." */
-	char date_header[32];	    /* "X-Amz-Date: 20150830T123600Z" */
+	char amz_date[17];	     /* "20150830T123600Z" */
+	char authorization[1024];    /* "Authorization: AWS4-HMAC-SHA256 ..." */
+	char date_header[32];	     /* "X-Amz-Date: 20150830T123600Z" */
 	char *security_token_header; /* "X-Amz-Security-Token: ..." or NULL */
 	/* Only when sigv4_sign_debug asked for them (tests): secmem. */
 	char *canonical_request;
@@ -39,10 +39,10 @@ struct sigv4_out {
 };
 
 int sigv4_sign(const struct sigv4_req *req, struct sigv4_out *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Same, also filling canonical_request and string_to_sign. */
 int sigv4_sign_debug(const struct sigv4_req *req, struct sigv4_out *out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Wipes and frees the secmem parts of out. */
 void sigv4_out_wipe(struct sigv4_out *out);
 /* Lowercase hex SHA-256 of data into hex[65]. */

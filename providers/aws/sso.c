@@ -98,14 +98,13 @@ static void sha1_hex(const char *s, char out[static 41])
 }
 
 /* The cached access token into secmem. */
-static int sso_token(const struct provider_req *req, char **tok,
-		     struct perr *e)
+static int sso_token(const struct provider_req *req, char **tok, struct perr *e)
 {
 	const char *session = cfg_get(req->profile, "sso_session");
 	const char *start = cfg_get(req->profile, "sso_start_url");
 	const char *dir_cfg = cfg_get(req->profile, "sso_cache_dir");
 	const char *key = session && *session ? session : start;
-	struct secbuf b = { 0 };
+	struct secbuf b = {0};
 	cJSON *j = NULL, *at, *ex;
 	char name[41], *dir = NULL, *path = NULL, when[32];
 	time_t exp = 0;
@@ -128,11 +127,11 @@ static int sso_token(const struct provider_req *req, char **tok,
 		if (r == -ENOENT)
 			perr_set(e,
 				 SSO_ACTION ": no SSO token in %s: run `aws "
-				 "sso login`",
+					    "sso login`",
 				 path);
 		else
-			perr_set(e, SSO_ACTION ": SSO token cache %s: %s",
-				 path, strerror(-r));
+			perr_set(e, SSO_ACTION ": SSO token cache %s: %s", path,
+				 strerror(-r));
 		goto out;
 	}
 	j = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
@@ -141,7 +140,8 @@ static int sso_token(const struct provider_req *req, char **tok,
 	if (!j || !cJSON_IsString(at) || !printable(at->valuestring) ||
 	    !cJSON_IsString(ex) || parse_expires(ex->valuestring, &exp) < 0) {
 		perr_set(e,
-			 SSO_ACTION ": SSO token cache %s lacks a valid "
+			 SSO_ACTION
+			 ": SSO token cache %s lacks a valid "
 			 "accessToken/expiresAt: run `aws sso login`",
 			 path);
 		r = -EBADMSG;
@@ -176,10 +176,10 @@ static const char *json_str(const cJSON *o, const char *k)
 static int parse_role_credentials(const struct http_resp *resp,
 				  struct cred **out, struct perr *e)
 {
-	cJSON *j = cJSON_ParseWithLength(resp->body.data ? resp->body.data
-							 : "",
+	cJSON *j = cJSON_ParseWithLength(resp->body.data ? resp->body.data : "",
 					 resp->body.len);
-	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(j, "roleCredentials");
+	const cJSON *rc =
+	    cJSON_GetObjectItemCaseSensitive(j, "roleCredentials");
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(rc, "expiration");
 	const char *ak = json_str(rc, "accessKeyId");
 	const char *sk = json_str(rc, "secretAccessKey");
@@ -189,14 +189,14 @@ static int parse_role_credentials(const struct http_resp *resp,
 
 	if (!j || !rc) {
 		perr_set(e, SSO_ACTION ": malformed response: no "
-			    "roleCredentials");
+				       "roleCredentials");
 		r = -EBADMSG;
 		goto out;
 	}
 	if (!printable(ak) || !printable(sk) || !printable(st) ||
 	    !cJSON_IsNumber(exp) || exp->valuedouble <= 0) {
 		perr_set(e, SSO_ACTION ": malformed response: missing or "
-			    "invalid credential fields");
+				       "invalid credential fields");
 		r = -EBADMSG;
 		goto out;
 	}
@@ -224,8 +224,7 @@ out:
 static void report_error(const struct http_resp *resp, const char *host,
 			 struct perr *e)
 {
-	cJSON *j = cJSON_ParseWithLength(resp->body.data ? resp->body.data
-							 : "",
+	cJSON *j = cJSON_ParseWithLength(resp->body.data ? resp->body.data : "",
 					 resp->body.len);
 	const char *msg = json_str(j, "message");
 	const char *type = resp->error_type[0] ? resp->error_type : NULL;
@@ -272,10 +271,10 @@ static int sso_fetch(const struct provider_req *req, struct cred **out,
 	const char *region = cfg_get(p, "sso_region");
 	const char *ep = cfg_get(p, "endpoint");
 	const char *ca_cfg = cfg_get(p, "ca_file");
-	struct secbuf url = { 0 }, hdr = { 0 };
-	struct http_resp resp = { 0 };
+	struct secbuf url = {0}, hdr = {0};
+	struct http_resp resp = {0};
 	char *tok = NULL, *ca = NULL, host[256] = "", path[512];
-	const char *hdrs[3] = { "Accept: application/json", NULL, NULL };
+	const char *hdrs[3] = {"Accept: application/json", NULL, NULL};
 	int r;
 
 	if (!region || !*region)
@@ -284,7 +283,7 @@ static int sso_fetch(const struct provider_req *req, struct cred **out,
 		region = "us-east-1";
 	if (!account || !*account || !role || !*role) {
 		perr_set(e, SSO_ACTION ": needs sso_account_id and "
-			    "sso_role_name");
+				       "sso_role_name");
 		return -EINVAL;
 	}
 	if ((r = sso_token(req, &tok, e)) < 0)
@@ -299,7 +298,7 @@ static int sso_fetch(const struct provider_req *req, struct cred **out,
 	}
 	if (r < 0 ||
 	    (r = secbuf_printf(&url, "/federation/credentials?account_id=")) <
-		    0 ||
+		0 ||
 	    (r = http_urlencode(&url, account)) < 0 ||
 	    (r = secbuf_printf(&url, "&role_name=")) < 0 ||
 	    (r = http_urlencode(&url, role)) < 0 ||
@@ -314,12 +313,12 @@ static int sso_fetch(const struct provider_req *req, struct cred **out,
 	    0)
 		snprintf(host, sizeof(host), "endpoint");
 	struct http_req hr = {
-		.method = "GET",
-		.url = url.data,
-		.headers = hdrs,
-		.ca_file = ca,
-		.timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000,
-		.what = SSO_ACTION,
+	    .method = "GET",
+	    .url = url.data,
+	    .headers = hdrs,
+	    .ca_file = ca,
+	    .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000,
+	    .what = SSO_ACTION,
 	};
 	if ((r = http_request(&hr, &resp, e)) < 0)
 		goto out;
@@ -366,21 +365,20 @@ static int sso_validate(const struct cfg_section *s, void *diag)
 }
 
 static const char *const sso_keys[] = {
-	"sso_start_url", "sso_session",   "sso_region",	  "sso_account_id",
-	"sso_role_name", "sso_cache_dir", NULL,
+    "sso_start_url", "sso_session",   "sso_region", "sso_account_id",
+    "sso_role_name", "sso_cache_dir", NULL,
 };
-static const char *const sso_required[] = { "sso_account_id",
-					    "sso_role_name", NULL };
-static const char *const sso_fields[] = { "access_key_id",
-					  "secret_access_key", "session_token",
-					  NULL };
+static const char *const sso_required[] = {"sso_account_id", "sso_role_name",
+					   NULL};
+static const char *const sso_fields[] = {"access_key_id", "secret_access_key",
+					 "session_token", NULL};
 
 const struct provider_ops provider_aws_sso = {
-	.name = "aws-sso",
-	.keys = sso_keys,
-	.required = sso_required,
-	.source = "no",
-	.fields = sso_fields,
-	.validate = sso_validate,
-	.fetch = sso_fetch,
+    .name = "aws-sso",
+    .keys = sso_keys,
+    .required = sso_required,
+    .source = "no",
+    .fields = sso_fields,
+    .validate = sso_validate,
+    .fetch = sso_fetch,
 };

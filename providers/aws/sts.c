@@ -41,8 +41,7 @@ static void xml_init(void)
 	/* WARNING: the parsed tree holds secret keys and tokens; route all
 	 * of libxml2's memory through secmem so it is wiped when freed.
 	 * Must happen before libxml2 allocates anything. */
-	xmlMemSetup(secmem_free, secmem_alloc, secmem_realloc,
-		    secmem_strdup);
+	xmlMemSetup(secmem_free, secmem_alloc, secmem_realloc, secmem_strdup);
 	xmlInitParser();
 	/* remote documents must not write to our stderr */
 	xmlSetGenericErrorFunc(NULL, xml_nop_error);
@@ -64,10 +63,9 @@ static xmlNode *xml_child(const xmlNode *n, const char *name)
 /* The text of a leaf element, trimmed, into secmem.  Anything but text
  * (child elements, entity references) or any control character is
  * refused: no value may smuggle a line into a credentials file. */
-static int xml_text(const xmlNode *n, size_t max, char **out,
-		    const char **why)
+static int xml_text(const xmlNode *n, size_t max, char **out, const char **why)
 {
-	struct secbuf b = { 0 };
+	struct secbuf b = {0};
 	const xmlNode *c;
 	size_t s, end, i;
 	int r = 0;
@@ -84,10 +82,9 @@ static int xml_text(const xmlNode *n, size_t max, char **out,
 			r = -EBADMSG;
 			goto out;
 		}
-		if (c->content && (r = secbuf_append(
-					   &b, c->content,
-					   strlen((const char *)c->content))) <
-					  0)
+		if (c->content &&
+		    (r = secbuf_append(&b, c->content,
+				       strlen((const char *)c->content))) < 0)
 			goto out;
 		if (b.len > max) {
 			*why = "too long";
@@ -168,15 +165,25 @@ static bool valid_code(const char *s)
 static int code_errno(const char *code)
 {
 	static const char *const denied[] = {
-		"AccessDenied", "AccessDeniedException",
-		"UnauthorizedOperation", "MissingAuthenticationToken", NULL,
+	    "AccessDenied",
+	    "AccessDeniedException",
+	    "UnauthorizedOperation",
+	    "MissingAuthenticationToken",
+	    NULL,
 	};
 	static const char *const rejected[] = {
-		"InvalidClientTokenId", "SignatureDoesNotMatch",
-		"ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId",
-		"IncompleteSignature", "InvalidIdentityToken",
-		"IDPRejectedClaim", "InvalidAuthorizationMessageException",
-		"UnauthorizedException", "InvalidToken", NULL,
+	    "InvalidClientTokenId",
+	    "SignatureDoesNotMatch",
+	    "ExpiredToken",
+	    "ExpiredTokenException",
+	    "InvalidAccessKeyId",
+	    "IncompleteSignature",
+	    "InvalidIdentityToken",
+	    "IDPRejectedClaim",
+	    "InvalidAuthorizationMessageException",
+	    "UnauthorizedException",
+	    "InvalidToken",
+	    NULL,
 	};
 	size_t i;
 
@@ -265,8 +272,8 @@ static int parse_keys(const char *action, xmlNode *parent, bool token,
 	char *exp = NULL;
 	int r;
 
-	if (xml_text(xml_child(parent, "AccessKeyId"), 128,
-		     &res->access_key_id, &why) < 0)
+	if (xml_text(xml_child(parent, "AccessKeyId"), 128, &res->access_key_id,
+		     &why) < 0)
 		return bad(e, action, "AccessKeyId", why);
 	if (!valid_key_id(res->access_key_id))
 		return bad(e, action, "AccessKeyId", "has an invalid form");
@@ -284,8 +291,8 @@ static int parse_keys(const char *action, xmlNode *parent, bool token,
 				   "contains a space");
 	}
 	if (expiry) {
-		if (xml_text(xml_child(parent, "Expiration"), 64, &exp,
-			     &why) < 0)
+		if (xml_text(xml_child(parent, "Expiration"), 64, &exp, &why) <
+		    0)
 			return bad(e, action, "Expiration", why);
 		r = cred_parse_time(exp, &res->expiration);
 		secmem_free(exp);
@@ -321,7 +328,7 @@ int sts_parse_response(const char *action, enum sts_expect what,
 	 * size limits). */
 	doc = xmlReadMemory(body, (int)len, "sts.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR |
-				    XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+				XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
 	if (!doc) {
 		perr_set(e, "%s: malformed response: not XML", action);
 		r = -EBADMSG;
@@ -368,9 +375,9 @@ int sts_parse_response(const char *action, enum sts_expect what,
 		if ((r = parse_keys(action, xml_child(result, "Credentials"),
 				    true, true, res, e)) < 0)
 			break;
-		xml_text_plain(xml_child(xml_child(result, "AssumedRoleUser"),
-					 "Arn"),
-			       res->arn, sizeof(res->arn));
+		xml_text_plain(
+		    xml_child(xml_child(result, "AssumedRoleUser"), "Arn"),
+		    res->arn, sizeof(res->arn));
 		break;
 	case STS_EXPECT_IDENTITY: {
 		char *arn = NULL;
@@ -441,12 +448,12 @@ int sts_query(const struct sts_call *c, const char *form, size_t form_len,
 	      enum sts_expect what, struct sts_result *res, struct perr *e)
 {
 	static const char ctype[] =
-		"Content-Type: application/x-www-form-urlencoded; "
-		"charset=utf-8";
-	const char *sign_hdrs[] = { ctype, NULL };
-	const char *hdrs[6] = { 0 };
-	struct sigv4_out sig = { 0 };
-	struct http_resp resp = { 0 };
+	    "Content-Type: application/x-www-form-urlencoded; "
+	    "charset=utf-8";
+	const char *sign_hdrs[] = {ctype, NULL};
+	const char *hdrs[6] = {0};
+	struct sigv4_out sig = {0};
+	struct http_resp resp = {0};
 	char host[256], path[512];
 	size_t nh = 0;
 	int r;
@@ -462,19 +469,19 @@ int sts_query(const struct sts_call *c, const char *form, size_t form_len,
 	hdrs[nh++] = ctype;
 	if (c->signer) {
 		struct sigv4_req sr = {
-			.method = "POST",
-			.host = host,
-			.path = path,
-			.headers = sign_hdrs,
-			.body = form,
-			.body_len = form_len,
-			.region = c->region,
-			.service = c->service,
-			.access_key_id = cred_get(c->signer, "access_key_id"),
-			.secret_access_key =
-				cred_get(c->signer, "secret_access_key"),
-			.session_token = cred_get(c->signer, "session_token"),
-			.now = time(NULL),
+		    .method = "POST",
+		    .host = host,
+		    .path = path,
+		    .headers = sign_hdrs,
+		    .body = form,
+		    .body_len = form_len,
+		    .region = c->region,
+		    .service = c->service,
+		    .access_key_id = cred_get(c->signer, "access_key_id"),
+		    .secret_access_key =
+			cred_get(c->signer, "secret_access_key"),
+		    .session_token = cred_get(c->signer, "session_token"),
+		    .now = time(NULL),
 		};
 
 		if (!sr.access_key_id || !sr.secret_access_key) {
@@ -494,16 +501,17 @@ int sts_query(const struct sts_call *c, const char *form, size_t form_len,
 			hdrs[nh++] = sig.security_token_header;
 	}
 	struct http_req hr = {
-		.method = "POST",
-		.url = c->endpoint,
-		.headers = hdrs,
-		.body = form,
-		.body_len = form_len,
-		.ca_file = c->ca_file,
-		.timeout_ms = c->timeout_ms,
-		.what = c->action,
-		.retryable = throttled,
-		.retryable_arg = (void *)c->action,
+	    .method = "POST",
+	    .url = c->endpoint,
+	    .headers = hdrs,
+	    .body = form,
+	    .body_len = form_len,
+	    .ca_file = c->ca_file,
+	    .timeout_ms = c->timeout_ms,
+	    .max_attempts = c->max_attempts,
+	    .what = c->action,
+	    .retryable = throttled,
+	    .retryable_arg = (void *)c->action,
 	};
 	if ((r = http_request(&hr, &resp, e)) < 0)
 		goto out;
@@ -529,7 +537,7 @@ int sts_get_caller_identity(const char *endpoint, const char *region,
 			    struct perr *e)
 {
 	static const char form[] =
-		"Action=GetCallerIdentity&Version=" STS_VERSION;
+	    "Action=GetCallerIdentity&Version=" STS_VERSION;
 	char url[512];
 	struct sts_result res;
 	int r;
@@ -542,15 +550,14 @@ int sts_get_caller_identity(const char *endpoint, const char *region,
 		snprintf(url, sizeof(url), "https://sts.%s.amazonaws.com",
 			 region);
 	struct sts_call c = {
-		.action = "GetCallerIdentity",
-		.endpoint = url,
-		.region = region,
-		.service = "sts",
-		.timeout_ms = 15000,
-		.signer = cred,
+	    .action = "GetCallerIdentity",
+	    .endpoint = url,
+	    .region = region,
+	    .service = "sts",
+	    .timeout_ms = 15000,
+	    .signer = cred,
 	};
-	r = sts_query(&c, form, sizeof(form) - 1, STS_EXPECT_IDENTITY, &res,
-		      e);
+	r = sts_query(&c, form, sizeof(form) - 1, STS_EXPECT_IDENTITY, &res, e);
 	if (r == 0)
 		snprintf(arn, arnlen, "%s", res.arn);
 	sts_result_wipe(&res);
@@ -564,8 +571,8 @@ static bool region_ok(const char *r)
 	if (!*r || strlen(r) > 32)
 		return false;
 	for (; *r; r++)
-		if (!islower((unsigned char)*r) && !isdigit((unsigned char)*r) &&
-		    *r != '-')
+		if (!islower((unsigned char)*r) &&
+		    !isdigit((unsigned char)*r) && *r != '-')
 			return false;
 	return true;
 }
@@ -590,8 +597,8 @@ static bool session_char_ok(unsigned char c)
 	return isalnum(c) || strchr("_+=,.@-", c) != NULL;
 }
 
-void sts_session_name(const char *tmpl, const char *profile,
-		      const char *user, time_t now, char *out, size_t outlen)
+void sts_session_name(const char *tmpl, const char *profile, const char *user,
+		      time_t now, char *out, size_t outlen)
 {
 	char date[16];
 	struct tm tm;
@@ -615,8 +622,8 @@ void sts_session_name(const char *tmpl, const char *profile,
 		if (sub) {
 			for (; *sub && o < max; sub++)
 				out[o++] = session_char_ok((unsigned char)*sub)
-						   ? *sub
-						   : '-';
+					       ? *sub
+					       : '-';
 			continue;
 		}
 		out[o++] = session_char_ok((unsigned char)*p) ? *p : '-';
@@ -680,7 +687,7 @@ static int result_to_cred(const struct sts_result *res, struct cred **out)
 		return -ENOMEM;
 	if ((r = cred_set(c, "access_key_id", res->access_key_id)) < 0 ||
 	    (r = cred_set(c, "secret_access_key", res->secret_access_key)) <
-		    0 ||
+		0 ||
 	    (r = cred_set(c, "session_token", res->session_token)) < 0) {
 		cred_unref(c);
 		return r;
@@ -734,18 +741,18 @@ static int sts_fetch(const struct provider_req *req, const char *action,
 	char url[512];
 	const char *region;
 	char *ca = profile_ca_file(req->profile);
-	struct sts_result res = { 0 };
+	struct sts_result res = {0};
 	int r;
 
 	sts_profile_endpoint(req->profile, url, sizeof(url), &region);
 	struct sts_call c = {
-		.action = action,
-		.endpoint = url,
-		.region = region,
-		.service = "sts",
-		.ca_file = ca,
-		.timeout_ms = profile_timeout(req),
-		.signer = signer,
+	    .action = action,
+	    .endpoint = url,
+	    .region = region,
+	    .service = "sts",
+	    .ca_file = ca,
+	    .timeout_ms = profile_timeout(req),
+	    .signer = signer,
 	};
 	if ((r = sts_query(&c, form->data, form->len, STS_EXPECT_CREDENTIALS,
 			   &res, e)) < 0)
@@ -783,8 +790,8 @@ static int need_source(const struct provider_req *req, const char *action,
 	return 0;
 }
 
-static void validate_duration(const struct cfg_section *s, void *diag,
-			      int min, int max)
+static void validate_duration(const struct cfg_section *s, void *diag, int min,
+			      int max)
 {
 	const char *v = cfg_get(s, "duration");
 	int secs;
@@ -836,7 +843,7 @@ static int session_token_fetch(const struct provider_req *req,
 			       struct cred **out, struct perr *e)
 {
 	static const char action[] = "GetSessionToken";
-	struct secbuf form = { 0 };
+	struct secbuf form = {0};
 	int secs, r;
 
 	if ((r = need_source(req, action, e)) < 0)
@@ -858,21 +865,20 @@ out:
 	return r;
 }
 
-static const char *const session_token_keys[] = { "duration", "mfa_serial",
-						   NULL };
-static const char *const sts_fields[] = { "access_key_id",
-					  "secret_access_key", "session_token",
-					  NULL };
-static const char *const no_keys[] = { NULL };
+static const char *const session_token_keys[] = {"duration", "mfa_serial",
+						 NULL};
+static const char *const sts_fields[] = {"access_key_id", "secret_access_key",
+					 "session_token", NULL};
+static const char *const no_keys[] = {NULL};
 
 const struct provider_ops provider_aws_session_token = {
-	.name = "aws-session-token",
-	.keys = session_token_keys,
-	.required = no_keys,
-	.source = "yes",
-	.fields = sts_fields,
-	.validate = session_token_validate,
-	.fetch = session_token_fetch,
+    .name = "aws-session-token",
+    .keys = session_token_keys,
+    .required = no_keys,
+    .source = "yes",
+    .fields = sts_fields,
+    .validate = session_token_validate,
+    .fetch = session_token_fetch,
 };
 
 /* ---- aws-assume-role --------------------------------------------------- */
@@ -915,7 +921,8 @@ static int add_tags(struct secbuf *form, const char *tags, struct perr *e)
 		char key[64];
 
 		if (!eq || eq == tok) {
-			perr_set(e, "AssumeRole: tag \"%.64s\" is not KEY=VALUE",
+			perr_set(e,
+				 "AssumeRole: tag \"%.64s\" is not KEY=VALUE",
 				 tok);
 			r = -EINVAL;
 			goto out;
@@ -947,7 +954,7 @@ static int assume_role_validate(const struct cfg_section *s, void *diag)
 	validate_role_arn(s, diag);
 	validate_duration(s, diag, 900, 43200);
 	if (tags) {
-		struct secbuf b = { 0 };
+		struct secbuf b = {0};
 		struct perr e;
 
 		if (add_tags(&b, tags, &e) < 0)
@@ -957,15 +964,15 @@ static int assume_role_validate(const struct cfg_section *s, void *diag)
 	return 0;
 }
 
-static int assume_role_fetch(const struct provider_req *req,
-			     struct cred **out, struct perr *e)
+static int assume_role_fetch(const struct provider_req *req, struct cred **out,
+			     struct perr *e)
 {
 	static const char action[] = "AssumeRole";
 	const struct cfg_section *p = req->profile;
 	const char *role = cfg_get(p, "role_arn");
 	const char *ext = cfg_get(p, "external_id");
 	const char *srcid = cfg_get(p, "source_identity");
-	struct secbuf form = { 0 };
+	struct secbuf form = {0};
 	char name[65];
 	int secs, r;
 
@@ -1003,26 +1010,26 @@ out:
 }
 
 static const char *const assume_role_keys[] = {
-	"role_arn",   "external_id",	 "session_name", "duration",
-	"mfa_serial", "source_identity", "tags",	 NULL,
+    "role_arn",	  "external_id",     "session_name", "duration",
+    "mfa_serial", "source_identity", "tags",	     NULL,
 };
-static const char *const assume_role_required[] = { "role_arn", NULL };
+static const char *const assume_role_required[] = {"role_arn", NULL};
 
 const struct provider_ops provider_aws_assume_role = {
-	.name = "aws-assume-role",
-	.keys = assume_role_keys,
-	.required = assume_role_required,
-	.source = "yes",
-	.fields = sts_fields,
-	.validate = assume_role_validate,
-	.fetch = assume_role_fetch,
+    .name = "aws-assume-role",
+    .keys = assume_role_keys,
+    .required = assume_role_required,
+    .source = "yes",
+    .fields = sts_fields,
+    .validate = assume_role_validate,
+    .fetch = assume_role_fetch,
 };
 
 /* ---- aws-web-identity -------------------------------------------------- */
 
 static int read_token_file(const char *path, char **out, struct perr *e)
 {
-	struct secbuf b = { 0 };
+	struct secbuf b = {0};
 	char buf[4096];
 	ssize_t n;
 	size_t s = 0, end;
@@ -1099,9 +1106,8 @@ static int web_identity_token(const struct provider_req *req, char **tok,
 		return r;
 	}
 	if (!req->source) {
-		perr_set(e,
-			 "AssumeRoleWithWebIdentity: needs token_file or a "
-			 "source profile");
+		perr_set(e, "AssumeRoleWithWebIdentity: needs token_file or a "
+			    "source profile");
 		return -EINVAL;
 	}
 	if (field && *field) {
@@ -1140,12 +1146,12 @@ static int web_identity_validate(const struct cfg_section *s, void *diag)
 	return 0;
 }
 
-static int web_identity_fetch(const struct provider_req *req,
-			      struct cred **out, struct perr *e)
+static int web_identity_fetch(const struct provider_req *req, struct cred **out,
+			      struct perr *e)
 {
 	static const char action[] = "AssumeRoleWithWebIdentity";
 	const char *role = cfg_get(req->profile, "role_arn");
-	struct secbuf form = { 0 };
+	struct secbuf form = {0};
 	char *tok = NULL, name[65];
 	int secs, r;
 
@@ -1178,16 +1184,15 @@ out:
 }
 
 static const char *const web_identity_keys[] = {
-	"role_arn", "session_name", "duration", "token_file", "token_field",
-	NULL,
+    "role_arn", "session_name", "duration", "token_file", "token_field", NULL,
 };
 
 const struct provider_ops provider_aws_web_identity = {
-	.name = "aws-web-identity",
-	.keys = web_identity_keys,
-	.required = assume_role_required,
-	.source = "maybe",
-	.fields = sts_fields,
-	.validate = web_identity_validate,
-	.fetch = web_identity_fetch,
+    .name = "aws-web-identity",
+    .keys = web_identity_keys,
+    .required = assume_role_required,
+    .source = "maybe",
+    .fields = sts_fields,
+    .validate = web_identity_validate,
+    .fetch = web_identity_fetch,
 };

@@ -54,6 +54,9 @@ struct sts_call {
 	const char *service;  /* "sts", "iam" */
 	const char *ca_file;  /* or NULL */
 	int timeout_ms;
+	/* 0: the http default (retries throttling, 5xx, dropped
+	 * connections); 1 for calls that must not run twice. */
+	int max_attempts;
 	/* Signs with access_key_id/secret_access_key[/session_token];
 	 * NULL sends the request unsigned (AssumeRoleWithWebIdentity). */
 	const struct cred *signer;
@@ -61,7 +64,7 @@ struct sts_call {
 /* form: the url-encoded body, including Action= and Version=. */
 int sts_query(const struct sts_call *c, const char *form, size_t form_len,
 	      enum sts_expect what, struct sts_result *res, struct perr *e)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* GetCallerIdentity: the Arn of cred into arn. */
 int sts_get_caller_identity(const char *endpoint, const char *region,
@@ -70,8 +73,8 @@ int sts_get_caller_identity(const char *endpoint, const char *region,
 
 /* Expands {user} {date} {profile} in tmpl and keeps STS's charset
  * [A-Za-z0-9_+=,.@-] (others become '-'), 2..64 characters. */
-void sts_session_name(const char *tmpl, const char *profile,
-		      const char *user, time_t now, char *out, size_t outlen);
+void sts_session_name(const char *tmpl, const char *profile, const char *user,
+		      time_t now, char *out, size_t outlen);
 
 /* The STS endpoint of a profile: `endpoint`, else
  * https://sts.REGION.amazonaws.com.  region: `region`, else us-east-1. */

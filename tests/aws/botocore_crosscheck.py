@@ -21,7 +21,7 @@ try:
     from botocore.credentials import Credentials
 except ImportError as exc:  # pragma: no cover
     print("1..0 # SKIP botocore missing: %s" % exc)
-    sys.exit(1 if os.environ.get("CI") == "true" else 77)
+    sys.exit(1 if os.environ.get("CI") == "true" else 0)
 
 BIN = sys.argv[1]
 rng = random.Random(20150830)

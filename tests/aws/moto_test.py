@@ -65,7 +65,7 @@ def cleanup(*_):
 def die_skip(why):
     print("1..0 # SKIP %s" % why)
     cleanup()
-    sys.exit(1 if CI else 77)
+    sys.exit(1 if CI else 0)
 
 
 def free_port():
@@ -409,10 +409,22 @@ def main():
     jwt_file, jwt1, jwt2, oauth = "", "", "", None
     if only in ("all", "web"):
         oauth, why = start_oauth2_mock()
-        if not oauth:
+        if oauth:
+            jwt1 = issue_jwt(oauth, "ci-runner")
+            jwt2 = issue_jwt(oauth, "oidc-profile")
+        elif CI:
             die_skip(why)
-        jwt1 = issue_jwt(oauth, "ci-runner")
-        jwt2 = issue_jwt(oauth, "oidc-profile")
+        else:
+            # no npm here: unsigned stand-ins (moto accepts any JWT) so
+            # the rest still runs; the JWKS check is skipped below
+            print("# oauth2-mock-server unavailable: %s" % why)
+
+            def fake(sub):
+                enc = lambda d: base64.urlsafe_b64encode(  # noqa: E731
+                    json.dumps(d).encode()).decode().rstrip("=")
+                return "%s.%s.sig" % (enc({"alg": "none"}),
+                                      enc({"sub": sub, "iss": "local"}))
+            jwt1, jwt2 = fake("ci-runner"), fake("oidc-profile")
         jwt_file = os.path.join(tmp, "jwt")
         with open(jwt_file, "w") as f:
             f.write(jwt1 + "\n")
@@ -484,11 +496,15 @@ def main():
            "the tokens sent are the ones oauth2-mock-server issued "
            "(%d sent)" % len(web_rec.web_tokens))
         try:
+            if not oauth:
+                raise LookupError("no issuer")
             claims = verify_jwt(oauth, web_rec.web_tokens[0])
             iss = urllib.parse.urlparse(claims.get("iss", ""))
             ok(iss.port == urllib.parse.urlparse(oauth).port,
                "sent token verifies against the issuer's JWKS (iss %s)" %
                claims.get("iss"))
+        except LookupError:
+            ok(True, "sent token verifies against the JWKS # SKIP no npm")
         except Exception as e:  # noqa: BLE001
             ok(False, "sent token verifies against the JWKS: %r" % e)
         a, s, t = read_creds("web")
@@ -521,6 +537,27 @@ def main():
                e.response["Error"]["Code"])
         for act in ("CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"):
             ok(actions.count(act) >= 1, "%s reached moto" % act)
+
+    if only == "all":
+        # the HTTP trace: headers shown, credentials and bodies redacted
+        denv = dict(cenv, CREDFS_DEBUG_HTTP="1")
+        r = subprocess.run([binary, "debug"], env=denv, capture_output=True,
+                           text=True, timeout=30)
+        ok(r.returncode == 0 and "\nok 1 " in "\n" + r.stdout,
+           "AssumeRole with CREDFS_DEBUG_HTTP=1")
+        trace = r.stderr
+        a, s_, t = read_creds("debug")
+        leaked = [name for name, v in (("source secret",
+                                        ak["SecretAccessKey"]),
+                                       ("external id", ext),
+                                       ("returned secret", s_),
+                                       ("returned token", t))
+                  if v and v in trace]
+        ok("> Authorization: (redacted)" in trace and
+           "body: " in trace and "> POST / HTTP/1.1" in trace
+           and "Signature=" not in trace and not leaked,
+           "trace shows headers, redacts Authorization and bodies "
+           "(leaked: %s)" % (leaked or "nothing"))
 
     silent.close()
     for s in (proxy, flaky, web_proxy, sso):

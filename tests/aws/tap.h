@@ -9,7 +9,7 @@
 static int tap_n, tap_failed;
 
 __attribute__((format(printf, 2, 3))) static int tap_ok(int cond,
-							 const char *fmt, ...)
+							const char *fmt, ...)
 {
 	va_list ap;
 
@@ -24,7 +24,8 @@ __attribute__((format(printf, 2, 3))) static int tap_ok(int cond,
 	return cond;
 }
 
-__attribute__((unused)) static int tap_str(const char *got, const char *want, const char *what)
+__attribute__((unused)) static int tap_str(const char *got, const char *want,
+					   const char *what)
 {
 	int ok = got && want && strcmp(got, want) == 0;
 

@@ -29,51 +29,65 @@ struct vector {
 };
 
 static const struct vector vectors[] = {
-	{ "get-vanilla", "GET", NULL, { NULL }, NULL,
-	  PREFIX "SignedHeaders=host;x-amz-date, "
-		 "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b"
-		 "8aae1d763fbf31" },
-	{ "get-vanilla-query-order-key-case", "GET",
-	  "Param2=value2&Param1=value1", { NULL }, NULL,
-	  PREFIX "SignedHeaders=host;x-amz-date, "
-		 "Signature=b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3"
-		 "219ec94cdf2500" },
-	{ "post-vanilla", "POST", NULL, { NULL }, NULL,
-	  PREFIX "SignedHeaders=host;x-amz-date, "
-		 "Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37ddd"
-		 "b68e92efbe5d6b" },
-	{ "post-x-www-form-urlencoded", "POST", NULL,
-	  { "Content-Type:application/x-www-form-urlencoded", NULL },
-	  "Param1=value1",
-	  PREFIX "SignedHeaders=content-type;host;x-amz-date, "
-		 "Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9"
-		 "d196a0fe09473a" },
-	{ "post-x-www-form-urlencoded-parameters", "POST", NULL,
-	  { "Content-Type:application/x-www-form-urlencoded; charset=utf8",
-	    NULL },
-	  "Param1=value1",
-	  PREFIX "SignedHeaders=content-type;host;x-amz-date, "
-		 "Signature=1a72ec8f64bd914b0e42e42607c7fbce7fb2c7465f63e3092b"
-		 "3b0d39fa77a6fe" },
+    {"get-vanilla",
+     "GET",
+     NULL,
+     {NULL},
+     NULL,
+     PREFIX "SignedHeaders=host;x-amz-date, "
+	    "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b"
+	    "8aae1d763fbf31"},
+    {"get-vanilla-query-order-key-case",
+     "GET",
+     "Param2=value2&Param1=value1",
+     {NULL},
+     NULL,
+     PREFIX "SignedHeaders=host;x-amz-date, "
+	    "Signature=b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3"
+	    "219ec94cdf2500"},
+    {"post-vanilla",
+     "POST",
+     NULL,
+     {NULL},
+     NULL,
+     PREFIX "SignedHeaders=host;x-amz-date, "
+	    "Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37ddd"
+	    "b68e92efbe5d6b"},
+    {"post-x-www-form-urlencoded",
+     "POST",
+     NULL,
+     {"Content-Type:application/x-www-form-urlencoded", NULL},
+     "Param1=value1",
+     PREFIX "SignedHeaders=content-type;host;x-amz-date, "
+	    "Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9"
+	    "d196a0fe09473a"},
+    {"post-x-www-form-urlencoded-parameters",
+     "POST",
+     NULL,
+     {"Content-Type:application/x-www-form-urlencoded; charset=utf8", NULL},
+     "Param1=value1",
+     PREFIX "SignedHeaders=content-type;host;x-amz-date, "
+	    "Signature=1a72ec8f64bd914b0e42e42607c7fbce7fb2c7465f63e3092b"
+	    "3b0d39fa77a6fe"},
 };
 
 static int sign_mode(int argc, char **argv)
 {
 	struct sigv4_out out;
 	struct sigv4_req r = {
-		.method = argv[2],
-		.host = argv[3],
-		.path = argv[4],
-		.query = argv[5],
-		.headers = (const char *const *)(argv + 13),
-		.body = argv[6],
-		.body_len = strlen(argv[6]),
-		.access_key_id = argv[7],
-		.secret_access_key = argv[8],
-		.session_token = strcmp(argv[9], "-") ? argv[9] : NULL,
-		.region = argv[10],
-		.service = argv[11],
-		.now = (time_t)strtoll(argv[12], NULL, 10),
+	    .method = argv[2],
+	    .host = argv[3],
+	    .path = argv[4],
+	    .query = argv[5],
+	    .headers = (const char *const *)(argv + 13),
+	    .body = argv[6],
+	    .body_len = strlen(argv[6]),
+	    .access_key_id = argv[7],
+	    .secret_access_key = argv[8],
+	    .session_token = strcmp(argv[9], "-") ? argv[9] : NULL,
+	    .region = argv[10],
+	    .service = argv[11],
+	    .now = (time_t)strtoll(argv[12], NULL, 10),
 	};
 
 	if (argc < 13) {
@@ -101,18 +115,18 @@ int main(int argc, char **argv)
 		const struct vector *v = &vectors[i];
 		struct sigv4_out out;
 		struct sigv4_req r = {
-			.method = v->method,
-			.host = "example.amazonaws.com",
-			.path = "/",
-			.query = v->query,
-			.headers = v->headers,
-			.body = v->body,
-			.body_len = v->body ? strlen(v->body) : 0,
-			.region = "us-east-1",
-			.service = "service",
-			.access_key_id = AKID,
-			.secret_access_key = SECRET,
-			.now = WHEN,
+		    .method = v->method,
+		    .host = "example.amazonaws.com",
+		    .path = "/",
+		    .query = v->query,
+		    .headers = v->headers,
+		    .body = v->body,
+		    .body_len = v->body ? strlen(v->body) : 0,
+		    .region = "us-east-1",
+		    .service = "service",
+		    .access_key_id = AKID,
+		    .secret_access_key = SECRET,
+		    .now = WHEN,
 		};
 
 		if (!tap_ok(sigv4_sign_debug(&r, &out) == 0, "%s: signs",
@@ -134,8 +148,7 @@ int main(int argc, char **argv)
 				"bb579772317eb040ac9ed261061d46c1f17a8133879d"
 				"6129b6e1c25292927e63",
 				"get-vanilla: string to sign");
-			tap_str(out.date_header,
-				"X-Amz-Date: 20150830T123600Z",
+			tap_str(out.date_header, "X-Amz-Date: 20150830T123600Z",
 				"get-vanilla: X-Amz-Date header");
 			tap_ok(out.security_token_header == NULL,
 			       "no token header without a token");
@@ -147,24 +160,23 @@ int main(int argc, char **argv)
 	{
 		struct sigv4_out out;
 		struct sigv4_req r = {
-			.method = "GET",
-			.host = "example.amazonaws.com",
-			.path = "/",
-			.region = "us-east-1",
-			.service = "service",
-			.access_key_id = AKID,
-			.secret_access_key = SECRET,
-			.session_token = "tok/en+1",
-			.now = WHEN,
+		    .method = "GET",
+		    .host = "example.amazonaws.com",
+		    .path = "/",
+		    .region = "us-east-1",
+		    .service = "service",
+		    .access_key_id = AKID,
+		    .secret_access_key = SECRET,
+		    .session_token = "tok/en+1",
+		    .now = WHEN,
 		};
 
-		tap_ok(sigv4_sign(&r, &out) == 0 &&
-			       out.security_token_header &&
-			       strcmp(out.security_token_header,
-				      "X-Amz-Security-Token: tok/en+1") == 0 &&
-			       strstr(out.authorization,
-				      "SignedHeaders=host;x-amz-date;"
-				      "x-amz-security-token,"),
+		tap_ok(sigv4_sign(&r, &out) == 0 && out.security_token_header &&
+			   strcmp(out.security_token_header,
+				  "X-Amz-Security-Token: tok/en+1") == 0 &&
+			   strstr(out.authorization,
+				  "SignedHeaders=host;x-amz-date;"
+				  "x-amz-security-token,"),
 		       "session token header signed and emitted");
 		sigv4_out_wipe(&out);
 	}
@@ -172,25 +184,25 @@ int main(int argc, char **argv)
 	{
 		struct sigv4_out a, b;
 		struct sigv4_req r = {
-			.method = "GET",
-			.host = "example.amazonaws.com",
-			.path = "/",
-			.region = "us-east-1",
-			.service = "service",
-			.access_key_id = AKID,
-			.secret_access_key = SECRET,
-			.now = WHEN,
+		    .method = "GET",
+		    .host = "example.amazonaws.com",
+		    .path = "/",
+		    .region = "us-east-1",
+		    .service = "service",
+		    .access_key_id = AKID,
+		    .secret_access_key = SECRET,
+		    .now = WHEN,
 		};
 		int ra = sigv4_sign(&r, &a);
 
 		r.secret_access_key = "x" SECRET;
 		tap_ok(ra == 0 && sigv4_sign(&r, &b) == 0 &&
-			       strcmp(a.authorization, b.authorization) != 0,
+			   strcmp(a.authorization, b.authorization) != 0,
 		       "signature depends on the secret");
 		r.secret_access_key = "";
 		tap_ok(sigv4_sign(&r, &b) < 0, "empty secret refused");
 		r.secret_access_key = SECRET;
-		r.headers = (const char *const[]){ "Bad\nName: x", NULL };
+		r.headers = (const char *const[]){"Bad\nName: x", NULL};
 		tap_ok(sigv4_sign(&r, &b) < 0, "header with newline refused");
 	}
 	return tap_done();

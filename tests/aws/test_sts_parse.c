@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "crypto/secmem.h"
+#include "fs/config.h"
 #include "providers/aws/http.h"
 #include "providers/aws/sts.h"
 #include "providers/provider.h"
@@ -16,24 +17,24 @@
 #define GOOD_EXP "2030-01-02T03:04:05Z"
 
 static const char good[] =
-	"<AssumeRoleResponse " NS ">\n"
-	"  <AssumeRoleResult>\n"
-	"    <SourceIdentity>alice</SourceIdentity>\n"
-	"    <AssumedRoleUser>\n"
-	"      <Arn>arn:aws:sts::123456789012:assumed-role/demo/s1</Arn>\n"
-	"      <AssumedRoleId>ARO123EXAMPLE123:s1</AssumedRoleId>\n"
-	"    </AssumedRoleUser>\n"
-	"    <Credentials>\n"
-	"      <AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>\n"
-	"      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
-	"</SecretAccessKey>\n"
-	"      <SessionToken>AQoDYXdzEPT//////////wEXAMPLEtc764=</SessionToken>\n"
-	"      <Expiration>" GOOD_EXP "</Expiration>\n"
-	"    </Credentials>\n"
-	"  </AssumeRoleResult>\n"
-	"  <ResponseMetadata><RequestId>c6104cbe</RequestId>"
-	"</ResponseMetadata>\n"
-	"</AssumeRoleResponse>\n";
+    "<AssumeRoleResponse " NS ">\n"
+    "  <AssumeRoleResult>\n"
+    "    <SourceIdentity>alice</SourceIdentity>\n"
+    "    <AssumedRoleUser>\n"
+    "      <Arn>arn:aws:sts::123456789012:assumed-role/demo/s1</Arn>\n"
+    "      <AssumedRoleId>ARO123EXAMPLE123:s1</AssumedRoleId>\n"
+    "    </AssumedRoleUser>\n"
+    "    <Credentials>\n"
+    "      <AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>\n"
+    "      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+    "</SecretAccessKey>\n"
+    "      <SessionToken>AQoDYXdzEPT//////////wEXAMPLEtc764=</SessionToken>\n"
+    "      <Expiration>" GOOD_EXP "</Expiration>\n"
+    "    </Credentials>\n"
+    "  </AssumeRoleResult>\n"
+    "  <ResponseMetadata><RequestId>c6104cbe</RequestId>"
+    "</ResponseMetadata>\n"
+    "</AssumeRoleResponse>\n";
 
 static int parse(const char *action, enum sts_expect w, const char *body,
 		 size_t len, struct sts_result *res, struct perr *e)
@@ -55,8 +56,7 @@ static int parse_s(const char *body, struct perr *e)
 static int parse_s_len(const char *body, size_t len, struct perr *e)
 {
 	struct sts_result res;
-	int r = parse("AssumeRole", STS_EXPECT_CREDENTIALS, body, len, &res,
-		      e);
+	int r = parse("AssumeRole", STS_EXPECT_CREDENTIALS, body, len, &res, e);
 
 	sts_result_wipe(&res);
 	return r;
@@ -76,8 +76,8 @@ static char *subst(const char *from, const char *to)
 	return out;
 }
 
-static void check_rejected(const char *from, const char *to,
-			   const char *what, const char *msg_part)
+static void check_rejected(const char *from, const char *to, const char *what,
+			   const char *msg_part)
 {
 	struct perr e;
 	char *b = subst(from, to);
@@ -128,8 +128,8 @@ static void test_good(void)
 	tap_str(res.access_key_id, "ASIAIOSFODNN7EXAMPLE", "AccessKeyId");
 	tap_str(res.secret_access_key,
 		"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY", "SecretAccessKey");
-	tap_str(res.session_token, "AQoDYXdzEPT//////////wEXAMPLEtc764=",
-		"SessionToken");
+	tap_str(res.session_token,
+		"AQoDYXdzEPT//////////wEXAMPLEtc764=", "SessionToken");
 	cred_parse_time(GOOD_EXP, &want);
 	tap_ok(res.expiration == want && want == 1893553445,
 	       "Expiration parsed");
@@ -146,15 +146,15 @@ static void test_good(void)
 	}
 	{
 		static const char pref[] =
-			"<s:AssumeRoleResponse xmlns:s=\"urn:x\"><s:"
-			"AssumeRoleResult><s:Credentials>"
-			"<s:AccessKeyId>ASIAIOSFODNN7EXAMPLE</s:AccessKeyId>"
-			"<s:SecretAccessKey><![CDATA[abc/def]]>"
-			"</s:SecretAccessKey>"
-			"<s:SessionToken>tok</s:SessionToken>"
-			"<s:Expiration>2030-01-02T03:04:05.123Z</s:Expiration>"
-			"</s:Credentials></s:AssumeRoleResult>"
-			"</s:AssumeRoleResponse>";
+		    "<s:AssumeRoleResponse xmlns:s=\"urn:x\"><s:"
+		    "AssumeRoleResult><s:Credentials>"
+		    "<s:AccessKeyId>ASIAIOSFODNN7EXAMPLE</s:AccessKeyId>"
+		    "<s:SecretAccessKey><![CDATA[abc/def]]>"
+		    "</s:SecretAccessKey>"
+		    "<s:SessionToken>tok</s:SessionToken>"
+		    "<s:Expiration>2030-01-02T03:04:05.123Z</s:Expiration>"
+		    "</s:Credentials></s:AssumeRoleResult>"
+		    "</s:AssumeRoleResponse>";
 
 		r = parse("AssumeRole", STS_EXPECT_CREDENTIALS, pref,
 			  strlen(pref), &res, &e);
@@ -164,11 +164,11 @@ static void test_good(void)
 	}
 	{
 		static const char gci[] =
-			"<GetCallerIdentityResponse " NS
-			"><GetCallerIdentityResult><Arn>arn:aws:iam::"
-			"123456789012:user/alice</Arn><UserId>AIDA</UserId>"
-			"<Account>123456789012</Account>"
-			"</GetCallerIdentityResult></GetCallerIdentityResponse>";
+		    "<GetCallerIdentityResponse " NS
+		    "><GetCallerIdentityResult><Arn>arn:aws:iam::"
+		    "123456789012:user/alice</Arn><UserId>AIDA</UserId>"
+		    "<Account>123456789012</Account>"
+		    "</GetCallerIdentityResult></GetCallerIdentityResponse>";
 
 		r = parse("GetCallerIdentity", STS_EXPECT_IDENTITY, gci,
 			  strlen(gci), &res, &e);
@@ -179,20 +179,20 @@ static void test_good(void)
 	}
 	{
 		static const char cak[] =
-			"<CreateAccessKeyResponse><CreateAccessKeyResult>"
-			"<AccessKey><UserName>alice</UserName>"
-			"<AccessKeyId>AKIAIOSFODNN7EXAMPLE</AccessKeyId>"
-			"<Status>Active</Status>"
-			"<SecretAccessKey>secret/KEY+1</SecretAccessKey>"
-			"</AccessKey></CreateAccessKeyResult>"
-			"</CreateAccessKeyResponse>";
+		    "<CreateAccessKeyResponse><CreateAccessKeyResult>"
+		    "<AccessKey><UserName>alice</UserName>"
+		    "<AccessKeyId>AKIAIOSFODNN7EXAMPLE</AccessKeyId>"
+		    "<Status>Active</Status>"
+		    "<SecretAccessKey>secret/KEY+1</SecretAccessKey>"
+		    "</AccessKey></CreateAccessKeyResult>"
+		    "</CreateAccessKeyResponse>";
 
 		r = parse("CreateAccessKey", STS_EXPECT_ACCESS_KEY, cak,
 			  strlen(cak), &res, &e);
-		tap_ok(r == 0 && !strcmp(res.access_key_id,
-					 "AKIAIOSFODNN7EXAMPLE") &&
-			       !strcmp(res.secret_access_key, "secret/KEY+1") &&
-			       !res.session_token,
+		tap_ok(r == 0 &&
+			   !strcmp(res.access_key_id, "AKIAIOSFODNN7EXAMPLE") &&
+			   !strcmp(res.secret_access_key, "secret/KEY+1") &&
+			   !res.session_token,
 		       "CreateAccessKey AccessKey");
 		sts_result_wipe(&res);
 	}
@@ -203,20 +203,20 @@ static void test_errors(void)
 	struct sts_result res;
 	struct perr e;
 	static const char denied[] =
-		"<ErrorResponse " NS "><Error><Type>Sender</Type>"
-		"<Code>AccessDenied</Code><Message>User: arn:aws:iam::1:user/a "
-		"is not authorized\nto perform: sts:AssumeRole</Message>"
-		"</Error><RequestId>x</RequestId></ErrorResponse>";
+	    "<ErrorResponse " NS "><Error><Type>Sender</Type>"
+	    "<Code>AccessDenied</Code><Message>User: arn:aws:iam::1:user/a "
+	    "is not authorized\nto perform: sts:AssumeRole</Message>"
+	    "</Error><RequestId>x</RequestId></ErrorResponse>";
 	static const char moto_form[] =
-		"<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch"
-		"</Code><Message>The request signature we calculated does not "
-		"match</Message></Error></Errors></ErrorResponse>";
+	    "<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch"
+	    "</Code><Message>The request signature we calculated does not "
+	    "match</Message></Error></Errors></ErrorResponse>";
 	static const char throttle[] =
-		"<ErrorResponse><Error><Code>Throttling</Code><Message>Rate "
-		"exceeded</Message></Error></ErrorResponse>";
+	    "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate "
+	    "exceeded</Message></Error></ErrorResponse>";
 	static const char evil_code[] =
-		"<ErrorResponse><Error><Code>Bad Code\n[x]</Code></Error>"
-		"</ErrorResponse>";
+	    "<ErrorResponse><Error><Code>Bad Code\n[x]</Code></Error>"
+	    "</ErrorResponse>";
 	char longmsg[4096];
 	int r;
 
@@ -279,15 +279,15 @@ static void test_rejects(void)
 		       "element inside a value", "not plain text");
 	{
 		static const char other[] =
-			"<GetSessionTokenResponse><GetSessionTokenResult>"
-			"<Credentials><AccessKeyId>ASIAIOSFODNN7EXAMPLE"
-			"</AccessKeyId><SecretAccessKey>s</SecretAccessKey>"
-			"<SessionToken>t</SessionToken><Expiration>" GOOD_EXP
-			"</Expiration></Credentials></GetSessionTokenResult>"
-			"</GetSessionTokenResponse>";
+		    "<GetSessionTokenResponse><GetSessionTokenResult>"
+		    "<Credentials><AccessKeyId>ASIAIOSFODNN7EXAMPLE"
+		    "</AccessKeyId><SecretAccessKey>s</SecretAccessKey>"
+		    "<SessionToken>t</SessionToken><Expiration>" GOOD_EXP
+		    "</Expiration></Credentials></GetSessionTokenResult>"
+		    "</GetSessionTokenResponse>";
 
 		tap_ok(parse_s(other, &e) == -EBADMSG &&
-			       strstr(e.msg, "unexpected document"),
+			   strstr(e.msg, "unexpected document"),
 		       "rejects another action's document (%s)", e.msg);
 	}
 	{
@@ -296,14 +296,15 @@ static void test_rejects(void)
 		free(b);
 		b = strstr(c, "</Credentials>");
 		memcpy(b, "</Other>      ", 14);
-		tap_ok(parse_s(c, &e) == -EBADMSG && strstr(e.msg, "Credentials"),
+		tap_ok(parse_s(c, &e) == -EBADMSG &&
+			   strstr(e.msg, "Credentials"),
 		       "rejects missing Credentials (%s)", e.msg);
 		free(c);
 	}
 	tap_ok(parse_s("", &e) == -EBADMSG, "empty body");
 	tap_ok(parse_s("{\"Credentials\":{}}", &e) == -EBADMSG, "JSON body");
 	tap_ok(parse_s("<html><body>502 Bad Gateway</body></html>", &e) ==
-		       -EBADMSG,
+		   -EBADMSG,
 	       "HTML error page");
 	r = parse("AssumeRole", STS_EXPECT_CREDENTIALS, good, 0, &res, &e);
 	tap_ok(r == -EBADMSG, "zero length");
@@ -317,36 +318,52 @@ static void test_hostile(void)
 	size_t i, n;
 	int r, bad_ok = 0;
 	static const char laughs[] =
-		"<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n"
-		"<!ENTITY lol \"lol\">\n"
-		"<!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
-		"<!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
-		"<!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
-		"<!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
-		"<!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
-		"<!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
-		"<!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
-		"<!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
-		"]>\n<AssumeRoleResponse><AssumeRoleResult><Credentials>"
-		"<AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>"
-		"<SecretAccessKey>&lol9;</SecretAccessKey>"
-		"<SessionToken>&lol9;</SessionToken>"
-		"<Expiration>" GOOD_EXP "</Expiration>"
-		"</Credentials></AssumeRoleResult></AssumeRoleResponse>";
+	    "<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n"
+	    "<!ENTITY lol \"lol\">\n"
+	    "<!ENTITY lol2 "
+	    "\"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+	    "<!ENTITY lol3 "
+	    "\"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">"
+	    "\n"
+	    "<!ENTITY lol4 "
+	    "\"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">"
+	    "\n"
+	    "<!ENTITY lol5 "
+	    "\"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">"
+	    "\n"
+	    "<!ENTITY lol6 "
+	    "\"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">"
+	    "\n"
+	    "<!ENTITY lol7 "
+	    "\"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">"
+	    "\n"
+	    "<!ENTITY lol8 "
+	    "\"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">"
+	    "\n"
+	    "<!ENTITY lol9 "
+	    "\"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">"
+	    "\n"
+	    "]>\n<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+	    "<AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>"
+	    "<SecretAccessKey>&lol9;</SecretAccessKey>"
+	    "<SessionToken>&lol9;</SessionToken>"
+	    "<Expiration>" GOOD_EXP "</Expiration>"
+	    "</Credentials></AssumeRoleResult></AssumeRoleResponse>";
 	static const char xxe[] =
-		"<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "
-		"\"file:///etc/passwd\">]>\n<AssumeRoleResponse><AssumeRoleResult>"
-		"<Credentials><AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>"
-		"<SecretAccessKey>&x;</SecretAccessKey><SessionToken>t"
-		"</SessionToken><Expiration>" GOOD_EXP "</Expiration>"
-		"</Credentials></AssumeRoleResult></AssumeRoleResponse>";
+	    "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ENTITY x SYSTEM "
+	    "\"file:///etc/passwd\">]>\n<AssumeRoleResponse><AssumeRoleResult>"
+	    "<Credentials><AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>"
+	    "<SecretAccessKey>&x;</SecretAccessKey><SessionToken>t"
+	    "</SessionToken><Expiration>" GOOD_EXP "</Expiration>"
+	    "</Credentials></AssumeRoleResult></AssumeRoleResponse>";
 	static const char internal[] =
-		"<!DOCTYPE r [<!ENTITY k \"abc\">]><AssumeRoleResponse>"
-		"<AssumeRoleResult><Credentials><AccessKeyId>"
-		"ASIAIOSFODNN7EXAMPLE</AccessKeyId><SecretAccessKey>&k;"
-		"</SecretAccessKey><SessionToken>t</SessionToken><Expiration>"
-		GOOD_EXP "</Expiration></Credentials></AssumeRoleResult>"
-		"</AssumeRoleResponse>";
+	    "<!DOCTYPE r [<!ENTITY k \"abc\">]><AssumeRoleResponse>"
+	    "<AssumeRoleResult><Credentials><AccessKeyId>"
+	    "ASIAIOSFODNN7EXAMPLE</AccessKeyId><SecretAccessKey>&k;"
+	    "</SecretAccessKey><SessionToken>t</"
+	    "SessionToken><Expiration>" GOOD_EXP
+	    "</Expiration></Credentials></AssumeRoleResult>"
+	    "</AssumeRoleResponse>";
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = parse_s(laughs, &e);
@@ -392,7 +409,8 @@ static void test_hostile(void)
 		memset(tok, 'T', tl);
 		tok[tl] = 0;
 		doc = subst("AQoDYXdzEPT//////////wEXAMPLEtc764=", tok);
-		tap_ok(parse_s(doc, &e) == -EBADMSG && strstr(e.msg, "too long"),
+		tap_ok(parse_s(doc, &e) == -EBADMSG &&
+			   strstr(e.msg, "too long"),
 		       "oversized SessionToken rejected (%s)", e.msg);
 		free(doc);
 		free(tok);
@@ -402,11 +420,11 @@ static void test_hostile(void)
 	n = strlen(good);
 	for (i = 0; i < n - 1; i++) {
 		if (parse("AssumeRole", STS_EXPECT_CREDENTIALS, good, i,
-			  &(struct sts_result){ 0 }, &e) != -EBADMSG)
+			  &(struct sts_result){0}, &e) != -EBADMSG)
 			bad_ok++;
 	}
-	tap_ok(bad_ok == 0, "all %zu truncations rejected (%d accepted)",
-	       n - 1, bad_ok);
+	tap_ok(bad_ok == 0, "all %zu truncations rejected (%d accepted)", n - 1,
+	       bad_ok);
 
 	/* mutations: never crash; anything accepted is clean */
 	{
@@ -427,8 +445,8 @@ static void test_hostile(void)
 					b[pos] = (char)rnd();
 					break;
 				case 1: /* control or markup char */
-					b[pos] = "\x01\n\r\t<>&;\x7f\"]"[rnd() %
-									 11];
+					b[pos] =
+					    "\x01\n\r\t<>&;\x7f\"]"[rnd() % 11];
 					break;
 				case 2: /* delete */
 					memmove(b + pos, b + pos + 1,
@@ -459,8 +477,8 @@ static void test_hostile(void)
 			sts_result_wipe(&res);
 		}
 		tap_ok(dirty == 0,
-		       "%d mutations: %d accepted, none with a bad value", iters,
-		       accepted);
+		       "%d mutations: %d accepted, none with a bad value",
+		       iters, accepted);
 		free(b);
 	}
 	/* random bytes */
@@ -487,24 +505,24 @@ static void test_hostile(void)
 static void test_helpers(void)
 {
 	struct perr e;
-	struct secbuf b = { 0 };
+	struct secbuf b = {0};
 	char name[80];
 	static const struct {
 		const char *url;
 		int ok;
 	} urls[] = {
-		{ "https://sts.us-east-1.amazonaws.com", 1 },
-		{ "http://127.0.0.1:5000", 1 },
-		{ "http://127.9.8.7/", 1 },
-		{ "http://localhost:9000/x", 1 },
-		{ "http://[::1]:8080", 1 },
-		{ "http://sts.us-east-1.amazonaws.com", 0 },
-		{ "http://127.0.0.1.nip.io", 0 },
-		{ "http://10.0.0.1", 0 },
-		{ "http://[::ffff:10.0.0.1]", 0 },
-		{ "ftp://127.0.0.1", 0 },
-		{ "file:///etc/passwd", 0 },
-		{ "not a url", 0 },
+	    {"https://sts.us-east-1.amazonaws.com", 1},
+	    {"http://127.0.0.1:5000", 1},
+	    {"http://127.9.8.7/", 1},
+	    {"http://localhost:9000/x", 1},
+	    {"http://[::1]:8080", 1},
+	    {"http://sts.us-east-1.amazonaws.com", 0},
+	    {"http://127.0.0.1.nip.io", 0},
+	    {"http://10.0.0.1", 0},
+	    {"http://[::ffff:10.0.0.1]", 0},
+	    {"ftp://127.0.0.1", 0},
+	    {"file:///etc/passwd", 0},
+	    {"not a url", 0},
 	};
 	size_t i;
 
@@ -516,7 +534,7 @@ static void test_helpers(void)
 		       r < 0 ? ": " : "", r < 0 ? e.msg : "");
 	}
 	tap_ok(http_check_url("http://example.com", &e) == -EPERM &&
-		       strstr(e.msg, "loopback"),
+		   strstr(e.msg, "loopback"),
 	       "refusal names the rule (%s)", e.msg);
 
 	sts_session_name("credfs-{user}-{date}", "prod", "alice smith",
@@ -537,8 +555,83 @@ static void test_helpers(void)
 	secbuf_wipe(&b);
 }
 
+extern const struct provider_ops provider_aws_session_token,
+    provider_aws_assume_role, provider_aws_web_identity, provider_aws_sso;
+
+static size_t validate(const struct provider_ops *ops, const char *const *kv,
+		       const char *want)
+{
+	struct cfg_kv items[16];
+	struct cfg_section s = {.kind = "profile",
+				.name = "p",
+				.file = "t",
+				.line = 1,
+				.kv = items};
+	struct diag d = {.file = "t"};
+	size_t i, n;
+	bool found = !want;
+
+	for (s.nkv = 0; kv[2 * s.nkv]; s.nkv++) {
+		items[s.nkv].key = (char *)kv[2 * s.nkv];
+		items[s.nkv].value = (char *)kv[2 * s.nkv + 1];
+		items[s.nkv].line = (int)s.nkv + 2;
+	}
+	ops->validate(&s, &d);
+	for (i = 0; i < d.n; i++) {
+		printf("#   %s\n", d.msgs[i]);
+		if (want && strstr(d.msgs[i], want))
+			found = true;
+	}
+	n = found ? d.n : (size_t)-1;
+	diag_free(&d);
+	return n;
+}
+
+static void test_validate(void)
+{
+	tap_ok(validate(&provider_aws_assume_role,
+			(const char *const[]){
+			    "role_arn", "arn:aws:iam::1:role/r", "duration",
+			    "1h", "tags", "a=b c=d", NULL},
+			NULL) == 0,
+	       "valid assume-role profile passes");
+	tap_ok(validate(&provider_aws_assume_role,
+			(const char *const[]){"role_arn", "r", NULL},
+			"not a role ARN") == 1,
+	       "bad role_arn reported");
+	tap_ok(
+	    validate(&provider_aws_assume_role,
+		     (const char *const[]){"role_arn", "arn:aws:iam::1:role/r",
+					   "duration", "13h", NULL},
+		     "between 900s and 43200s") == 1,
+	    "duration over 12h reported");
+	tap_ok(
+	    validate(&provider_aws_assume_role,
+		     (const char *const[]){"role_arn", "arn:aws:iam::1:role/r",
+					   "tags", "a=b novalue", NULL},
+		     "not KEY=VALUE") == 1,
+	    "bad tag reported");
+	tap_ok(
+	    validate(&provider_aws_session_token,
+		     (const char *const[]){"endpoint", "http://sts.example.com",
+					   "duration", "36h", NULL},
+		     "loopback") == 1,
+	    "session-token: plain http endpoint reported, 36h allowed");
+	tap_ok(validate(&provider_aws_web_identity,
+			(const char *const[]){"role_arn",
+					      "arn:aws:iam::1:role/r", NULL},
+			"needs token_file or source") == 1,
+	       "web identity without a token source reported");
+	tap_ok(validate(&provider_aws_sso,
+			(const char *const[]){"sso_account_id", "12345",
+					      "sso_role_name", "R", NULL},
+			"sso_session or sso_start_url") == 2,
+	       "sso without start url and with a short account reported");
+}
+
 int main(void)
 {
+	test_validate();
 	test_good();
 	test_errors();
 	test_rejects();

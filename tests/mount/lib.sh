@@ -67,7 +67,7 @@ _lib_our_pids() {
 		p=${p#/proc/}
 		[ "$p" = $$ ] && continue
 		[ "$p" = "$BASHPID" ] && continue
-		cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+		cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
 		case "$cmd" in
 		*"$T/"*) echo "$p" ;;
 		esac

@@ -29,18 +29,18 @@ tap_ok(int cond, const char *file, int line, const char *fmt, ...)
 }
 
 #define ok(cond, ...) tap_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define is_str(got, want, name)                                             \
-	do {                                                                \
-		const char *g_ = (got), *w_ = (want);                       \
-		if (!ok(g_ && w_ && !strcmp(g_, w_), "%s", name))           \
-			printf("#   got '%s'\n#   want '%s'\n",               \
-			       g_ ? g_ : "(null)", w_ ? w_ : "(null)");     \
+#define is_str(got, want, name)                                                \
+	do {                                                                   \
+		const char *g_ = (got), *w_ = (want);                          \
+		if (!ok(g_ && w_ && !strcmp(g_, w_), "%s", name))              \
+			printf("#   got '%s'\n#   want '%s'\n",                \
+			       g_ ? g_ : "(null)", w_ ? w_ : "(null)");        \
 	} while (0)
-#define diag(...)                                                           \
-	do {                                                                \
-		printf("# ");                                               \
-		printf(__VA_ARGS__);                                        \
-		printf("\n");                                               \
+#define diag(...)                                                              \
+	do {                                                                   \
+		printf("# ");                                                  \
+		printf(__VA_ARGS__);                                           \
+		printf("\n");                                                  \
 	} while (0)
 
 /* Multi-line text as TAP comments. */

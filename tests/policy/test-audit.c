@@ -106,8 +106,8 @@ static int verify(const char *path, char *out, size_t outlen)
 
 static int write_sample(struct audit *a, int n, int base)
 {
-	const char *profiles[] = { "prod", "default" };
-	const char *keys[] = { "ASIAEXAMPLE1", "sha256:ab12" };
+	const char *profiles[] = {"prod", "default"};
+	const char *keys[] = {"ASIAEXAMPLE1", "sha256:ab12"};
 	int i, r = 0;
 
 	for (i = 0; i < n && !r; i++) {
@@ -118,12 +118,11 @@ static int write_sample(struct audit *a, int n, int base)
 			cJSON_AddNumberToObject(f, "n", base + i);
 			r = audit_event(a, "refresh", f);
 		} else {
-			r = audit_open_event(a, "credentials", profiles, 2,
-					     mk(1000, "/usr/bin/aws"),
-					     dec(true,
-						 "allow uid:1000 exe:/usr/bin/aws",
-						 12),
-					     keys, 2, time(NULL) + 3600);
+			r = audit_open_event(
+			    a, "credentials", profiles, 2,
+			    mk(1000, "/usr/bin/aws"),
+			    dec(true, "allow uid:1000 exe:/usr/bin/aws", 12),
+			    keys, 2, time(NULL) + 3600);
 		}
 	}
 	return r;
@@ -177,31 +176,35 @@ static void test_chain(void)
 	ok(write_sample(a, 10, 0) == 0, "10 events written");
 	audit_close(a);
 	r = verify(path, out, sizeof(out));
-	ok(r == 0 && !strcmp(out, "OK: 10 lines, chain intact"),
-	   "verify: %s", out);
+	ok(r == 0 && !strcmp(out, "OK: 10 lines, chain intact"), "verify: %s",
+	   out);
 
 	buf = slurp(path, &len);
 	n = split(buf, lines, 64);
 	ok(n == 10, "10 lines");
 	j = cJSON_Parse(lines[0]);
-	ok(j && !strcmp(cJSON_GetObjectItem(j, "prev")->valuestring,
-			"0000000000000000000000000000000000000000000000000000000000000000") &&
-		   cJSON_GetObjectItem(j, "seq")->valuedouble == 1,
+	ok(j &&
+	       !strcmp(cJSON_GetObjectItem(j, "prev")->valuestring,
+		       "0000000000000000000000000000000000000000000000000000000"
+		       "000000000") &&
+	       cJSON_GetObjectItem(j, "seq")->valuedouble == 1,
 	   "first line: seq 1, prev zeros");
 	{
-		const char *ts = cJSON_GetStringValue(cJSON_GetObjectItem(j, "ts"));
+		const char *ts =
+		    cJSON_GetStringValue(cJSON_GetObjectItem(j, "ts"));
 
 		ok(ts && strlen(ts) == 24 && ts[10] == 'T' && ts[19] == '.' &&
-			   ts[23] == 'Z',
+		       ts[23] == 'Z',
 		   "ts is RFC 3339 UTC with ms: %s", ts ? ts : "(null)");
 	}
-	ok(!strncmp(lines[0], "{\"ts\":", 6) && strstr(lines[0], ",\"seq\":1,\"event\":\"open\","),
+	ok(!strncmp(lines[0], "{\"ts\":", 6) &&
+	       strstr(lines[0], ",\"seq\":1,\"event\":\"open\","),
 	   "key order ts, seq, event");
 	{
 		static const char *const keys[] = {
-			"file", "profiles", "decision", "rule", "pid", "tid",
-			"uid", "gid", "exe", "cmdline", "cgroup", "key_ids",
-			"expires", "prev",
+		    "file",   "profiles", "decision", "rule", "pid",
+		    "tid",    "uid",	  "gid",      "exe",  "cmdline",
+		    "cgroup", "key_ids",  "expires",  "prev",
 		};
 		bool all = true;
 
@@ -211,11 +214,14 @@ static void test_chain(void)
 				all = false;
 			}
 		ok(all, "open event carries every SPEC field");
-		ok(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "decision")), "allow") &&
-			   cJSON_GetObjectItem(j, "pid")->valuedouble == 4242 &&
-			   cJSON_GetObjectItem(j, "tid")->valuedouble == 4243 &&
-			   cJSON_GetArraySize(cJSON_GetObjectItem(j, "key_ids")) == 2 &&
-			   cJSON_IsString(cJSON_GetObjectItem(j, "expires")),
+		ok(!strcmp(
+		       cJSON_GetStringValue(cJSON_GetObjectItem(j, "decision")),
+		       "allow") &&
+		       cJSON_GetObjectItem(j, "pid")->valuedouble == 4242 &&
+		       cJSON_GetObjectItem(j, "tid")->valuedouble == 4243 &&
+		       cJSON_GetArraySize(cJSON_GetObjectItem(j, "key_ids")) ==
+			   2 &&
+		       cJSON_IsString(cJSON_GetObjectItem(j, "expires")),
 		   "open event values");
 	}
 	prev_j = j;
@@ -269,8 +275,23 @@ static void test_chain(void)
 	memmove(copy + 4, copy + 5, (n - 5) * sizeof(char *));
 	join_write(bad, copy, n - 1);
 	r = verify(bad, out, sizeof(out));
-	ok(r == 1 && !strncmp(out, "line 5: seq jumps from 4 to 6: 1 line(s) removed", 47),
+	ok(r == 1 &&
+	       !strncmp(out, "line 5: seq jumps from 4 to 6: 1 line(s) removed",
+			47),
 	   "removed line 5: %s", out);
+	/* Seq of line 6 edited. */
+	memcpy(copy, lines, sizeof(lines));
+	{
+		char *e = strdup(lines[5]), *p = strstr(e, "\"seq\":6,");
+
+		p[6] = '9';
+		copy[5] = e;
+		join_write(bad, copy, n);
+		r = verify(bad, out, sizeof(out));
+		ok(r == 1 && !strncmp(out, "line 6: edited: seq 9", 21),
+		   "seq of line 6 edited: %s", out);
+		free(e);
+	}
 	/* Removed the first line. */
 	join_write(bad, lines + 1, n - 1);
 	r = verify(bad, out, sizeof(out));
@@ -302,7 +323,8 @@ static void test_chain(void)
 	{
 		FILE *f = fopen(bad, "ab");
 
-		fputs("{\"ts\":\"2026-01-01T00:00:00.000Z\",\"seq\":13,\"ev", f);
+		fputs("{\"ts\":\"2026-01-01T00:00:00.000Z\",\"seq\":13,\"ev",
+		      f);
 		fclose(f);
 	}
 	r = verify(bad, out, sizeof(out));
@@ -319,8 +341,7 @@ static void test_chain(void)
 	   "chain intact after repair: %s", out);
 	free(buf);
 	buf = slurp(bad, &len);
-	ok(strstr(buf, "\"event\":\"integrity\"") &&
-		   strstr(buf, "\"seq\":13,"),
+	ok(strstr(buf, "\"event\":\"integrity\"") && strstr(buf, "\"seq\":13,"),
 	   "integrity event recorded the repair");
 	free(buf);
 	/* Garbage last line: refuse to continue a chain we cannot read. */
@@ -337,8 +358,8 @@ static void test_chain(void)
 static void test_hostile(void)
 {
 	char path[256], out[512], err[256];
-	const char *profiles[] = { "prod\nevil" };
-	const char *keys[] = { "AKIA\"\n{}" };
+	const char *profiles[] = {"prod\nevil"};
+	const char *keys[] = {"AKIA\"\n{}"};
 	struct caller *c;
 	struct audit *a;
 	char *buf, *lines[8];
@@ -351,9 +372,11 @@ static void test_hostile(void)
 	ok(r == 0, "open hostile.log");
 	if (r)
 		return;
-	c = mk(1000, "/tmp/a\nb\"c\x01" "d\xff\xfe\\e\xe2\x82");
+	c = mk(1000, "/tmp/a\nb\"c\x01"
+		     "d\xff\xfe\\e\xe2\x82");
 	snprintf(c->comm, sizeof(c->comm), "x\n{\"seq\":1}\x1b[31m");
-	snprintf(c->cmdline, sizeof(c->cmdline), "sh -c 'echo hi\n\r\t'\x7f\xc3\xa9");
+	snprintf(c->cmdline, sizeof(c->cmdline),
+		 "sh -c 'echo hi\n\r\t'\x7f\xc3\xa9");
 	r = audit_open_event(a, "cred\nentials", profiles, 1, c,
 			     dec(false, "deny exe:/x\n", 3), keys, 1, 0);
 	ok(r == 0, "hostile open event written");
@@ -361,6 +384,7 @@ static void test_hostile(void)
 		cJSON *f = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(f, "seq", "forged");
+		cJSON_AddStringToObject(f, "seq", "forged again");
 		cJSON_AddStringToObject(f, "prev", "forged");
 		cJSON_AddStringToObject(f, "detail", "a\nb\x80");
 		r = audit_event(a, "store", f);
@@ -368,6 +392,8 @@ static void test_hostile(void)
 	}
 	ok(audit_event(a, "bad event\n", NULL) == -EINVAL,
 	   "event name is checked");
+	ok(audit_event(a, "store", cJSON_CreateArray()) == -EINVAL,
+	   "fields must be an object");
 	audit_close(a);
 	buf = slurp(path, &len);
 	ok(count_lines(buf) == 2 && buf[len - 1] == '\n',
@@ -383,7 +409,8 @@ static void test_hostile(void)
 	j = cJSON_Parse(lines[0]);
 	ok(j != NULL, "line 1 parses");
 	is_str(cJSON_GetStringValue(cJSON_GetObjectItem(j, "exe")),
-	       "/tmp/a\nb\"c\x01" "d\xef\xbf\xbd\xef\xbf\xbd\\e\xef\xbf\xbd"
+	       "/tmp/a\nb\"c\x01"
+	       "d\xef\xbf\xbd\xef\xbf\xbd\\e\xef\xbf\xbd"
 	       "\xef\xbf\xbd",
 	       "exe round-trips, invalid UTF-8 as U+FFFD");
 	is_str(cJSON_GetStringValue(cJSON_GetObjectItem(j, "cmdline")),
@@ -395,10 +422,12 @@ static void test_hostile(void)
 	cJSON_Delete(j);
 	j = n > 1 ? cJSON_Parse(lines[1]) : NULL;
 	ok(j && cJSON_GetObjectItem(j, "seq")->valuedouble == 2 &&
-		   strlen(cJSON_GetStringValue(cJSON_GetObjectItem(j, "prev"))) == 64,
+	       strlen(cJSON_GetStringValue(cJSON_GetObjectItem(j, "prev"))) ==
+		   64,
 	   "forged seq/prev replaced by the real ones");
-	ok(j && strstr(lines[1], "\"seq\":") == strstr(lines[1], "\"seq\":2,") &&
-		   !strstr(lines[1], "forged"),
+	ok(j &&
+	       strstr(lines[1], "\"seq\":") == strstr(lines[1], "\"seq\":2,") &&
+	       !strstr(lines[1], "forged"),
 	   "  and appear once");
 	cJSON_Delete(j);
 	free(buf);
@@ -414,7 +443,7 @@ static void test_hostile(void)
 		r = audit_cmd_tail(path, false, f);
 		fclose(f);
 		ok(r == 0 && count_lines(tb) == 2 && !strchr(tb, '\x1b') &&
-			   strstr(tb, " open deny cred?entials /tmp/a?b\"c?d"),
+		       strstr(tb, " open deny cred?entials /tmp/a?b\"c?d"),
 		   "tail: 2 lines, masked");
 		diag_block(tb);
 		free(tb);
@@ -531,10 +560,10 @@ static int thread_errors;
 
 static void *writer(void *arg)
 {
-	const char *keys[] = { "ASIAEXAMPLE1" };
-	const char *prof[] = { "prod" };
+	const char *keys[] = {"ASIAEXAMPLE1"};
+	const char *prof[] = {"prod"};
 	struct caller *c = malloc(sizeof(*c));
-	struct policy_decision d = { .allow = true, .line = 5 };
+	struct policy_decision d = {.allow = true, .line = 5};
 	int i, bad = 0;
 
 	memset(c, 0, sizeof(*c));
@@ -598,8 +627,8 @@ static void test_concurrency(void)
 	per = run_threads(path, AUDIT_SYNC_BATCH);
 	ok(per > 0 && thread_errors == 0, "4 threads x 2000 events, BATCH");
 	r = verify(path, out, sizeof(out));
-	ok(r == 0 && !strcmp(out, "OK: 8000 lines, chain intact"),
-	   "verify: %s", out);
+	ok(r == 0 && !strcmp(out, "OK: 8000 lines, chain intact"), "verify: %s",
+	   out);
 	buf = slurp(path, NULL);
 	for (p = buf; p && (p = strstr(p, "\"seq\":")); p++) {
 		seq = strtoull(p + 6, NULL, 10);
@@ -609,8 +638,9 @@ static void test_concurrency(void)
 	}
 	ok(mono && last == 8000, "seq strictly increasing to %llu", last);
 	free(buf);
-	diag("BATCH, 4 threads: %.2f us per event (wall, incl. group fdatasync)",
-	     per);
+	diag(
+	    "BATCH, 4 threads: %.2f us per event (wall, incl. group fdatasync)",
+	    per);
 	per_none = run_threads(path, AUDIT_SYNC_NONE);
 	diag("NONE, 4 threads: %.2f us per event (wall)", per_none);
 
@@ -618,8 +648,8 @@ static void test_concurrency(void)
 	unlink(path);
 	r = audit_open(path, AUDIT_SYNC_NONE, &a, err, sizeof(err));
 	if (!r) {
-		const char *keys[] = { "ASIAEXAMPLE1" };
-		const char *prof[] = { "prod" };
+		const char *keys[] = {"ASIAEXAMPLE1"};
+		const char *prof[] = {"prod"};
 		struct caller *c = mk(1000, "/usr/bin/aws");
 
 		t0 = now_us();
@@ -702,8 +732,8 @@ static void test_tail_follow(void)
 static void test_report(void)
 {
 	char path[256], err[256];
-	const char *k1[] = { "AKIAKEY1" }, *k2[] = { "AKIAKEY2" };
-	const char *prof[] = { "prod" };
+	const char *k1[] = {"AKIAKEY1"}, *k2[] = {"AKIAKEY2"};
+	const char *prof[] = {"prod"};
 	struct audit *a;
 	char *rb = NULL;
 	size_t rl = 0;
@@ -719,10 +749,9 @@ static void test_report(void)
 		r = audit_open_event(a, "credentials", prof, 1,
 				     mk(1000, "/usr/bin/aws"),
 				     dec(true, "allow uid:1000", 1), k1, 1, 0);
-	r |= audit_open_event(a, "credentials", prof, 1,
-			      mk(1000, "/usr/bin/curl"),
-			      dec(false, "deny exe:/usr/bin/curl", 2), NULL, 0,
-			      0);
+	r |= audit_open_event(
+	    a, "credentials", prof, 1, mk(1000, "/usr/bin/curl"),
+	    dec(false, "deny exe:/usr/bin/curl", 2), NULL, 0, 0);
 	r |= audit_open_event(a, "credentials", prof, 1,
 			      mk(1001, "/usr/bin/python3.11"),
 			      dec(true, "allow uid:1001", 3), k1, 1, 0);
@@ -735,11 +764,11 @@ static void test_report(void)
 	r = audit_cmd_report(path, "AKIAKEY1", NULL, f);
 	fclose(f);
 	ok(r == 0 && strstr(rb, "key AKIAKEY1") && strstr(rb, "reads: 4") &&
-		   strstr(rb, "/usr/bin/aws (3)") &&
-		   strstr(rb, "/usr/bin/python3.11 (1)") &&
-		   strstr(rb, "1000 (3), 1001 (1)") &&
-		   strstr(rb, "denials on these files while served: 1") &&
-		   strstr(rb, "/usr/bin/curl") && !strstr(rb, "AKIAKEY2"),
+	       strstr(rb, "/usr/bin/aws (3)") &&
+	       strstr(rb, "/usr/bin/python3.11 (1)") &&
+	       strstr(rb, "1000 (3), 1001 (1)") &&
+	       strstr(rb, "denials on these files while served: 1") &&
+	       strstr(rb, "/usr/bin/curl") && !strstr(rb, "AKIAKEY2"),
 	   "report for one key");
 	diag_block(rb);
 	free(rb);
@@ -748,7 +777,7 @@ static void test_report(void)
 	r = audit_cmd_report(path, NULL, "1h", f);
 	fclose(f);
 	ok(r == 0 && strstr(rb, "key AKIAKEY1") && strstr(rb, "key AKIAKEY2") &&
-		   strstr(rb, "6 opens, 1 denied"),
+	       strstr(rb, "6 opens, 1 denied"),
 	   "report all keys, since 1h");
 	free(rb);
 	rb = NULL;

@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <signal.h>
@@ -107,7 +110,7 @@ static void test_lazy(void)
 	   "need 0: no optional parts read");
 	r = caller_complete(&c, CALLER_NEED_CGROUP | CALLER_NEED_ANCESTORS);
 	ok(r == 0 && (c.have & CALLER_NEED_CGROUP) &&
-		   (c.have & CALLER_NEED_ANCESTORS) && c.nancestors >= 1,
+	       (c.have & CALLER_NEED_ANCESTORS) && c.nancestors >= 1,
 	   "caller_complete fills cgroup and ancestors later");
 	c.starttime++;
 	c.have = 0;
@@ -231,8 +234,8 @@ static void test_deleted_replaced(void)
 	ok(pid > 0, "spawned second copy");
 	if (pid <= 0)
 		return;
-	snprintf(spec, sizeof(spec), "cp /bin/true '%s.new' && mv '%s.new' '%s'",
-		 path, path, path);
+	snprintf(spec, sizeof(spec),
+		 "cp /bin/true '%s.new' && mv '%s.new' '%s'", path, path, path);
 	r = system(spec);
 	sha_of_file(path, other);
 	ok(r == 0 && memcmp(orig, other, 32), "path now names another file");
@@ -313,7 +316,7 @@ static void test_ancestor_chain(void)
 	ok(r == 0 && c.nancestors >= 2, "grandchild identified, %zu ancestors",
 	   c.nancestors);
 	ok(c.nancestors >= 2 && !strcmp(c.ancestors[0], exe) &&
-		   !strcmp(c.ancestors[1], exe),
+	       !strcmp(c.ancestors[1], exe),
 	   "ancestors: child, then this test");
 	(void)!write(go[1], "x", 1);
 	waitpid(child, NULL, 0);
@@ -321,6 +324,80 @@ static void test_ancestor_chain(void)
 	close(up[1]);
 	close(go[0]);
 	close(go[1]);
+}
+
+/* A child that waits to be killed; with want > 0, at that exact pid
+ * (clone3 set_tid: needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE). */
+static pid_t spawn_at(pid_t want)
+{
+	struct clone_args ca;
+	long pid;
+
+	memset(&ca, 0, sizeof(ca));
+	ca.exit_signal = SIGCHLD;
+	if (want > 0) {
+		ca.set_tid = (uint64_t)(uintptr_t)&want;
+		ca.set_tid_size = 1;
+	}
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	return (pid_t)pid;
+}
+
+/* The pid of an identified process is recycled: nothing read later may
+ * describe the new process. */
+static void test_pid_reuse(void)
+{
+	static struct caller old;
+	char path[64];
+	pid_t a, b;
+	int dirfd, fd, r;
+
+	a = spawn_at(0);
+	if (a < 0) {
+		ok(0, "clone3: %s", strerror(errno));
+		return;
+	}
+	r = caller_identify_need(a, geteuid(), getegid(), 0, &old);
+	ok(r == 0, "identified child %d", a);
+	snprintf(path, sizeof(path), "/proc/%d", (int)a);
+	dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	kill(a, SIGKILL);
+	waitpid(a, NULL, 0);
+	b = spawn_at(a);
+	if (b < 0) {
+		const char *why = strerror(errno);
+
+		close(dirfd);
+		if (getenv("CI") && !strcmp(getenv("CI"), "true"))
+			ok(0, "pid reuse test needs clone3 set_tid: %s", why);
+		else
+			printf("ok %d # SKIP pid reuse (clone3 set_tid: %s)\n",
+			       ++tap_n, why);
+		return;
+	}
+	ok(b == a, "pid %d recycled for a new process", b);
+	/* The kernel guarantee the module relies on: a /proc/PID directory
+	 * opened before stays with the old process. */
+	fd = openat(dirfd, "status", O_RDONLY | O_CLOEXEC);
+	ok(fd < 0 && errno == ESRCH,
+	   "old /proc dir fd does not reach the new process");
+	if (fd >= 0)
+		close(fd);
+	close(dirfd);
+	r = caller_complete(&old, CALLER_NEED_CGROUP);
+	ok(r == -ESRCH, "caller_complete on the recycled pid: %d", r);
+	r = caller_exe_sha256(&old);
+	ok(r == -ESRCH, "caller_exe_sha256 on the recycled pid: %d", r);
+	r = caller_identify_need(b, geteuid(), getegid(), 0, &c);
+	ok(r == 0 && c.starttime != old.starttime,
+	   "the new process has another start time (%llu vs %llu)", c.starttime,
+	   old.starttime);
+	kill(b, SIGKILL);
+	waitpid(b, NULL, 0);
 }
 
 int main(int argc, char **argv)
@@ -338,5 +415,6 @@ int main(int argc, char **argv)
 	test_deleted_replaced();
 	test_traced();
 	test_ancestor_chain();
+	test_pid_reuse();
 	return tap_done();
 }

@@ -21,8 +21,8 @@ static struct caller *mk(uid_t uid, gid_t gid, const char *exe)
 	snprintf(c.exe, sizeof(c.exe), "%s", exe);
 	snprintf(c.comm, sizeof(c.comm), "test");
 	/* Synthetic: everything "read", so policy never goes to /proc. */
-	c.have = CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP |
-		 CALLER_NEED_ANCESTORS;
+	c.have =
+	    CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP | CALLER_NEED_ANCESTORS;
 	return &c;
 }
 
@@ -62,7 +62,7 @@ static void decide(struct policy *p, struct caller *c, bool want_allow,
 
 	policy_decide(p, c, &d);
 	if (!ok(d.allow == want_allow && !strcmp(d.rule, want_rule) &&
-			(want_line < 0 || d.line == want_line),
+		    (want_line < 0 || d.line == want_line),
 		"%s -> %s by '%s'", name, want_allow ? "allow" : "deny",
 		want_rule))
 		printf("#   got %s by '%s' line %d\n",
@@ -86,9 +86,10 @@ static void test_parse(void)
 	expect_error("uid:", true, "has no value");
 	expect_error("justaword", true, "is not a matcher");
 	expect_error("exe_sha256:abcd", true, "64 hex digits");
-	expect_error("exe_sha256:"
-		     "zz00000000000000000000000000000000000000000000000000000000000000",
-		     true, "64 hex digits");
+	expect_error(
+	    "exe_sha256:"
+	    "zz00000000000000000000000000000000000000000000000000000000000000",
+	    true, "64 hex digits");
 	expect_error("exe:usr/bin/aws", true, "absolute path");
 	expect_error("cgroup:docker", true, "absolute path");
 	expect_error("profiles:prod", true, "no matcher");
@@ -97,8 +98,8 @@ static void test_parse(void)
 	expect_error("uid:1000 profiles:prod", false, "allow rule");
 
 	p = policy_new(1000);
-	ok(policy_add_rule(p, true, "uid:root gid:root", 3, err,
-			   sizeof(err)) == 0,
+	ok(policy_add_rule(p, true, "uid:root gid:root", 3, err, sizeof(err)) ==
+	       0,
 	   "names resolve: uid:root gid:root");
 	ok(policy_add_rule(p, true, "  uid:1000\t exe:/usr/bin/aws  ", 4, err,
 			   sizeof(err)) == 0,
@@ -117,10 +118,10 @@ static void test_parse(void)
 static void test_basic(void)
 {
 	static const char *const rules[] = {
-		"allow uid:1000 exe:/usr/bin/aws",
-		"allow uid:1000 exe:/usr/bin/python3*",
-		"deny exe:/usr/bin/curl",
-		NULL,
+	    "allow uid:1000 exe:/usr/bin/aws",
+	    "allow uid:1000 exe:/usr/bin/python3*",
+	    "deny exe:/usr/bin/curl",
+	    NULL,
 	};
 	struct policy *p = policy_new(1000);
 	struct caller *c;
@@ -166,14 +167,14 @@ static void test_basic(void)
 static void test_order(void)
 {
 	static const char *const deny_first[] = {
-		"deny uid:1000 exe:/usr/bin/curl",
-		"allow uid:1000",
-		NULL,
+	    "deny uid:1000 exe:/usr/bin/curl",
+	    "allow uid:1000",
+	    NULL,
 	};
 	static const char *const allow_first[] = {
-		"allow uid:1000",
-		"deny uid:1000 exe:/usr/bin/curl",
-		NULL,
+	    "allow uid:1000",
+	    "deny uid:1000 exe:/usr/bin/curl",
+	    NULL,
 	};
 	struct policy *p;
 
@@ -191,7 +192,7 @@ static void test_order(void)
 
 static void test_gid_groups(void)
 {
-	static const char *const rules[] = { "allow gid:2000", NULL };
+	static const char *const rules[] = {"allow gid:2000", NULL};
 	struct policy *p = mkpolicy(1000, rules);
 	struct caller *c;
 
@@ -210,8 +211,8 @@ static void test_gid_groups(void)
 	       "groups cut short: allow gid: does not hold");
 	policy_free(p);
 	{
-		static const char *const deny[] = { "deny gid:2000",
-						    "allow uid:1000", NULL };
+		static const char *const deny[] = {"deny gid:2000",
+						   "allow uid:1000", NULL};
 
 		p = mkpolicy(1000, deny);
 		decide(p, c, false, "deny gid:2000", 10,
@@ -225,7 +226,7 @@ static void test_gid_groups(void)
 
 static void test_traced(void)
 {
-	static const char *const rules[] = { "allow uid:1000", NULL };
+	static const char *const rules[] = {"allow uid:1000", NULL};
 	struct policy *p = mkpolicy(1000, rules);
 	struct caller *c = mk(1000, 1000, "/usr/bin/aws");
 
@@ -248,16 +249,15 @@ static void test_traced(void)
 static void test_ancestors_cgroup(void)
 {
 	static const char *const rules[] = {
-		"allow uid:1000 ancestor:/usr/sbin/sshd",
-		"allow cgroup:/system.slice/docker-*.scope",
-		"allow uid:1001 cgroup:/user.slice/**",
-		NULL,
+	    "allow uid:1000 ancestor:/usr/sbin/sshd",
+	    "allow cgroup:/system.slice/docker-*.scope",
+	    "allow uid:1001 cgroup:/user.slice/**",
+	    NULL,
 	};
 	struct policy *p = mkpolicy(1000, rules);
 	struct caller *c;
 
-	ok(policy_needs(p) ==
-		   (CALLER_NEED_ANCESTORS | CALLER_NEED_CGROUP),
+	ok(policy_needs(p) == (CALLER_NEED_ANCESTORS | CALLER_NEED_CGROUP),
 	   "policy_needs: ancestors and cgroup (0x%x)", policy_needs(p));
 	c = mk(1000, 1000, "/bin/cat");
 	c->nancestors = 2;
@@ -294,7 +294,7 @@ static void test_ancestors_cgroup(void)
 
 	p = policy_new(1000);
 	ok(policy_add_rule(p, true, "uid:1000 exe:/x", 1, NULL, 0) == 0 &&
-		   policy_needs(p) == 0,
+	       policy_needs(p) == 0,
 	   "policy_needs: uid/exe need nothing optional");
 	policy_free(p);
 }
@@ -340,8 +340,12 @@ static void test_sha256(void)
 	c = mk(1000, 1000, "/bin/x");
 	c->have_sha256 = true;
 	memcpy(c->exe_sha256, h, 32);
-	decide(p, c, true, "allow uid:1000 exe_sha256:abababababababababababababababababababababababababababababababab", 20,
-	       "hash match");
+	decide(
+	    p, c, true,
+	    "allow uid:1000 "
+	    "exe_sha256:"
+	    "abababababababababababababababababababababababababababababababab",
+	    20, "hash match");
 	c->exe_sha256[31] ^= 1;
 	decide(p, c, false, "default: no rule matched", 0, "hash mismatch");
 	c = mk(1000, 1000, "/bin/x");
@@ -371,13 +375,13 @@ static void test_sha256(void)
 static void test_profiles(void)
 {
 	static const char *const rules[] = {
-		"allow uid:1000 exe:/usr/bin/aws profiles:prod,dev",
-		"allow uid:1000",
-		"deny uid:1001",
-		NULL,
+	    "allow uid:1000 exe:/usr/bin/aws profiles:prod,dev",
+	    "allow uid:1000",
+	    "deny uid:1001",
+	    NULL,
 	};
-	static const char *const labels[] = { "prod", "dev", "default" };
-	static const char *const fewer[] = { "prod" };
+	static const char *const labels[] = {"prod", "dev", "default"};
+	static const char *const fewer[] = {"prod"};
 	struct policy *p = mkpolicy(1000, rules);
 	struct policy_decision d;
 	char err[256];
@@ -385,7 +389,8 @@ static void test_profiles(void)
 
 	policy_decide(p, mk(1000, 1000, "/usr/bin/aws"), &d);
 	ok(d.allow && d.nprofiles == 2, "per-caller: aws gets 2 profiles");
-	ok(policy_admits_profile(&d, "prod") && policy_admits_profile(&d, "dev"),
+	ok(policy_admits_profile(&d, "prod") &&
+	       policy_admits_profile(&d, "dev"),
 	   "  prod and dev admitted");
 	ok(!policy_admits_profile(&d, "default"), "  default not admitted");
 	policy_decide(p, mk(1000, 1000, "/usr/bin/cat"), &d);
@@ -397,8 +402,8 @@ static void test_profiles(void)
 	ok(policy_check_profiles(p, labels, 3, &line, err, sizeof(err)) == 0,
 	   "check_profiles: all known");
 	ok(policy_check_profiles(p, fewer, 1, &line, err, sizeof(err)) ==
-			   -EINVAL &&
-		   line == 10 && strstr(err, "'dev'"),
+		   -EINVAL &&
+	       line == 10 && strstr(err, "'dev'"),
 	   "check_profiles: unknown 'dev' at line %d: %s", line, err);
 	policy_free(p);
 }
@@ -414,45 +419,51 @@ static double now_us(void)
 static void test_timing(void)
 {
 	static const char *const rules[] = {
-		"allow uid:1000 exe:/usr/bin/aws",
-		"allow uid:1000 exe:/usr/bin/python3*",
-		"deny exe:/usr/bin/curl",
-		"allow uid:0 gid:0",
-		NULL,
+	    "allow uid:1000 exe:/usr/bin/aws",
+	    "allow uid:1000 exe:/usr/bin/python3*",
+	    "deny exe:/usr/bin/curl",
+	    "allow uid:0 gid:0",
+	    NULL,
 	};
 	static struct caller c;
+	static const unsigned needs[3] = {
+	    0, CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP,
+	    CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP | CALLER_NEED_ANCESTORS};
 	struct policy *p;
 	struct policy_decision d;
-	const int n = 2000;
-	double t0, t_core, t_audit, t_all, t_pol;
-	int i, bad = 0;
+	const int n = 500;
+	double t0, t[3] = {1e9, 1e9, 1e9}, t_pol = 1e9, x;
+	double t_core, t_audit, t_all;
+	int i, k, round, bad = 0;
 
 	p = mkpolicy(getuid(), rules);
-	t0 = now_us();
-	for (i = 0; i < n; i++)
-		bad += caller_identify_need(gettid(), geteuid(), getegid(), 0,
-					    &c) != 0;
-	t_core = (now_us() - t0) / n;
-	t0 = now_us();
-	for (i = 0; i < n; i++)
-		bad += caller_identify_need(gettid(), geteuid(), getegid(),
-					    CALLER_NEED_CMDLINE |
-						    CALLER_NEED_CGROUP,
-					    &c) != 0;
-	t_audit = (now_us() - t0) / n;
-	t0 = now_us();
-	for (i = 0; i < n; i++)
-		bad += caller_identify(gettid(), geteuid(), getegid(), &c) != 0;
-	t_all = (now_us() - t0) / n;
-	t0 = now_us();
-	for (i = 0; i < n * 10; i++)
-		policy_decide(p, &c, &d);
-	t_pol = (now_us() - t0) / (n * 10);
+	/* Best of 5 rounds: the machine is shared, the minimum is the
+	 * cost, the rest is other people's load. */
+	for (round = 0; round < 5; round++) {
+		for (k = 0; k < 3; k++) {
+			t0 = now_us();
+			for (i = 0; i < n; i++)
+				bad += caller_identify_need(gettid(), geteuid(),
+							    getegid(), needs[k],
+							    &c) != 0;
+			x = (now_us() - t0) / n;
+			if (x < t[k])
+				t[k] = x;
+		}
+		t0 = now_us();
+		for (i = 0; i < n * 10; i++)
+			policy_decide(p, &c, &d);
+		x = (now_us() - t0) / (n * 10);
+		if (x < t_pol)
+			t_pol = x;
+	}
+	t_core = t[0];
+	t_audit = t[1];
+	t_all = t[2];
 	ok(!bad, "timing loops identified every time");
 	diag("identify core (stat+status+exe): %.2f us", t_core);
 	diag("identify + cmdline + cgroup (audit fields): %.2f us", t_audit);
-	diag("identify all (with %zu ancestors): %.2f us", c.nancestors,
-	     t_all);
+	diag("identify all (with %zu ancestors): %.2f us", c.nancestors, t_all);
 	diag("policy_decide, 4 rules, last one matches: %.3f us", t_pol);
 	/* Generous bound: catches an accidental O(n) or a syscall storm,
 	 * not a slow CI machine. */

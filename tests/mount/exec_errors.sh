@@ -1,0 +1,133 @@
+#!/bin/bash
+# A failing, lying or hanging credential_process helper is reported
+# clearly, costs readers at most open_timeout, and never stops the daemon
+# serving everything else.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+lib_init exec_errors "$@"
+
+PAST=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+FUT=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+h() { # NAME BODY: a helper script
+	printf '#!/bin/sh\n%s\n' "$2" >"$T/$1.sh"
+	chmod 755 "$T/$1.sh"
+}
+h fail3 'echo "boom: upstream said no" >&2; echo "second line" >&2; exit 3'
+h garbage 'echo "this is not json at all"'
+h v2 "echo '{\"Version\": 2, \"AccessKeyId\": \"ASIAV2\", \"SecretAccessKey\": \"s\", \"Expiration\": \"$FUT\"}'"
+h past "echo '{\"Version\": 1, \"AccessKeyId\": \"ASIAPAST\", \"SecretAccessKey\": \"s\", \"SessionToken\": \"t\", \"Expiration\": \"$PAST\"}'"
+h nokey "echo '{\"Version\": 1, \"SecretAccessKey\": \"s\", \"SessionToken\": \"t\", \"Expiration\": \"$FUT\"}'"
+h slow 'sleep 30; echo "{}"'
+profiles=""
+for p in fail3 garbage v2 past nokey slow; do
+	profiles="$profiles
+[profile $p]
+provider = exec
+command = $T/$p.sh
+"
+done
+# the slow helper's own timeout (5s) outlasts open_timeout (2s)
+profiles="$profiles
+timeout = 5s
+"
+write_config "open_timeout_placeholder
+$profiles
+[profile slow2]
+provider = exec
+command = $T/slow.sh
+timeout = 4s
+
+[file creds-errors]
+format = aws-credentials
+profiles = prod fail3 garbage v2 past nokey
+
+[file creds-slow]
+format = aws-credentials
+profiles = prod slow
+
+[file process/fail3.json]
+format = aws-process
+profiles = fail3
+
+[file process/slow.json]
+format = aws-process
+profiles = slow2"
+# open_timeout belongs in [credfs]
+sed -i '/^open_timeout_placeholder$/d; s/^\[credfs\]$/[credfs]\nopen_timeout = 2s/' "$CFG"
+out=$("$CREDFS" -c "$CFG" check 2>&1) || fail "test config does not check: $out"
+mount_credfs
+
+ms() { date +%s%3N; }
+
+check "the credentials file leaves each broken profile out with its reason"
+t0=$(ms)
+text=$(cat "$MNT/creds-errors") || fail "creds-errors cannot be read"
+t1=$(ms)
+say "creds-errors read in $((t1 - t0)) ms"
+assert_contains "$text" "aws_access_key_id = $PROD_AK" "the good profile is served"
+"$PY" - "$MNT/creds-errors" <<'EOF' || fail "creds-errors sections"
+import sys
+from botocore.configloader import raw_config_parse
+got = raw_config_parse(sys.argv[1])
+assert sorted(got) == ["prod"], got
+EOF
+pass "botocore sees only [prod]"
+assert_match "$text" "# profile fail3 left out: command exited with status 3: boom: upstream said no" "fail3: exit status and stderr"
+assert_not_contains "$text" "second line" "only the first line of stderr"
+assert_match "$text" "# profile garbage left out: .*not a JSON object" "garbage: not JSON"
+assert_match "$text" "# profile v2 left out: .*Version must be 1" "v2: Version must be 1"
+assert_match "$text" "# profile past left out: .*expired" "past: expired credential"
+assert_match "$text" "# profile nokey left out: .*(AccessKeyId|access key)" "nokey: no access key"
+
+check "status shows each error"
+st=$(status_json)
+err_of() { json_get "$st" "[p['last_error'] for p in j['profiles'] if p['profile'] == '$1'][0]"; }
+state_of() { json_get "$st" "[p['state'] for p in j['profiles'] if p['profile'] == '$1'][0]"; }
+assert_eq "$(err_of fail3)" "command exited with status 3: boom: upstream said no" "status: fail3 last_error"
+assert_eq "$(state_of fail3)" failed "status: fail3 state failed"
+assert_contains "$(err_of garbage)" "not a JSON object" "status: garbage last_error"
+assert_contains "$(err_of v2)" "Version must be 1" "status: v2 last_error"
+assert_contains "$(err_of past)" "expired" "status: past last_error"
+assert_eq "$(state_of prod)" fresh "status: prod is fresh"
+assert_contains "$("$CREDFS" -c "$CFG" status)" "command exited with status 3: boom: upstream said no" "plain status shows the message"
+set +e
+out=$("$CREDFS" -c "$CFG" refresh fail3 2>&1)
+rc=$?
+set -e
+assert_eq "$rc" 1 "credfs refresh fail3 exits 1"
+assert_match "$out" "^credfs: fail3: .*status 3: boom: upstream said no" "refresh names the profile and the cause: '$out'"
+assert_eq "$(errno_of "os.open('$MNT/process/fail3.json', os.O_RDONLY)")" EIO "a single-profile file of a failed profile: EIO"
+
+check "a helper slower than open_timeout (2s)"
+t0=$(ms)
+text=$(cat "$MNT/creds-slow") || fail "creds-slow cannot be read"
+t1=$(ms)
+el=$((t1 - t0))
+say "creds-slow read in $el ms"
+[ "$el" -ge 1500 ] || fail "returned after $el ms: did it wait for the helper at all?"
+[ "$el" -le 3500 ] || fail "a slow helper held the reader $el ms (open_timeout is 2s)"
+pass "the read returned in $el ms (within ~2-3 s)"
+assert_contains "$text" "aws_access_key_id = $PROD_AK" "the good profile is served"
+assert_match "$text" "# profile slow left out: .*(still running|timed out)" "the slow profile is left out with the reason"
+check "the daemon keeps serving while the helper still runs"
+t0=$(ms)
+assert_contains "$(cat "$MNT/process/prod.json")" "$PROD_AK" "process/prod.json served"
+assert_contains "$(cat "$MNT/config" 2>&1 || true)" "No such file" "passthrough answers"
+assert_contains "$(status_json)" '"refreshing"' "status answers, slow is refreshing"
+t1=$(ms)
+[ $((t1 - t0)) -le 1500 ] || fail "other files took $((t1 - t0)) ms"
+pass "other files answered in $((t1 - t0)) ms"
+t0=$(ms)
+errno=$(errno_of "os.open('$MNT/process/slow.json', os.O_RDONLY)")
+t1=$(ms)
+assert_eq "$errno" EIO "single-profile file of a slow helper: EIO"
+[ $((t1 - t0)) -le 3500 ] || fail "process/slow.json open took $((t1 - t0)) ms"
+pass "process/slow.json gave up in $((t1 - t0)) ms"
+
+check "a helper whose output lacks AccessKeyId is an error, not a fresh credential"
+st=$(status_json)
+assert_contains "$(err_of nokey)" "AccessKeyId" "status: nokey last_error names AccessKeyId"
+assert_eq "$(state_of nokey)" failed "status: nokey state failed (not $(state_of nokey))"
+
+umount_credfs
+say "all passed"
