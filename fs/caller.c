@@ -57,6 +57,9 @@ static bool have_pidfs(void)
 	if (s)
 		return s > 0;
 	s = -1;
+	/* The start-time fallback of older kernels, testable on new ones. */
+	if (getenv("CREDFS_CALLER_NO_PIDFS"))
+		goto out;
 	fd = pidfd_open_tid(gettid(), PIDFD_THREAD);
 	if (fd >= 0) {
 		if (fstatfs(fd, &sfs) == 0 &&
@@ -64,6 +67,7 @@ static bool have_pidfs(void)
 			s = 1;
 		close(fd);
 	}
+out:
 	__atomic_store_n(&state, s, __ATOMIC_RELAXED);
 	return s > 0;
 }
@@ -433,8 +437,9 @@ static int fill_optional(struct caller *c, int dirfd, pid_t ppid,
 int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 			 struct caller *c)
 {
-	struct stat_fields sf;
+	struct stat_fields sf = {0};
 	struct status_fields st;
+	bool need_stat;
 	int dirfd = -1, r;
 
 	caller_reset(c, tid, uid, gid);
@@ -446,7 +451,15 @@ int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 		r = dirfd;
 		goto out;
 	}
-	if ((r = read_stat(dirfd, &sf)) < 0)
+	/* The pidfd is taken after the directory and before the reads
+	 * through it: a read that succeeds proves the task was alive, and
+	 * so held tid, when the pidfd was opened: both are the same task. */
+	if (have_pidfs() && (r = pidfs_ino_of(tid, &c->pidfs_ino, NULL)) < 0)
+		goto out;
+	/* stat only for the start time (the pin without pidfs) and for the
+	 * ancestor walk; status has the rest. */
+	need_stat = !c->pidfs_ino || (need & CALLER_NEED_ANCESTORS);
+	if (need_stat && (r = read_stat(dirfd, &sf)) < 0)
 		goto out;
 	if ((r = read_status(dirfd, &st)) < 0)
 		goto out;
@@ -460,7 +473,7 @@ int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 	c->pid = st.tgid;
 	c->tracer = st.tracer;
 	c->starttime = sf.starttime;
-	memcpy(c->comm, sf.comm, sizeof(c->comm));
+	memcpy(c->comm, need_stat ? sf.comm : st.name, sizeof(c->comm));
 	c->ngroups = st.ngroups;
 	memcpy(c->groups, st.groups, st.ngroups * sizeof(gid_t));
 	c->groups_truncated = st.groups_truncated;
@@ -478,7 +491,7 @@ int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 		}
 	}
 
-	if ((r = fill_optional(c, dirfd, sf.ppid, need)) < 0)
+	if ((r = fill_optional(c, dirfd, st.ppid, sf.starttime, need)) < 0)
 		goto out;
 	if (need & CALLER_NEED_SHA256) {
 		close(dirfd);
@@ -505,25 +518,51 @@ int caller_identify(pid_t tid, uid_t uid, gid_t gid, struct caller *c)
 				    c);
 }
 
-/* Opens /proc/TID again and checks it is the task identified. */
+/* Opens /proc/TID again and checks it is the task identified; sf gets
+ * its stat (ppid, start time for the ancestor walk). */
 static int reopen_pinned(const struct caller *c, struct stat_fields *sf)
 {
-	int dirfd, r;
+	struct pollfd pfd = {.events = POLLIN};
+	uint64_t ino = 0;
+	int dirfd = -1, r;
 
-	if (c->tid <= 0 || !c->starttime)
+	pfd.fd = -1;
+	if (c->tid <= 0 || (!c->pidfs_ino && !c->starttime))
 		return -ESRCH;
+	if (c->pidfs_ino) {
+		/* This pidfd names the task identified, or fails. */
+		if ((r = pidfs_ino_of(c->tid, &ino, &pfd.fd)) < 0)
+			return -ESRCH;
+		if (ino != c->pidfs_ino) {
+			r = -ESRCH;
+			goto out;
+		}
+	}
 	dirfd = proc_open_dir(c->tid);
-	if (dirfd < 0)
-		return dirfd;
-	if ((r = read_stat(dirfd, sf)) < 0) {
-		close(dirfd);
-		return r;
+	if (dirfd < 0) {
+		r = dirfd;
+		goto out;
 	}
-	if (sf->starttime != c->starttime) {
-		close(dirfd);
-		return -ESRCH;
+	/* Still running after the directory was opened, so the directory
+	 * is that task's too. */
+	if (pfd.fd >= 0 && poll(&pfd, 1, 0) != 0) {
+		r = -ESRCH;
+		goto out;
 	}
-	return dirfd;
+	if ((r = read_stat(dirfd, sf)) < 0)
+		goto out;
+	if (c->starttime && sf->starttime != c->starttime) {
+		r = -ESRCH;
+		goto out;
+	}
+	r = dirfd;
+	dirfd = -1; /* transferred */
+out:
+	if (pfd.fd >= 0)
+		close(pfd.fd);
+	if (dirfd >= 0)
+		close(dirfd);
+	return r;
 }
 
 int caller_complete(struct caller *c, unsigned need)
@@ -538,7 +577,7 @@ int caller_complete(struct caller *c, unsigned need)
 		dirfd = reopen_pinned(c, &sf);
 		if (dirfd < 0)
 			return dirfd;
-		r = fill_optional(c, dirfd, sf.ppid, need);
+		r = fill_optional(c, dirfd, sf.ppid, sf.starttime, need);
 		close(dirfd);
 		if (r < 0)
 			return r;
@@ -689,7 +728,7 @@ int caller_exe_sha256(struct caller *c)
 	/* Still the same process after the (possibly long) read. */
 	if ((r = read_stat(dirfd, &sf)) < 0)
 		goto out;
-	if (sf.starttime != c->starttime) {
+	if (c->starttime && sf.starttime != c->starttime) {
 		r = -ESRCH;
 		goto out;
 	}

@@ -1,6 +1,7 @@
 /* commands: thin clients of the control socket, plus check and exec. */
 #include "commands.h"
 #include "audit.h"
+#include "aws_cmd.h"
 #include "config.h"
 #include "ctl.h"
 #include "../crypto/secmem.h"
@@ -139,10 +140,22 @@ static int need_profile(struct config *cfg, const char *cmd, const char *p)
 
 int cmd_revoke(struct config *cfg, int argc, char **argv)
 {
+	bool deactivate = false;
 	int r = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "--deactivate-source")) {
+		deactivate = true;
+		argv++;
+		argc--;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: credfs revoke PROFILE...|--all\n");
+		fprintf(stderr, "usage: credfs revoke [--deactivate-source] "
+				"PROFILE...|--all\n");
+		return 2;
+	}
+	if (deactivate && !strcmp(argv[1], "--all")) {
+		fprintf(stderr, "credfs: revoke: --deactivate-source takes "
+				"profile names, not --all\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "--all")) {
@@ -168,6 +181,11 @@ int cmd_revoke(struct config *cfg, int argc, char **argv)
 		}
 		printf("revoked %s\n", argv[i]);
 		cJSON_Delete(rep);
+	}
+	for (int i = 1; deactivate && i < argc; i++) {
+		int k = aws_cmd_deactivate_source(cfg, argv[i]);
+		if (k && !r)
+			r = k;
 	}
 	return r;
 }

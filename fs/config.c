@@ -49,6 +49,35 @@ void cfg_error(void *diag, int line, const char *fmt, ...)
 	diag_add(diag, line, "%s", msg);
 }
 
+static int diag_line(const char *m)
+{
+	/* "FILE:LINE: ..." -- the file name may itself hold ':' */
+	const char *p = strstr(m, ": ");
+	while (p && p > m) {
+		const char *q = p;
+		while (q > m && q[-1] >= '0' && q[-1] <= '9')
+			q--;
+		if (q < p && q > m && q[-1] == ':')
+			return atoi(q);
+		p = strstr(p + 2, ": ");
+	}
+	return 0;
+}
+
+static void diag_sort(struct diag *d)
+{
+	/* insertion sort: stable, and configs are small */
+	for (size_t i = 1; i < d->n; i++) {
+		char *m = d->msgs[i];
+		size_t j = i;
+		while (j > 0 && diag_line(d->msgs[j - 1]) > diag_line(m)) {
+			d->msgs[j] = d->msgs[j - 1];
+			j--;
+		}
+		d->msgs[j] = m;
+	}
+}
+
 void diag_free(struct diag *d)
 {
 	for (size_t i = 0; i < d->n; i++)
@@ -613,6 +642,13 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 				 f->path, fmt);
 		else
 			f->format = fi->fmt;
+		if (fi && (fi->fmt == FMT_GCP_ADC || fi->fmt == FMT_PEM)) {
+			diag_add(d, cfg_line(s, "format"),
+				 "file %s: format %s is not available in this "
+				 "build (it needs the GCP and Vault providers)",
+				 f->path, fmt);
+			fi = NULL;
+		}
 	}
 
 	/* profiles = prod default=prod */
@@ -966,8 +1002,10 @@ int config_load(const char *path, struct config **out, struct diag *d)
 	if (!c->audit_log && asprintf(&c->audit_log, "%s/audit.log",
 				      c->state_dir) < 0)
 		c->audit_log = NULL;
-	if (d->n)
+	if (d->n) {
+		diag_sort(d);
 		r = -EINVAL;
+	}
 out:
 	if (r < 0 && r != -EINVAL) {
 		config_free(c);

@@ -2,6 +2,7 @@
 #include "commands.h"
 #include "config.h"
 #include "audit.h"
+#include "aws_cmd.h"
 #include "daemon.h"
 #include "../crypto/secmem.h"
 #include "../crypto/store.h"
@@ -25,8 +26,10 @@ static void usage(FILE *f)
 		"  store add|list|rm|import-aws  sealed source secrets\n"
 		"  login PROFILE               MFA code or sign-in for a profile\n"
 		"  refresh PROFILE             fetch a profile's credential now\n"
-		"  revoke PROFILE...|--all     drop cached credentials\n"
+		"  revoke [--deactivate-source] PROFILE...|--all\n"
+		"                              drop cached credentials\n"
 		"  lock | unlock               refuse every open / serve again\n"
+		"  rotate PROFILE              replace a stored AWS access key\n"
 		"  audit verify|tail [-f]|report [--key ID] [--since T]\n"
 		"  exec PROFILE -- CMD...      run CMD with the profile's "
 		"credentials\n"
@@ -46,7 +49,7 @@ static const struct {
 	{ "login", cmd_login },	  { "refresh", cmd_refresh },
 	{ "audit", cmd_audit },	  { "exec", cmd_exec },
 	{ "store", NULL },	  { "mount", NULL },
-	{ "umount", NULL },
+	{ "umount", NULL },	  { "rotate", aws_cmd_rotate },
 };
 
 static int load(const char *path, struct config **cfg)

@@ -3,13 +3,8 @@
 #include <string.h>
 
 extern const struct provider_ops provider_aws_static, provider_exec;
-extern const struct provider_ops provider_aws_session_token
-	__attribute__((weak));
-extern const struct provider_ops provider_aws_assume_role
-	__attribute__((weak));
-extern const struct provider_ops provider_aws_web_identity
-	__attribute__((weak));
-extern const struct provider_ops provider_aws_sso __attribute__((weak));
+extern const struct provider_ops provider_aws_session_token,
+	provider_aws_assume_role, provider_aws_web_identity, provider_aws_sso;
 
 static const struct provider_ops *const registry[] = {
 	&provider_aws_static,
@@ -23,7 +18,7 @@ static const struct provider_ops *const registry[] = {
 const struct provider_ops *provider_find(const char *name)
 {
 	for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]); i++)
-		if (registry[i] && strcmp(registry[i]->name, name) == 0)
+		if (strcmp(registry[i]->name, name) == 0)
 			return registry[i];
 	return NULL;
 }
@@ -37,8 +32,6 @@ const char *provider_names(void)
 		buf[0] = 0;
 		for (size_t i = 0; i < sizeof(registry) / sizeof(registry[0]);
 		     i++) {
-			if (!registry[i])
-				continue;
 			if (buf[0])
 				strcat(buf, ", ");
 			strcat(buf, registry[i]->name);

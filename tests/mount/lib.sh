@@ -18,6 +18,7 @@ TEST_NAME=
 PY=${PYTHON:-python3}
 _LIB_MOUNTS=()
 _LIB_PIDS=()
+_LIB_DIRS=() # more private dirs: removed at exit, their processes killed
 
 say() { printf '%s: %s\n' "$TEST_NAME" "$*"; }
 check() { printf '%s: check: %s\n' "$TEST_NAME" "$*"; }
@@ -61,16 +62,21 @@ _lib_fuse_usable() {
 # Every process whose argv mentions our temp dir was started by this test
 # (the daemon, exec helpers, background readers).
 _lib_our_pids() {
-	local p cmd
+	local p cmd d
 	[ -n "$T" ] || return 0
 	for p in /proc/[0-9]*; do
 		p=${p#/proc/}
 		[ "$p" = $$ ] && continue
 		[ "$p" = "$BASHPID" ] && continue
 		cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
-		case "$cmd" in
-		*"$T/"*) echo "$p" ;;
-		esac
+		for d in "$T" "${_LIB_DIRS[@]}"; do
+			case "$cmd" in
+			*"$d/"*)
+				echo "$p"
+				break
+				;;
+			esac
+		done
 	done
 }
 
@@ -86,13 +92,14 @@ _lib_cleanup() {
 	for p in "${_LIB_PIDS[@]}" $(_lib_our_pids); do
 		kill -9 "$p" 2>/dev/null
 	done
-	if [ -n "$T" ] && [ -d "$T" ]; then
+	for mp in "$T" "${_LIB_DIRS[@]}"; do
+		[ -n "$mp" ] && [ -d "$mp" ] || continue
 		if [ "$rc" = 0 ] || [ -z "${KEEP_TMP:-}" ]; then
-			rm -rf "$T" 2>/dev/null
+			rm -rf "$mp" 2>/dev/null
 		else
-			echo "$TEST_NAME: kept $T" >&2
+			echo "$TEST_NAME: kept $mp" >&2
 		fi
-	fi
+	done
 	exit "$rc"
 }
 

@@ -461,7 +461,7 @@ static void test_timing(void)
 	t_audit = t[1];
 	t_all = t[2];
 	ok(!bad, "timing loops identified every time");
-	diag("identify core (stat+status+exe): %.2f us", t_core);
+	diag("identify core (pin + status + exe): %.2f us", t_core);
 	diag("identify + cmdline + cgroup (audit fields): %.2f us", t_audit);
 	diag("identify all (with %zu ancestors): %.2f us", c.nancestors, t_all);
 	diag("policy_decide, 4 rules, last one matches: %.3f us", t_pol);

@@ -149,10 +149,25 @@ int main(void)
 	diag_free(&d);
 
 	p = write_cfg("cycle",
-		      "[profile x]\nprovider = exec\ncommand = true\n"
-		      "[profile y]\nprovider = exec\ncommand = true\n");
+		      "[profile x]\n"				/* 1 */
+		      "provider = aws-assume-role\n"		/* 2 */
+		      "role_arn = arn:aws:iam::1:role/r\n"	/* 3 */
+		      "source = y\n"				/* 4 */
+		      "[profile y]\n"				/* 5 */
+		      "provider = aws-assume-role\n"		/* 6 */
+		      "role_arn = arn:aws:iam::1:role/r\n"	/* 7 */
+		      "source = x\n"				/* 8 */
+		      "duration = forever\n"			/* 9 */
+		      "[profile z]\n"				/* 10 */
+		      "provider = aws-assume-role\n"		/* 11 */
+		      "role_arn = arn:aws:iam::1:role/r\n");	/* 12 */
 	r = config_load(p, &c, &d);
-	ok(r == 0, "exec profiles without source load");
+	ok(r == -EINVAL, "cycle refused");
+	dump(&d);
+	HAS(4, "profile x: source cycle: x -> y -> x");
+	HAS(8, "profile y: source cycle: y -> x -> y");
+	HAS(10, "profile z: provider aws-assume-role needs 'source = PROFILE'");
+	ok(d.n >= 4, "and the bad duration too (%zu problems)", d.n);
 	config_free(c);
 	diag_free(&d);
 
