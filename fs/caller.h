@@ -16,7 +16,8 @@
 #define CALLER_MAX_GROUPS 128
 
 /* Optional parts of an identity (the pinned core, tid/pid/uid/gid/tracer/
- * starttime/exe/comm/groups, is always read).  policy_needs() says which a
+ * exe/comm/groups and the pin, is always read; starttime is 0 when pidfs
+ * pins and no ancestors were asked for).  policy_needs() says which a
  * policy wants; the audit line wants CMDLINE | CGROUP. */
 #define CALLER_NEED_CMDLINE 0x1u
 #define CALLER_NEED_CGROUP 0x2u
@@ -67,8 +68,8 @@ int caller_exe_sha256(struct caller *c);
 int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 			 struct caller *c) __attribute__((warn_unused_result));
 /* Fills optional parts still missing from an identified caller, checking
- * the process is still the one identified (same start time); -ESRCH if
- * not. */
+ * the process is still the one identified (same pidfs inode, or start
+ * time); -ESRCH if not. */
 int caller_complete(struct caller *c, unsigned need)
 	__attribute__((warn_unused_result));
 /* Whether c is in group g: the request gid or a supplementary group. */

@@ -131,8 +131,8 @@ int cmd_demo(const char *self, int argc, char **argv)
 		 "format = aws-credentials\n"
 		 "profiles = default=base session\n"
 		 "allow = uid:%u exe:/usr/bin/cat\n"
-		 "allow = uid:%u exe:*/python3*\n"
-		 "allow = uid:%u exe:*/aws\n"
+		 "allow = uid:%u exe:**/python3*\n"
+		 "allow = uid:%u exe:**/aws\n"
 		 "\n"
 		 "[file process/session.json]\n"
 		 "format = aws-process\n"
@@ -197,6 +197,12 @@ int cmd_demo(const char *self, int argc, char **argv)
 	       dir, dir, dir, dir, dir, dir, dir, dir, dir);
 	fflush(stdout);
 
+	/* The first session now, so there is something to watch; it is
+	 * then kept fresh ahead of expiry like any profile in use. */
+	cJSON *first = cJSON_CreateObject();
+	cJSON_AddStringToObject(first, "cmd", "refresh");
+	cJSON_AddStringToObject(first, "profile", "session");
+	cJSON_Delete(ctl_call(cfg, first, 30000, err, sizeof(err)));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	time_t until = duration ? time(NULL) + duration : 0;
@@ -238,11 +244,6 @@ int cmd_demo(const char *self, int argc, char **argv)
 		cJSON_Delete(rep);
 		for (int i = 0; i < 10 && !demo_stop; i++)
 			usleep(100000);
-		/* keep the session "recently read" so it refreshes ahead */
-		snprintf(path, sizeof(path), "%s/aws/process/session.json", dir);
-		FILE *f = fopen(path, "r");
-		if (f)
-			fclose(f);
 	}
 	snprintf(path, sizeof(path), "%s/aws", dir);
 	daemon_umount(cfg, path);

@@ -380,6 +380,7 @@ int engine_refresh_now(struct engine *e, int idx, const char *mfa_code,
 	secmem_free(p->mfa_code);
 	p->mfa_code = mfa_code ? secmem_strdup(mfa_code) : NULL;
 	p->next_attempt = 0;
+	p->last_read = time(NULL); /* asked for: keep it fresh */
 	unsigned long round0 = p->round;
 	start_refresh_locked(e, idx);
 	while (p->round == round0) {
