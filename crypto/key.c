@@ -56,17 +56,38 @@ static void kdf_clear(struct kdf *k)
 	memset(k, 0, sizeof(*k));
 }
 
+/* mkdir -p; missing parents are made 0700 too (~/.local/state may not
+ * exist yet). */
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX], *slash;
+	int r;
+
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return -errno;
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	slash = strrchr(tmp, '/');
+	if (!slash || slash == tmp)
+		return -ENOENT;
+	*slash = 0;
+	if ((r = mkdir_p(tmp)) < 0)
+		return r;
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	return -errno;
+}
+
 int key_ensure_dir(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
+	int r;
 
-	if (mkdir(path, 0700) == 0)
-		return 0;
-	if (errno != EEXIST) {
-		int r = -errno;
-
+	if ((r = mkdir_p(path)) < 0) {
 		snprintf(err, errlen, "cannot create %s: %s", path,
-			 strerror(errno));
+			 strerror(-r));
 		return r;
 	}
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -169,8 +190,8 @@ out:
 
 static char *b64(const uint8_t *p, size_t n)
 {
-	size_t len = sodium_base64_ENCODED_LEN(n,
-					       sodium_base64_VARIANT_ORIGINAL);
+	size_t len =
+	    sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
 	char *s = malloc(len);
 
 	if (s)
@@ -304,8 +325,8 @@ static void keyring_put(const char *desc, const uint8_t *key)
 	if (id < 0)
 		return; /* no keyring (container, seccomp): no caching */
 	(void)keyctl_setperm(id, KEY_POS_ALL | KEY_USR_VIEW | KEY_USR_READ |
-					 KEY_USR_SEARCH | KEY_USR_WRITE |
-					 KEY_USR_SETATTR);
+				     KEY_USR_SEARCH | KEY_USR_WRITE |
+				     KEY_USR_SETATTR);
 	(void)keyctl_set_timeout(id, KEYRING_TIMEOUT);
 }
 
@@ -315,7 +336,8 @@ void key_forget(const struct config *cfg)
 	key_serial_t id;
 	int i;
 
-	if (!cfg || !cfg->state_dir || keyring_desc(cfg, desc, sizeof(desc)) < 0)
+	if (!cfg || !cfg->state_dir ||
+	    keyring_desc(cfg, desc, sizeof(desc)) < 0)
 		return;
 	for (i = 0; i < 4 && (id = keyring_find(desc)) >= 0; i++) {
 		if (keyctl_invalidate(id) < 0) {
@@ -484,8 +506,7 @@ out:
 	return r;
 }
 
-int key_prompt_secret(const char *prompt, char **out, char *err,
-		      size_t errlen)
+int key_prompt_secret(const char *prompt, char **out, char *err, size_t errlen)
 {
 	struct termios old, noecho;
 	char *p = NULL, c;
@@ -505,8 +526,9 @@ int key_prompt_secret(const char *prompt, char **out, char *err,
 	noecho = old;
 	noecho.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 	noecho.c_lflag |= ICANON;
-	(void)!write(fd, prompt, strlen(prompt));
+	/* echo off before the prompt: whatever is typed after it is secret */
 	tcsetattr(fd, TCSAFLUSH, &noecho);
+	(void)!write(fd, prompt, strlen(prompt));
 	p = secmem_alloc(PASS_MAX + 1);
 	r = -ENOMEM;
 	if (!p)
@@ -572,7 +594,8 @@ static int get_passphrase(const struct config *cfg, bool interactive,
 	}
 	if (!confirm)
 		return 0;
-	if ((r = key_prompt_secret("Repeat passphrase: ", &again, err, errlen)) < 0)
+	if ((r = key_prompt_secret("Repeat passphrase: ", &again, err,
+				   errlen)) < 0)
 		goto fail;
 	if (strlen(again) != strlen(*out) ||
 	    sodium_memcmp(again, *out, strlen(again)) != 0) {
@@ -629,7 +652,7 @@ int key_load(const struct config *cfg, bool interactive, uint8_t **keyp,
 	const char *spec = cfg->key_spec ? cfg->key_spec : "passphrase";
 	bool want_keyfile, use_keyring = keyring_enabled(), created;
 	char path[PATH_MAX], kfpath[PATH_MAX], desc[128];
-	struct kdf k = { 0 };
+	struct kdf k = {0};
 	uint8_t *key = NULL;
 	char *pass = NULL;
 	int r, tries;

@@ -42,8 +42,8 @@ static uint64_t get_le(const uint8_t *p, int n)
 }
 
 /* header || kind "\0" name "\0" */
-static uint8_t *make_ad(const uint8_t *hdr, const char *kind,
-			const char *name, size_t *adlen)
+static uint8_t *make_ad(const uint8_t *hdr, const char *kind, const char *name,
+			size_t *adlen)
 {
 	size_t kl = strlen(kind), nl = strlen(name);
 	uint8_t *ad;
@@ -87,9 +87,9 @@ int sealed_seal(const uint8_t key[static SEALED_KEY_BYTES], const char *kind,
 		r = -ENOMEM;
 		goto out;
 	}
-	crypto_aead_xchacha20poly1305_ietf_encrypt(
-		buf + SEALED_HEADER_BYTES, &clen, pt, len, ad, adlen, NULL,
-		buf + 24, key);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(buf + SEALED_HEADER_BYTES,
+						   &clen, pt, len, ad, adlen,
+						   NULL, buf + 24, key);
 	*outlen = SEALED_HEADER_BYTES + (size_t)clen;
 	*out = buf;
 	buf = NULL; /* transferred */
@@ -138,8 +138,8 @@ int sealed_open(const uint8_t key[static SEALED_KEY_BYTES], const char *kind,
 		goto out;
 	}
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    (uint8_t *)plain, &plen, NULL, in + SEALED_HEADER_BYTES,
-		    inlen - SEALED_HEADER_BYTES, ad, adlen, in + 24, key) != 0) {
+		(uint8_t *)plain, &plen, NULL, in + SEALED_HEADER_BYTES,
+		inlen - SEALED_HEADER_BYTES, ad, adlen, in + 24, key) != 0) {
 		snprintf(err, errlen,
 			 "authentication failed (edited, truncated, copied "
 			 "from another name or kind, or sealed with another "
@@ -210,8 +210,9 @@ static int atomic_put(const char *path, const void *data, size_t len,
 		if (snprintf(tmp, sizeof(tmp), "%.*s.%s.tmp-%08x", (int)dirlen,
 			     path, path + dirlen, rnd) >= (int)sizeof(tmp))
 			return -ENAMETOOLONG;
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-				       O_NOFOLLOW, 0600);
+		fd = open(tmp,
+			  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			  0600);
 		if (fd >= 0)
 			break;
 		if (errno != EEXIST || tries > 16)
@@ -262,8 +263,9 @@ int sealed_atomic_create(const char *path, const void *data, size_t len)
 }
 
 int sealed_write(const char *path, const char *kind, const char *name,
-		 const uint8_t key[static SEALED_KEY_BYTES], uint64_t generation,
-		 const void *pt, size_t len, char *err, size_t errlen)
+		 const uint8_t key[static SEALED_KEY_BYTES],
+		 uint64_t generation, const void *pt, size_t len, char *err,
+		 size_t errlen)
 {
 	uint8_t *blob = NULL;
 	size_t blen;
@@ -340,10 +342,10 @@ int sealed_set_aside(const char *path, char *newpath, size_t newlen)
 	int i;
 
 	for (i = 0; i < 100; i++) {
-		int n = i ? snprintf(dst, sizeof(dst), "%s.bad-%lld-%d", path,
-				     now, i)
-			  : snprintf(dst, sizeof(dst), "%s.bad-%lld", path,
-				     now);
+		int n =
+		    i ? snprintf(dst, sizeof(dst), "%s.bad-%lld-%d", path, now,
+				 i)
+		      : snprintf(dst, sizeof(dst), "%s.bad-%lld", path, now);
 
 		if (n >= (int)sizeof(dst))
 			return -ENAMETOOLONG;
@@ -385,8 +387,8 @@ int sealed_read(const char *path, const char *kind, const char *name,
 		goto out;
 	}
 	if (r == -EFBIG || r == -EINVAL) {
-		snprintf(why, sizeof(why), r == -EFBIG ? "too large"
-						       : "not a regular file");
+		snprintf(why, sizeof(why),
+			 r == -EFBIG ? "too large" : "not a regular file");
 		r = -EBADMSG;
 	} else if (r < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-r));

@@ -29,7 +29,7 @@
 int sealed_seal(const uint8_t key[static SEALED_KEY_BYTES], const char *kind,
 		const char *name, uint64_t generation, const void *pt,
 		size_t len, uint8_t **out, size_t *outlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Opens a sealed blob.  *pt is secmem (secmem_free it), NUL-terminated
  * after *len bytes.  -EBADMSG with err set (never containing plaintext) if
@@ -37,14 +37,14 @@ int sealed_seal(const uint8_t key[static SEALED_KEY_BYTES], const char *kind,
 int sealed_open(const uint8_t key[static SEALED_KEY_BYTES], const char *kind,
 		const char *name, const uint8_t *in, size_t inlen, char **pt,
 		size_t *len, uint64_t *gen, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Seals pt and replaces path atomically: a temporary file in the same
  * directory (O_EXCL, 0600), write, fsync, rename, fsync of the directory. */
 int sealed_write(const char *path, const char *kind, const char *name,
-		 const uint8_t key[static SEALED_KEY_BYTES], uint64_t generation,
-		 const void *pt, size_t len, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+		 const uint8_t key[static SEALED_KEY_BYTES],
+		 uint64_t generation, const void *pt, size_t len, char *err,
+		 size_t errlen) __attribute__((warn_unused_result));
 
 /* Reads and opens path.  -ENOENT if it does not exist.  -EBADMSG if it is
  * empty, truncated, edited or belongs to another kind or name: the file is
@@ -53,7 +53,7 @@ int sealed_write(const char *path, const char *kind, const char *name,
 int sealed_read(const char *path, const char *kind, const char *name,
 		const uint8_t key[static SEALED_KEY_BYTES], char **pt,
 		size_t *len, uint64_t *gen, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Renames path to PATH.bad-UNIXTIME (-N appended if taken); the new path
  * into newpath if not NULL. */
@@ -66,9 +66,9 @@ int sealed_peek_generation(const char *path, uint64_t *gen);
 /* Atomic replace of path with data (same protocol as sealed_write), file
  * mode 0600.  For other small state files (kdf.json). */
 int sealed_atomic_write(const char *path, const void *data, size_t len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Same, but -EEXIST (and nothing written) if path already exists. */
 int sealed_atomic_create(const char *path, const void *data, size_t len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 #endif

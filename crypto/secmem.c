@@ -31,8 +31,8 @@
 #define SLAB_MAGIC 0x5ec5ab5ec5ab0001ULL
 #define LARGE_MAGIC 0x5ec1a46e5ec10002ULL
 
-static const size_t classes[] = { 16,  32,  48,  64,   96,   128,  192,
-				  256, 384, 512, 768, 1024, 1536, 2048 };
+static const size_t classes[] = {16,  32,  48,	64,  96,   128,	 192,
+				 256, 384, 512, 768, 1024, 1536, 2048};
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
 #define SLAB_MAX 2048
 #define MAX_SLOTS ((CHUNK - HDR) / 16)
@@ -198,7 +198,8 @@ static void *slab_take(struct slab *s)
 		s->used[w] |= 1ULL << b;
 		s->nused++;
 		s->hint = w;
-		return (uint8_t *)s + HDR + (size_t)(w * 64 + b) * classes[s->cls];
+		return (uint8_t *)s + HDR +
+		       (size_t)(w * 64 + b) * classes[s->cls];
 	}
 	abort(); /* the caller checked nused < nslots */
 }
@@ -512,7 +513,7 @@ void secmem_init_cjson(void)
 {
 	/* With custom malloc/free cJSON never calls realloc, so every byte
 	 * of a parsed or printed document lives in secmem. */
-	cJSON_Hooks h = { .malloc_fn = cjson_malloc, .free_fn = secmem_free };
+	cJSON_Hooks h = {.malloc_fn = cjson_malloc, .free_fn = secmem_free};
 
 	cJSON_InitHooks(&h);
 }

@@ -113,8 +113,8 @@ void store_free(struct store *s)
 	free(s);
 }
 
-static int entry_path(const struct store *s, const char *kind,
-		      const char *name, char *buf, size_t len)
+static int entry_path(const struct store *s, const char *kind, const char *name,
+		      char *buf, size_t len)
 {
 	int n;
 
@@ -233,13 +233,12 @@ static uint64_t manifest_get(const cJSON *m, const char *key)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, key);
 
 	return cJSON_IsNumber(v) && v->valuedouble > 0
-		       ? (uint64_t)v->valuedouble
-		       : 0;
+		   ? (uint64_t)v->valuedouble
+		   : 0;
 }
 
 static int manifest_set(const struct store *s, cJSON *m, uint64_t mgen,
-			const char *key, uint64_t gen, char *err,
-			size_t errlen)
+			const char *key, uint64_t gen, char *err, size_t errlen)
 {
 	char path[PATH_MAX], *txt;
 	cJSON *n = cJSON_CreateNumber((double)gen);
@@ -400,8 +399,8 @@ out:
 	return r;
 }
 
-int store_get(struct store *s, const char *name, struct cred **out,
-	      char *err, size_t errlen)
+int store_get(struct store *s, const char *name, struct cred **out, char *err,
+	      size_t errlen)
 {
 	return read_entry(s, "store", name, out, err, errlen);
 }
@@ -431,8 +430,8 @@ int store_cache_load(struct store *s, const char *profile, struct cred **out,
 	return read_entry(s, "cache", profile, out, err, errlen);
 }
 
-int store_cache_save(struct store *s, const char *profile,
-		     const struct cred *c, char *err, size_t errlen)
+int store_cache_save(struct store *s, const char *profile, const struct cred *c,
+		     char *err, size_t errlen)
 {
 	return write_entry(s, "cache", profile, c, err, errlen);
 }
@@ -588,8 +587,8 @@ static char *trim(char *s, char *end)
 {
 	while (s < end && (*s == ' ' || *s == '\t'))
 		s++;
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
-			   end[-1] == '\r'))
+	while (end > s &&
+	       (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
 		*--end = 0;
 	*end = 0;
 	return s;
@@ -597,10 +596,10 @@ static char *trim(char *s, char *end)
 
 /* FIELD=VALUE lines from stdin.  Never echoes a line: it may be a secret
  * pasted in the wrong place. */
-static int add_from_stdin(struct cred *c, char **fields, int nfields,
-			  char *err, size_t errlen)
+static int add_from_stdin(struct cred *c, char **fields, int nfields, char *err,
+			  size_t errlen)
 {
-	struct secbuf b = { 0 };
+	struct secbuf b = {0};
 	char *line, *next, *eq;
 	int lineno = 0, i, r;
 
@@ -661,7 +660,8 @@ static int add_from_stdin(struct cred *c, char **fields, int nfields,
 			goto out;
 		}
 		if ((r = cred_set(c, name, val)) < 0) {
-			snprintf(err, errlen, "out of memory");
+			snprintf(err, errlen, "field %s: %s", name,
+				 strerror(-r));
 			goto out;
 		}
 	}
@@ -671,8 +671,8 @@ out:
 	return r;
 }
 
-static int add_from_tty(struct cred *c, char **fields, int nfields,
-			char *err, size_t errlen)
+static int add_from_tty(struct cred *c, char **fields, int nfields, char *err,
+			size_t errlen)
 {
 	char prompt[128], name[80], *val = NULL;
 	int i, r = 0;
@@ -726,8 +726,9 @@ static int cmd_add(struct store *s, int argc, char **argv)
 
 	for (i = 2; i < argc; i++) {
 		if (!field_name_valid(argv[i])) {
-			fprintf(stderr, "credfs: store %s: invalid field name "
-					"%s\n",
+			fprintf(stderr,
+				"credfs: store %s: invalid field name "
+				"%s\n",
 				name, argv[i]);
 			return 2;
 		}
@@ -747,15 +748,17 @@ static int cmd_add(struct store *s, int argc, char **argv)
 	}
 	for (i = 2; i < argc; i++) {
 		if (!cred_get(c, argv[i])) {
-			fprintf(stderr, "credfs: store %s: no value for field "
-					"%s\n",
+			fprintf(stderr,
+				"credfs: store %s: no value for field "
+				"%s\n",
 				name, argv[i]);
 			goto out;
 		}
 	}
 	if (cred_count(c) == 0) {
-		fprintf(stderr, "credfs: store %s: no fields given (FIELD=VALUE "
-				"lines on stdin)\n",
+		fprintf(stderr,
+			"credfs: store %s: no fields given (FIELD=VALUE "
+			"lines on stdin)\n",
 			name);
 		goto out;
 	}
@@ -832,10 +835,10 @@ static int aws_handler(void *user, const char *section, const char *name,
 		       const char *value)
 {
 	static const char *const map[][2] = {
-		{ "aws_access_key_id", "access_key_id" },
-		{ "aws_secret_access_key", "secret_access_key" },
-		{ "aws_session_token", "session_token" },
-		{ "aws_security_token", "session_token" },
+	    {"aws_access_key_id", "access_key_id"},
+	    {"aws_secret_access_key", "secret_access_key"},
+	    {"aws_session_token", "session_token"},
+	    {"aws_security_token", "session_token"},
 	};
 	struct aws_import *im = user;
 	struct aws_profile *p = NULL;
@@ -924,8 +927,8 @@ static int read_file_secret(const char *path, struct secbuf *b)
 static int cmd_import_aws(struct store *s, const char *file)
 {
 	char path[PATH_MAX], entry[NAME_MAX_LEN + 8], err[512], fl[1024];
-	struct aws_import im = { 0 };
-	struct secbuf b = { 0 };
+	struct aws_import im = {0};
+	struct secbuf b = {0};
 	const char *env = getenv("AWS_SHARED_CREDENTIALS_FILE");
 	const char *home = getenv("HOME");
 	int saved_max, line, r, rc = 1;
@@ -954,8 +957,9 @@ static int cmd_import_aws(struct store *s, const char *file)
 		goto out;
 	}
 	if (line != 0) {
-		fprintf(stderr, "credfs: store import-aws: %s:%d: not valid "
-				"INI\n",
+		fprintf(stderr,
+			"credfs: store import-aws: %s:%d: not valid "
+			"INI\n",
 			path, line);
 		goto out;
 	}
@@ -964,17 +968,19 @@ static int cmd_import_aws(struct store *s, const char *file)
 
 		snprintf(entry, sizeof(entry), "aws-%s", p->section);
 		if (p->bad || !store_name_valid(entry)) {
-			fprintf(stderr, "credfs: store import-aws: profile %s "
-					"skipped: invalid name or value\n",
+			fprintf(stderr,
+				"credfs: store import-aws: profile %s "
+				"skipped: invalid name or value\n",
 				store_name_valid(entry) ? p->section
 							: "(bad name)");
 			continue;
 		}
 		if (!cred_get(p->c, "access_key_id") ||
 		    !cred_get(p->c, "secret_access_key")) {
-			fprintf(stderr, "credfs: store import-aws: profile %s "
-					"skipped: no aws_access_key_id and "
-					"aws_secret_access_key\n",
+			fprintf(stderr,
+				"credfs: store import-aws: profile %s "
+				"skipped: no aws_access_key_id and "
+				"aws_secret_access_key\n",
 				p->section);
 			continue;
 		}
@@ -987,8 +993,9 @@ static int cmd_import_aws(struct store *s, const char *file)
 		imported++;
 	}
 	if (!imported) {
-		fprintf(stderr, "credfs: store import-aws: %s: no profile with "
-				"keys found\n",
+		fprintf(stderr,
+			"credfs: store import-aws: %s: no profile with "
+			"keys found\n",
 			path);
 		goto out;
 	}
@@ -1006,11 +1013,10 @@ out:
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: credfs store add NAME [FIELD...]\n"
-		"       credfs store list\n"
-		"       credfs store rm NAME\n"
-		"       credfs store import-aws [FILE]\n");
+	fprintf(stderr, "usage: credfs store add NAME [FIELD...]\n"
+			"       credfs store list\n"
+			"       credfs store rm NAME\n"
+			"       credfs store import-aws [FILE]\n");
 }
 
 int store_cmd(const struct config *cfg, int argc, char **argv)

@@ -1,13 +1,438 @@
-/* placeholder: replaced by the rotation work */
+/* aws_cmd: `credfs rotate` and `credfs revoke --deactivate-source`.
+ *
+ * Both run in the command's own process: they unlock the store, talk to
+ * IAM (providers/aws/iam.c), write the store and the audit log (which takes
+ * writers from several processes), then tell a running daemon, if any.
+ * Only access key ids ever reach the terminal or the log.
+ */
 #include "aws_cmd.h"
+#include "audit.h"
+#include "config.h"
+#include "cred.h"
+#include "ctl.h"
+#include "daemon.h"
+#include "../crypto/key.h"
+#include "../crypto/store.h"
+#include "../providers/provider.h"
+#include "../providers/aws/iam.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
-int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KEY_ID_LEN 128
+
+/* What both commands open: the key, the store and the audit log. */
+struct state {
+	uint8_t *key;
+	struct store *store;
+	struct audit *audit;
+};
+
+static void state_close(struct state *st)
 {
-	fprintf(stderr, "credfs: rotate: not built yet\n");
+	daemon_audit_store_events(NULL);
+	audit_close(st->audit);
+	store_free(st->store);
+	key_free(st->key);
+	memset(st, 0, sizeof(*st));
+}
+
+/* what: "rotate base" (error prefix).  Returns 0 or the exit status. */
+static int state_open(const struct config *cfg, const char *what,
+		      struct state *st)
+{
+	char err[512] = "";
+
+	memset(st, 0, sizeof(*st));
+	if (audit_open(cfg->audit_log, AUDIT_SYNC_ALWAYS, &st->audit, err,
+		       sizeof(err)) < 0) {
+		/* A change to a live key that leaves no trace is what
+		 * audit_required forbids; otherwise say so and go on. */
+		fprintf(stderr, "credfs: %s: audit log %s: %s\n", what,
+			cfg->audit_log, err);
+		if (cfg->audit_required)
+			return 1;
+		st->audit = NULL;
+	}
+	daemon_audit_store_events(st->audit);
+	if (key_load(cfg, isatty(0), &st->key, err, sizeof(err)) < 0) {
+		fprintf(stderr, "credfs: %s: key: %s\n", what, err);
+		goto fail;
+	}
+	if (store_open(cfg->state_dir, st->key, &st->store, err,
+		       sizeof(err)) < 0) {
+		fprintf(stderr, "credfs: %s: store: %s\n", what, err);
+		goto fail;
+	}
+	return 0;
+fail:
+	state_close(st);
 	return 1;
 }
+
+static void add_str(cJSON *o, const char *k, const char *v)
+{
+	if (o && v)
+		cJSON_AddStringToObject(o, k, v);
+}
+
+static const char *region_of(const struct cfg_section *sec)
+{
+	const char *r = cfg_get(sec, "region");
+
+	return r && *r ? r : "us-east-1";
+}
+
+/* Reads the store entry `name` and copies its access key id. */
+static int load_key(struct state *st, const char *what, const char *name,
+		    struct cred **out, char *key_id, size_t len)
+{
+	char err[256] = "";
+	const char *id;
+	int r;
+
+	if ((r = store_get(st->store, name, out, err, sizeof(err))) < 0) {
+		fprintf(stderr, "credfs: %s: store entry %s: %s\n", what, name,
+			err[0] ? err : strerror(-r));
+		return r;
+	}
+	id = cred_get(*out, "access_key_id");
+	if (!id || !*id || strlen(id) >= len) {
+		fprintf(stderr,
+			"credfs: %s: store entry %s has no usable "
+			"access_key_id\n",
+			what, name);
+		cred_unref(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	snprintf(key_id, len, "%s", id);
+	return 0;
+}
+
+/* Asks a running daemon to refresh profile.  0 refreshed, 1 there is no
+ * daemon, -1 it failed (err says why). */
+static int daemon_refresh(const struct config *cfg, const char *profile,
+			  char *err, size_t len)
+{
+	cJSON *req = cJSON_CreateObject(), *rep, *ok, *e;
+	int r;
+
+	if (!req) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	cJSON_AddStringToObject(req, "cmd", "refresh");
+	cJSON_AddStringToObject(req, "profile", profile);
+	rep = ctl_call(cfg, req, 65000, err, len);
+	if (!rep)
+		return strstr(err, "no daemon") ? 1 : -1;
+	ok = cJSON_GetObjectItemCaseSensitive(rep, "ok");
+	e = cJSON_GetObjectItemCaseSensitive(rep, "error");
+	r = cJSON_IsTrue(ok) ? 0 : -1;
+	if (r < 0)
+		snprintf(err, len, "%s",
+			 cJSON_IsString(e) ? e->valuestring : "failed");
+	cJSON_Delete(rep);
+	return r;
+}
+
+/* The fields of the old entry besides the key pair (a note, a region)
+ * carry over to the new one. */
+static int carry_fields(struct cred *nc, const struct cred *old)
+{
+	int r;
+
+	for (size_t i = 0; i < cred_count(old); i++) {
+		const char *f = cred_name_at(old, i);
+
+		if (!strcmp(f, "access_key_id") ||
+		    !strcmp(f, "secret_access_key") ||
+		    !strcmp(f, "session_token"))
+			continue;
+		if ((r = cred_set(nc, f, cred_value_at(old, i))) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Lists the profiles whose source chain reaches root (for the note). */
+static void dependents(const struct config *cfg, int root, char *buf,
+		       size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < cfg->nprofiles; i++) {
+		int j = cfg->profiles[i].source;
+		size_t steps = 0;
+
+		while (j >= 0 && j != root && steps++ < cfg->nprofiles)
+			j = cfg->profiles[j].source;
+		if (j != root || (int)i == root || o + 2 >= len)
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? " " : "",
+				      cfg->profiles[i].name);
+		if (o >= len)
+			o = len - 1;
+	}
+}
+
+static void audit_rotate(struct state *st, const char *profile,
+			 const char *entry, const char *old_id,
+			 const char *new_id, const char *result,
+			 const char *error)
+{
+	cJSON *o;
+
+	if (!st->audit)
+		return;
+	o = cJSON_CreateObject();
+	add_str(o, "profile", profile);
+	add_str(o, "entry", entry);
+	add_str(o, "old_key_id", old_id);
+	add_str(o, "new_key_id", new_id);
+	add_str(o, "result", result);
+	add_str(o, "error", error);
+	if (audit_event(st->audit, "rotate", o) < 0)
+		fprintf(stderr, "credfs: rotate %s: the audit event could not "
+				"be written\n",
+			profile);
+}
+
+int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
+{
+	struct state st = { 0 };
+	struct cred *old = NULL, *nc = NULL;
+	struct perr e = { .msg = "" }, de = { .msg = "" };
+	char what[200], old_id[KEY_ID_LEN], new_id[KEY_ID_LEN] = "";
+	char err[600] = "", deps[512];
+	const struct profile_cfg *pc;
+	const char *profile, *entry, *endpoint, *region;
+	int idx, r, rc = 1;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: credfs rotate PROFILE\n");
+		return 2;
+	}
+	profile = argv[1];
+	snprintf(what, sizeof(what), "rotate %s", profile);
+	if ((idx = config_find_profile(cfg, profile)) < 0) {
+		fprintf(stderr, "credfs: %s: no such profile in %s\n", what,
+			cfg->path);
+		return 2;
+	}
+	pc = &cfg->profiles[idx];
+	if (strcmp(pc->ops->name, "aws-static") != 0) {
+		fprintf(stderr,
+			"credfs: %s: provider is %s; only an aws-static "
+			"profile holds a long-lived key to rotate\n",
+			what, pc->ops->name);
+		return 2;
+	}
+	entry = cfg_get(pc->sec, "secret");
+	if (!entry || !*entry) {
+		fprintf(stderr,
+			"credfs: %s: the key is not in the sealed store "
+			"(secret_file); rotate needs `secret = NAME`\n",
+			what);
+		return 2;
+	}
+	endpoint = cfg_get(pc->sec, "endpoint");
+	region = region_of(pc->sec);
+
+	if ((rc = state_open(cfg, what, &st)) != 0)
+		return rc;
+	rc = 1;
+	if (load_key(&st, what, entry, &old, old_id, sizeof(old_id)) < 0)
+		goto out;
+
+	if ((r = iam_rotate_key(pc->sec, endpoint, region, old, &nc, &e)) <
+	    0) {
+		fprintf(stderr, "credfs: %s: %s\n", what, e.msg);
+		audit_rotate(&st, profile, entry, old_id, NULL, "failed",
+			     e.msg);
+		goto out;
+	}
+	snprintf(new_id, sizeof(new_id), "%s",
+		 cred_get(nc, "access_key_id"));
+
+	if ((r = carry_fields(nc, old)) < 0 ||
+	    (r = store_put(st.store, entry, nc, err, sizeof(err))) < 0) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "%s", strerror(-r));
+		/* The new key was never stored: take it back so that the
+		 * one the store holds stays the only key. */
+		if (iam_delete_key(endpoint, region, old, new_id, &de) < 0) {
+			fprintf(stderr,
+				"credfs: %s: store entry %s: %s; the new key "
+				"%s could not be deleted either (%s): delete "
+				"it by hand: aws iam delete-access-key "
+				"--access-key-id %s; the old key %s is still "
+				"live and stored\n",
+				what, entry, err, new_id, de.msg, new_id,
+				old_id);
+			audit_rotate(&st, profile, entry, old_id, new_id,
+				     "store_failed_new_key_left", err);
+		} else {
+			fprintf(stderr,
+				"credfs: %s: store entry %s: %s; the new key "
+				"%s was deleted again; the old key %s is "
+				"still live\n",
+				what, entry, err, new_id, old_id);
+			audit_rotate(&st, profile, entry, old_id, new_id,
+				     "store_failed", err);
+		}
+		goto out;
+	}
+
+	/* From here on the store holds the new key: delete the old one,
+	 * signed with the new (the old may be the one that leaked). */
+	if (iam_delete_key(endpoint, region, nc, old_id, &de) < 0) {
+		fprintf(stderr,
+			"credfs: %s: %s; both keys are active; the store "
+			"holds %s; delete %s by hand: aws iam "
+			"delete-access-key --access-key-id %s\n",
+			what, de.msg, new_id, old_id, old_id);
+		audit_rotate(&st, profile, entry, old_id, new_id,
+			     "old_key_not_deleted", de.msg);
+	} else {
+		printf("rotated %s: %s -> %s (old key deleted)\n", entry,
+		       old_id, new_id);
+		audit_rotate(&st, profile, entry, old_id, new_id, "ok", NULL);
+		rc = 0;
+	}
+
+	/* A running daemon holds aws-static keys in memory (they never
+	 * expire): every profile reading this entry must pick up the new
+	 * key now. */
+	for (size_t i = 0; i < cfg->nprofiles; i++) {
+		const struct profile_cfg *q = &cfg->profiles[i];
+		const char *s = cfg_get(q->sec, "secret");
+
+		if (strcmp(q->ops->name, "aws-static") != 0 || !s ||
+		    strcmp(s, entry) != 0)
+			continue;
+		r = daemon_refresh(cfg, q->name, err, sizeof(err));
+		if (r == 1) {
+			printf("no daemon is running: the next mount serves "
+			       "%s\n",
+			       new_id);
+			break;
+		}
+		if (r < 0) {
+			fprintf(stderr,
+				"credfs: %s: the daemon still serves the old "
+				"key for profile %s (%s): run `credfs refresh "
+				"%s`\n",
+				what, q->name, err, q->name);
+			rc = 1;
+			continue;
+		}
+		printf("daemon: profile %s now serves %s\n", q->name, new_id);
+	}
+	dependents(cfg, idx, deps, sizeof(deps));
+	if (deps[0])
+		printf("sessions of %s stay valid until they expire; their "
+		       "next refresh signs with %s\n",
+		       deps, new_id);
+out:
+	cred_unref(nc);
+	cred_unref(old);
+	state_close(&st);
+	return rc;
+}
+
 int aws_cmd_deactivate_source(struct config *cfg, const char *profile)
 {
-	fprintf(stderr, "credfs: revoke: --deactivate-source not built yet\n");
-	return 1;
+	struct state st = { 0 };
+	struct cred *c = NULL;
+	struct perr e = { .msg = "" };
+	char what[200], key_id[KEY_ID_LEN];
+	const struct profile_cfg *root;
+	const char *entry, *endpoint, *region = NULL, *ep_chain = NULL;
+	const char *reg_chain = NULL;
+	int idx, i, rc = 1;
+	size_t steps = 0;
+
+	snprintf(what, sizeof(what), "revoke %s: --deactivate-source",
+		 profile);
+	if ((idx = config_find_profile(cfg, profile)) < 0) {
+		fprintf(stderr, "credfs: %s: no such profile in %s\n", what,
+			cfg->path);
+		return 2;
+	}
+	/* Up the source chain to the profile that holds the key; the
+	 * endpoint is the root's, else the nearest one along the chain. */
+	for (i = idx;; i = cfg->profiles[i].source) {
+		const struct cfg_section *s = cfg->profiles[i].sec;
+
+		if (!ep_chain && cfg_get(s, "endpoint"))
+			ep_chain = cfg_get(s, "endpoint");
+		if (!reg_chain && cfg_get(s, "region"))
+			reg_chain = cfg_get(s, "region");
+		if (cfg->profiles[i].source < 0)
+			break;
+		if (++steps > cfg->nprofiles) {
+			fprintf(stderr, "credfs: %s: the source chain loops\n",
+				what);
+			return 2;
+		}
+	}
+	root = &cfg->profiles[i];
+	entry = cfg_get(root->sec, "secret");
+	if (strcmp(root->ops->name, "aws-static") != 0 || !entry || !*entry) {
+		fprintf(stderr,
+			"credfs: %s: the root of the source chain, profile "
+			"%s (%s), is not an aws-static profile with "
+			"`secret = NAME`: no access key to deactivate\n",
+			what, root->name, root->ops->name);
+		return 2;
+	}
+	endpoint = cfg_get(root->sec, "endpoint");
+	if (!endpoint)
+		endpoint = ep_chain;
+	region = cfg_get(root->sec, "region");
+	if (!region)
+		region = reg_chain ? reg_chain : "us-east-1";
+
+	if ((rc = state_open(cfg, what, &st)) != 0)
+		return rc;
+	rc = 1;
+	if (load_key(&st, what, entry, &c, key_id, sizeof(key_id)) < 0)
+		goto out;
+	int r = iam_set_key_status(endpoint, region, c, key_id, "Inactive",
+				   &e);
+	if (st.audit) {
+		cJSON *o = cJSON_CreateObject();
+		add_str(o, "profile", profile);
+		add_str(o, "source_profile", root->name);
+		add_str(o, "entry", entry);
+		add_str(o, "deactivated_key_id", key_id);
+		add_str(o, "result", r < 0 ? "failed" : "ok");
+		if (r < 0)
+			add_str(o, "error", e.msg);
+		if (audit_event(st.audit, "revoke", o) < 0)
+			fprintf(stderr, "credfs: %s: the audit event could "
+					"not be written\n",
+				what);
+	}
+	if (r < 0) {
+		fprintf(stderr, "credfs: %s: %s\n", what, e.msg);
+		goto out;
+	}
+	printf("deactivated access key %s (store entry %s, profile %s): it "
+	       "signs nothing now; to undo: aws iam update-access-key "
+	       "--access-key-id %s --status Active\n",
+	       key_id, entry, root->name, key_id);
+	rc = 0;
+out:
+	cred_unref(c);
+	state_close(&st);
+	return rc;
 }

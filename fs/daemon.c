@@ -146,6 +146,18 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 
 	harden();
 	secmem_init_cjson();
+	/* Callers are identified through /proc by the pid the kernel gives
+	 * for our pid namespace; a /proc of another namespace would name
+	 * other processes. */
+	char self[32];
+	ssize_t sl = readlink("/proc/self", self, sizeof(self) - 1);
+	if (sl <= 0 || (self[sl] = 0, atoi(self) != getpid())) {
+		report(status_fd,
+		       "ERR /proc is not this pid namespace's (mount a new "
+		       "/proc, e.g. unshare --mount-proc): callers could not be "
+		       "identified\n");
+		goto out;
+	}
 	if (audit_open(cfg->audit_log, sync_mode(cfg), &audit, err,
 		       sizeof(err)) < 0) {
 		report(status_fd, "ERR audit log %s: %s\n", cfg->audit_log, err);
@@ -181,6 +193,7 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	fuse = fuse_new(&args, vfs_operations(), sizeof(struct fuse_operations),
 			vfs);
+	fuse_opt_free_args(&args);
 	if (!fuse) {
 		report(status_fd, "ERR cannot create the FUSE session\n");
 		goto out;

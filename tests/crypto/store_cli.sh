@@ -30,7 +30,8 @@ printf '[credfs]\nstate_dir = %s\nkey = passphrase\npassphrase_file = %s\n' \
 	"$P" "$T/pass" >"$PCFG"
 printf 'token=%s\n' "$SECRET" >"$T/in"
 "$CREDFS" -c "$PCFG" store add pp <"$T/in" >"$OUT/pp.out" 2>"$OUT/pp.err"
-check "passphrase_file unlocks store add (rc=$?)" \
+rc=$?
+check "passphrase_file unlocks store add (rc=$rc)" \
 	grep -qx 'stored pp (fields: token)' "$OUT/pp.out"
 check "kdf.json records the Argon2id parameters" \
 	grep -q '"opslimit"' "$P/kdf.json"
@@ -50,9 +51,16 @@ check "a group/other-readable passphrase_file is refused" \
 # --- on a terminal: prompts without echo -----------------------------------------
 if command -v python3 >/dev/null 2>&1; then
 	python3 - "$CREDFS" "$CFG" "$SECRET" >"$OUT/tty.out" 2>&1 <<'PY'
-import os, pty, sys, time, select
+import os, pty, sys, time, select, signal
 credfs, cfg, secret = sys.argv[1:4]
 pid, fd = pty.fork()
+if pid != 0:
+    def give_up(*_):
+        os.kill(pid, signal.SIGKILL)
+        sys.stdout.write("timed out\n")
+        os._exit(1)
+    signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(30)
 if pid == 0:
     os.execv(credfs, [credfs, "-c", cfg, "store", "add", "ttyent",
                       "user", "password"])
@@ -276,7 +284,8 @@ printf '[credfs]\nstate_dir = %s\nkey = passphrase\npassphrase_file = %s\n' \
 	"$P" "$T/pass" >"$PCFG"
 printf 'token=%s\n' "$SECRET" >"$T/in"
 "$CREDFS" -c "$PCFG" store add pp <"$T/in" >"$OUT/pp.out" 2>"$OUT/pp.err"
-check "passphrase_file unlocks store add (rc=$?)" \
+rc=$?
+check "passphrase_file unlocks store add (rc=$rc)" \
 	grep -qx 'stored pp (fields: token)' "$OUT/pp.out"
 check "kdf.json records the Argon2id parameters" \
 	grep -q '"opslimit"' "$P/kdf.json"
@@ -296,9 +305,16 @@ check "a group/other-readable passphrase_file is refused" \
 # --- on a terminal: prompts without echo -----------------------------------------
 if command -v python3 >/dev/null 2>&1; then
 	python3 - "$CREDFS" "$CFG" "$SECRET" >"$OUT/tty.out" 2>&1 <<'PY'
-import os, pty, sys, time, select
+import os, pty, sys, time, select, signal
 credfs, cfg, secret = sys.argv[1:4]
 pid, fd = pty.fork()
+if pid != 0:
+    def give_up(*_):
+        os.kill(pid, signal.SIGKILL)
+        sys.stdout.write("timed out\n")
+        os._exit(1)
+    signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(30)
 if pid == 0:
     os.execv(credfs, [credfs, "-c", cfg, "store", "add", "ttyent",
                       "user", "password"])

@@ -57,13 +57,13 @@ static cJSON *read_kdf(const char *state)
 static void test_keyfile(void)
 {
 	char state[512], kf[600], spec[700], err[1024];
-	struct config cfg = { 0 };
+	struct config cfg = {0};
 	uint8_t *k1 = NULL, *k2 = NULL;
 	struct stat st;
 	cJSON *j;
 	int r;
 
-	snprintf(state, sizeof(state), "%s/kf", base);
+	snprintf(state, sizeof(state), "%s/deep/er/kf", base);
 	snprintf(kf, sizeof(kf), "%s/key", state);
 	snprintf(spec, sizeof(spec), "keyfile:%s", kf);
 	cfg.state_dir = state;
@@ -72,14 +72,15 @@ static void test_keyfile(void)
 	r = key_load(&cfg, false, &k1, err, sizeof(err));
 	ok(r == 0, "keyfile created on first use (%s)", r ? err : "ok");
 	ok(stat(kf, &st) == 0 && (st.st_mode & 0777) == 0600 &&
-		   st.st_size == 32,
+	       st.st_size == 32,
 	   "keyfile is 32 bytes, 0600");
 	ok(stat(state, &st) == 0 && (st.st_mode & 0777) == 0700,
 	   "state_dir created 0700");
 	j = read_kdf(state);
-	ok(j && strcmp(cJSON_GetObjectItem(j, "kdf")->valuestring,
-		       "keyfile") == 0 &&
-		   cJSON_IsString(cJSON_GetObjectItem(j, "check")),
+	ok(j &&
+	       strcmp(cJSON_GetObjectItem(j, "kdf")->valuestring, "keyfile") ==
+		   0 &&
+	       cJSON_IsString(cJSON_GetObjectItem(j, "check")),
 	   "kdf.json records keyfile + check value");
 	cJSON_Delete(j);
 
@@ -91,7 +92,7 @@ static void test_keyfile(void)
 		int fd = open(kf, O_RDONLY);
 
 		ok(fd >= 0 && read(fd, raw, 32) == 32 &&
-			   sodium_memcmp(raw, k1, 32) == 0,
+		       sodium_memcmp(raw, k1, 32) == 0,
 		   "key = the keyfile's bytes");
 		close(fd);
 	}
@@ -149,7 +150,7 @@ static void test_keyfile(void)
 static void test_passphrase(void)
 {
 	char state[512], pf[600], err[1024];
-	struct config cfg = { 0 };
+	struct config cfg = {0};
 	uint8_t *k1 = NULL, *k2 = NULL;
 	struct stat st;
 	cJSON *j;
@@ -168,15 +169,16 @@ static void test_passphrase(void)
 	ok(r == 0, "passphrase_file unlocks a new state_dir (%s)",
 	   r ? err : "ok");
 	j = read_kdf(state);
-	ok(j && strcmp(cJSON_GetObjectItem(j, "kdf")->valuestring,
-		       "argon2id13") == 0 &&
-		   cJSON_GetObjectItem(j, "opslimit")->valuedouble ==
-			   crypto_pwhash_OPSLIMIT_MIN &&
-		   cJSON_GetObjectItem(j, "memlimit")->valuedouble ==
-			   crypto_pwhash_MEMLIMIT_MIN &&
-		   strcmp(cJSON_GetObjectItem(j, "limits")->valuestring,
-			  "min") == 0 &&
-		   strlen(cJSON_GetObjectItem(j, "salt")->valuestring) >= 22,
+	ok(j &&
+	       strcmp(cJSON_GetObjectItem(j, "kdf")->valuestring,
+		      "argon2id13") == 0 &&
+	       cJSON_GetObjectItem(j, "opslimit")->valuedouble ==
+		   crypto_pwhash_OPSLIMIT_MIN &&
+	       cJSON_GetObjectItem(j, "memlimit")->valuedouble ==
+		   crypto_pwhash_MEMLIMIT_MIN &&
+	       strcmp(cJSON_GetObjectItem(j, "limits")->valuestring, "min") ==
+		   0 &&
+	       strlen(cJSON_GetObjectItem(j, "salt")->valuestring) >= 22,
 	   "kdf.json records salt and the min limits");
 	cJSON_Delete(j);
 	{
@@ -208,7 +210,7 @@ static void test_passphrase(void)
 	put_file(pf, "Tr0ub4dor&3\n", 12, 0600);
 	r = key_load(&cfg, false, &k2, err, sizeof(err));
 	ok(r == -EKEYREJECTED && strstr(err, "wrong passphrase") &&
-		   !strstr(err, "Tr0ub4dor"),
+	       !strstr(err, "Tr0ub4dor"),
 	   "wrong passphrase reported as such: %s", err);
 
 	put_file(pf, "correct horse battery staple\n", 29, 0644);
@@ -229,7 +231,7 @@ static void test_passphrase(void)
 static void test_interactive_limits(void)
 {
 	char state[512], pf[600], err[1024];
-	struct config cfg = { 0 };
+	struct config cfg = {0};
 	uint8_t *k = NULL;
 	double t0, ms;
 	cJSON *j;
@@ -247,10 +249,10 @@ static void test_interactive_limits(void)
 	ms = now_ms() - t0;
 	j = read_kdf(state);
 	ok(r == 0 && j &&
-		   cJSON_GetObjectItem(j, "opslimit")->valuedouble ==
-			   crypto_pwhash_OPSLIMIT_INTERACTIVE &&
-		   cJSON_GetObjectItem(j, "memlimit")->valuedouble ==
-			   crypto_pwhash_MEMLIMIT_INTERACTIVE,
+	       cJSON_GetObjectItem(j, "opslimit")->valuedouble ==
+		   crypto_pwhash_OPSLIMIT_INTERACTIVE &&
+	       cJSON_GetObjectItem(j, "memlimit")->valuedouble ==
+		   crypto_pwhash_MEMLIMIT_INTERACTIVE,
 	   "default limits are INTERACTIVE");
 	printf("# KDF Argon2id at INTERACTIVE (ops %llu, mem %zu MiB): %.0f "
 	       "ms\n",
@@ -263,13 +265,13 @@ static void test_interactive_limits(void)
 static void test_keyring(void)
 {
 	char state[512], pf[600], err[1024];
-	struct config cfg = { 0 };
+	struct config cfg = {0};
 	uint8_t *k1 = NULL, *k2 = NULL;
 	key_serial_t probe;
 	int r;
 
-	probe = add_key("user", "credfs-test-probe", "x", 1,
-			KEY_SPEC_USER_KEYRING);
+	probe =
+	    add_key("user", "credfs-test-probe", "x", 1, KEY_SPEC_USER_KEYRING);
 	if (probe < 0)
 		probe = add_key("user", "credfs-test-probe", "x", 1,
 				KEY_SPEC_SESSION_KEYRING);

@@ -13,7 +13,8 @@
 
 static char dir[] = "/tmp/credfs-sealed-XXXXXX";
 static uint8_t key[32], key2[32];
-static const char secret[] = "AKIAEXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRET";
+static const char secret[] =
+    "AKIAEXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRET";
 
 static double now_us(void)
 {
@@ -67,8 +68,8 @@ static void clean_dir(void)
 	char p[512];
 
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' && (!de->d_name[1] ||
-					     strcmp(de->d_name, "..") == 0))
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] || strcmp(de->d_name, "..") == 0))
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
 		unlink(p);
@@ -105,14 +106,14 @@ static void test_roundtrip(void)
 	r = sealed_read(path, "store", "a", key, &pt, &len, &gen, err,
 			sizeof(err));
 	ok(r == 0 && len == strlen(secret) && memcmp(pt, secret, len) == 0 &&
-		   pt[len] == 0,
+	       pt[len] == 0,
 	   "read returns the plaintext, NUL-terminated");
 	ok(gen == 7, "generation comes back (%llu)", (unsigned long long)gen);
 	secmem_free(pt);
 
 	raw = slurp(path, &rawlen);
 	ok(raw && rawlen == strlen(secret) + SEALED_OVERHEAD &&
-		   memcmp(raw, "CREDFS1", 8) == 0,
+	       memcmp(raw, "CREDFS1", 8) == 0,
 	   "file = magic + header + ciphertext + tag (%zu bytes)", rawlen);
 	ok(raw && !memmem(raw, rawlen, "wJalrXUtnFEMI", 13),
 	   "no plaintext in the file");
@@ -123,11 +124,11 @@ static void test_roundtrip(void)
 		uint8_t *a, *b;
 		size_t al, bl;
 
-		ok(sealed_seal(key, "store", "a", 1, secret, strlen(secret),
-			       &a, &al) == 0 &&
-			   sealed_seal(key, "store", "a", 1, secret,
-				       strlen(secret), &b, &bl) == 0 &&
-			   al == bl && memcmp(a, b, al) != 0,
+		ok(sealed_seal(key, "store", "a", 1, secret, strlen(secret), &a,
+			       &al) == 0 &&
+		       sealed_seal(key, "store", "a", 1, secret, strlen(secret),
+				   &b, &bl) == 0 &&
+		       al == bl && memcmp(a, b, al) != 0,
 		   "a fresh nonce per write");
 		free(a);
 		free(b);
@@ -141,11 +142,11 @@ static void test_roundtrip(void)
 
 	/* empty plaintext is fine */
 	snprintf(path, sizeof(path), "%s/e.sealed", dir);
-	ok(sealed_write(path, "cache", "e", key, 1, "", 0, err,
-			sizeof(err)) == 0 &&
-		   sealed_read(path, "cache", "e", key, &pt, &len, NULL, err,
-			       sizeof(err)) == 0 &&
-		   len == 0,
+	ok(sealed_write(path, "cache", "e", key, 1, "", 0, err, sizeof(err)) ==
+		   0 &&
+	       sealed_read(path, "cache", "e", key, &pt, &len, NULL, err,
+			   sizeof(err)) == 0 &&
+	       len == 0,
 	   "empty plaintext roundtrips");
 	secmem_free(pt);
 	clean_dir();
@@ -175,17 +176,20 @@ static void test_tamper(void)
 		r = read_back(path, "store", "t", key, err, sizeof(err));
 		if (r != -EBADMSG)
 			bad_flip++;
-		if (access(path, F_OK) == 0 || count_entries("t.sealed.bad-") != 1)
+		if (access(path, F_OK) == 0 ||
+		    count_entries("t.sealed.bad-") != 1)
 			bad_aside++;
 		if (strstr(err, "wJalr") || !strstr(err, "set aside as"))
 			bad_err++;
 		clean_dir();
 	}
-	ok(bad_flip == 0, "a bit flipped in any of %zu bytes is -EBADMSG "
-			  "(%zu missed)",
+	ok(bad_flip == 0,
+	   "a bit flipped in any of %zu bytes is -EBADMSG "
+	   "(%zu missed)",
 	   rawlen, bad_flip);
-	ok(bad_aside == 0, "each bad file set aside as NAME.bad-TIME (%zu "
-			   "not)",
+	ok(bad_aside == 0,
+	   "each bad file set aside as NAME.bad-TIME (%zu "
+	   "not)",
 	   bad_aside);
 	ok(bad_err == 0, "errors say so and carry no secret (%zu bad)",
 	   bad_err);
@@ -290,7 +294,7 @@ static void test_atomic(void)
 	/* sealed_atomic_create refuses to replace */
 	snprintf(sub, sizeof(sub), "%s/c.json", dir);
 	ok(sealed_atomic_create(sub, "1", 1) == 0 &&
-		   sealed_atomic_create(sub, "2", 1) == -EEXIST,
+	       sealed_atomic_create(sub, "2", 1) == -EEXIST,
 	   "atomic_create is create-only");
 	clean_dir();
 }
@@ -325,8 +329,8 @@ static void test_latency(void)
 	tw = (now_us() - t0) / n;
 	t0 = now_us();
 	for (i = 0; i < n; i++) {
-		r |= sealed_read(path, "cache", "lat", key, &pt, &len, NULL, err,
-				 sizeof(err));
+		r |= sealed_read(path, "cache", "lat", key, &pt, &len, NULL,
+				 err, sizeof(err));
 		secmem_free(pt);
 	}
 	tr = (now_us() - t0) / n;

@@ -94,12 +94,13 @@ static void test_wipe(void)
 	secmem_free(p);
 
 	{
-		struct secbuf b = { 0 };
+		struct secbuf b = {0};
 		int r = 0;
 
 		for (int i = 0; i < 200; i++)
 			r |= secbuf_printf(&b, "secret-%d;", i);
-		ok(r == 0 && b.len > 1000 && strncmp(b.data, "secret-0;", 9) == 0,
+		ok(r == 0 && b.len > 1000 &&
+		       strncmp(b.data, "secret-0;", 9) == 0,
 		   "secbuf grows (%zu bytes)", b.len);
 		ok(hook_nonzero == 0, "every intermediate secbuf block wiped");
 		secbuf_wipe(&b);
@@ -167,7 +168,8 @@ static void test_many(void)
 				break;
 			}
 	ok(bad == 0, "%d live blocks do not overlap", N);
-	ok(mid.allocs == before.allocs + N && mid.bytes_in_use > before.bytes_in_use,
+	ok(mid.allocs == before.allocs + N &&
+	       mid.bytes_in_use > before.bytes_in_use,
 	   "stats count live blocks (%zu) and bytes (%zu)", mid.allocs,
 	   mid.bytes_in_use);
 	ok(mid.slabs > before.slabs, "slabs grew to %zu", mid.slabs);
@@ -183,7 +185,7 @@ static void test_many(void)
 		secmem_free(v[i]);
 	secmem_get_stats(&after);
 	ok(after.allocs == before.allocs &&
-		   after.bytes_in_use == before.bytes_in_use,
+	       after.bytes_in_use == before.bytes_in_use,
 	   "everything returned");
 	ok(after.slabs <= before.slabs + 14,
 	   "empty slabs released (%zu left, %zu before)", after.slabs,
@@ -196,10 +198,10 @@ static void test_many(void)
 static void test_footprint(void)
 {
 	enum { CREDS = 10000 };
-	static const size_t shape[] = { 20, 40, 28, 900, 20 };
+	static const size_t shape[] = {20, 40, 28, 900, 20};
 	static void *v[CREDS * 5];
 	struct secmem_stats a, b;
-	size_t i, sizes[] = { 16, 32, 64, 128 };
+	size_t i, sizes[] = {16, 32, 64, 128};
 
 	/* amortised over 20 x 1000 blocks so partly used slabs from
 	 * earlier tests do not hide the cost */
@@ -239,8 +241,8 @@ static void test_footprint(void)
 static void *thread_main(void *arg)
 {
 	uint32_t seed = (uint32_t)(uintptr_t)arg;
-	unsigned char *held[64] = { 0 };
-	size_t lens[64] = { 0 };
+	unsigned char *held[64] = {0};
+	size_t lens[64] = {0};
 	long bad = 0;
 
 	for (int i = 0; i < 40000; i++) {
@@ -278,7 +280,8 @@ static void test_threads(void)
 
 	secmem_get_stats(&a);
 	for (int i = 0; i < 4; i++)
-		pthread_create(&t[i], NULL, thread_main, (void *)(uintptr_t)(i + 1));
+		pthread_create(&t[i], NULL, thread_main,
+			       (void *)(uintptr_t)(i + 1));
 	for (int i = 0; i < 4; i++) {
 		void *rv;
 
@@ -308,10 +311,9 @@ static void test_lock_limit(void)
 
 	if (pid == 0) {
 		struct __user_cap_header_struct h = {
-			_LINUX_CAPABILITY_VERSION_3, 0
-		};
+		    _LINUX_CAPABILITY_VERSION_3, 0};
 		struct __user_cap_data_struct d[2];
-		struct rlimit rl = { 65536, 65536 };
+		struct rlimit rl = {65536, 65536};
 		struct secmem_stats st, st0;
 		void *v[200];
 
@@ -354,7 +356,8 @@ static void test_double_free(void)
 		void *p = secmem_alloc(30);
 
 		/* silence the abort message */
-		freopen("/dev/null", "w", stderr);
+		if (!freopen("/dev/null", "w", stderr))
+			_exit(1);
 		secmem_free(p);
 		secmem_free(p);
 		_exit(0);

@@ -81,9 +81,8 @@ static void test_basic(struct store *s)
 	ok(r == 0, "put (%s)", r ? err : "ok");
 	r = store_get(s, "aws-base", &got, err, sizeof(err));
 	ok(r == 0 && got && cred_count(got) == 2 &&
-		   strcmp(cred_get(got, "access_key_id"), "AKIDBASIC") == 0 &&
-		   strcmp(cred_get(got, "secret_access_key"),
-			  "s3cr3t-basic") == 0,
+	       strcmp(cred_get(got, "access_key_id"), "AKIDBASIC") == 0 &&
+	       strcmp(cred_get(got, "secret_access_key"), "s3cr3t-basic") == 0,
 	   "get returns the fields");
 	cred_unref(got);
 	got = NULL;
@@ -98,19 +97,19 @@ static void test_basic(struct store *s)
 	cred_unref(c);
 	c = mk("AKIDNEW", "s3cr3t-new");
 	ok(store_put(s, "aws-base", c, err, sizeof(err)) == 0 &&
-		   store_get(s, "aws-base", &got, err, sizeof(err)) == 0 &&
-		   strcmp(cred_get(got, "access_key_id"), "AKIDNEW") == 0,
+	       store_get(s, "aws-base", &got, err, sizeof(err)) == 0 &&
+	       strcmp(cred_get(got, "access_key_id"), "AKIDNEW") == 0,
 	   "put replaces");
 	cred_unref(got);
 	got = NULL;
 
 	ok(store_put(s, "b@x.example", c, err, sizeof(err)) == 0 &&
-		   store_put(s, "a_1.2-3", c, err, sizeof(err)) == 0,
+	       store_put(s, "a_1.2-3", c, err, sizeof(err)) == 0,
 	   "names with @ . _ - allowed");
 	r = store_list(s, &names, &n);
 	ok(r == 0 && n == 3 && strcmp(names[0], "a_1.2-3") == 0 &&
-		   strcmp(names[1], "aws-base") == 0 &&
-		   strcmp(names[2], "b@x.example") == 0,
+	       strcmp(names[1], "aws-base") == 0 &&
+	       strcmp(names[2], "b@x.example") == 0,
 	   "list is sorted names only (%zu)", n);
 	store_list_free(names, n);
 
@@ -122,16 +121,16 @@ static void test_basic(struct store *s)
 	   "missing entry is -ENOENT");
 
 	{
-		static const char *bad[] = { "",      ".hidden", "a/b", "../x",
-					     "a b",   "x\n",     "é",   "a:b",
-					     ".." };
+		static const char *bad[] = {"",	    ".hidden", "a/b",
+					    "../x", "a b",     "x\n",
+					    "é",    "a:b",     ".."};
 		int nbad = 0;
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			if (store_put(s, bad[i], c, err, sizeof(err)) !=
-				    -EINVAL ||
+				-EINVAL ||
 			    store_get(s, bad[i], &got, err, sizeof(err)) !=
-				    -EINVAL)
+				-EINVAL)
 				nbad++;
 		}
 		ok(nbad == 0, "invalid names refused (%d accepted)", nbad);
@@ -140,7 +139,7 @@ static void test_basic(struct store *s)
 		memset(longname, 'a', 199);
 		longname[199] = 0;
 		ok(!store_name_valid(longname) && store_name_valid("a") &&
-			   store_name_valid("aws-prod@123"),
+		       store_name_valid("aws-prod@123"),
 		   "store_name_valid length and charset");
 	}
 	cred_unref(c);
@@ -160,18 +159,17 @@ static void test_cache(struct store *s)
 	ok(r == 0, "cache save (%s)", r ? err : "ok");
 	r = store_cache_load(s, "prod", &got, err, sizeof(err));
 	ok(r == 0 && got && cred_count(got) == 3 &&
-		   strcmp(cred_get(got, "session_token"),
-			  "FwoGZXIvYXdzEtoken") == 0 &&
-		   cred_expiration(got) == 1900000000 &&
-		   cred_obtained(got) == 1800000000,
+	       strcmp(cred_get(got, "session_token"), "FwoGZXIvYXdzEtoken") ==
+		   0 &&
+	       cred_expiration(got) == 1900000000 &&
+	       cred_obtained(got) == 1800000000,
 	   "cache load gives fields, expiration, obtained");
 	cred_unref(got);
 	got = NULL;
 	ok(store_get(s, "prod", &got, err, sizeof(err)) == -ENOENT,
 	   "cache and store are separate namespaces");
 	ok(store_cache_remove(s, "prod") == 0 &&
-		   store_cache_load(s, "prod", &got, err, sizeof(err)) ==
-			   -ENOENT,
+	       store_cache_load(s, "prod", &got, err, sizeof(err)) == -ENOENT,
 	   "cache remove");
 	ok(store_cache_remove(s, "prod") == 0, "cache remove of nothing is 0");
 	cred_unref(c);
@@ -197,7 +195,7 @@ static void test_integrity(struct store *s, int *nev)
 	events[0] = 0;
 	r = store_get(s, "rot", &got, err, sizeof(err));
 	ok(r == -EBADMSG && strstr(err, "older copy replayed") &&
-		   !strstr(err, "secret-v"),
+	       !strstr(err, "secret-v"),
 	   "replayed older copy rejected: %s", err);
 	ok(count_bad("store", "rot") == 1 && access(a, F_OK) != 0,
 	   "replayed copy set aside");
@@ -205,8 +203,8 @@ static void test_integrity(struct store *s, int *nev)
 	   "integrity event raised (%s)", events);
 	/* a fresh put replaces it */
 	ok(store_put(s, "rot", c2, err, sizeof(err)) == 0 &&
-		   store_get(s, "rot", &got, err, sizeof(err)) == 0 &&
-		   strcmp(cred_get(got, "access_key_id"), "AKIDV2") == 0,
+	       store_get(s, "rot", &got, err, sizeof(err)) == 0 &&
+	       strcmp(cred_get(got, "access_key_id"), "AKIDV2") == 0,
 	   "a fresh write after set-aside works");
 	cred_unref(got);
 	got = NULL;
@@ -240,9 +238,11 @@ static void test_integrity(struct store *s, int *nev)
 		int fd = open(a, O_RDWR);
 		char ch;
 
-		pread(fd, &ch, 1, 60);
+		if (pread(fd, &ch, 1, 60) != 1)
+			abort();
 		ch ^= 1;
-		pwrite(fd, &ch, 1, 60);
+		if (pwrite(fd, &ch, 1, 60) != 1)
+			abort();
 		close(fd);
 	}
 	r = store_get(s, "one", &got, err, sizeof(err));
