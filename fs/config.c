@@ -26,8 +26,11 @@ void diag_add(struct diag *d, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (asprintf(&full, "%s:%d: %s", d->file ? d->file : "config", line,
-		     msg) < 0)
+	int n = line > 0 ? asprintf(&full, "%s:%d: %s",
+				    d->file ? d->file : "config", line, msg) :
+			   asprintf(&full, "%s: %s",
+				    d->file ? d->file : "config", msg);
+	if (n < 0)
 		return;
 	char **m = realloc(d->msgs, (d->n + 1) * sizeof(*m));
 	if (!m) {

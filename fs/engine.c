@@ -28,6 +28,7 @@ struct pstate {
 	pthread_cond_t cv;
 	struct cred *cur;
 	bool refreshing;
+	long refresh_started; /* ms, CLOCK_REALTIME */
 	bool cache_checked;
 	bool ever_had;
 	unsigned failures;
@@ -175,6 +176,7 @@ static void start_refresh_locked(struct engine *e, int idx)
 	j->e = e;
 	j->idx = idx;
 	p->refreshing = true;
+	p->refresh_started = now_ms();
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, refresh_thread, j) != 0) {
@@ -328,20 +330,40 @@ int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
 			r = p->last_rc < 0 ? p->last_rc : -EAGAIN;
 			break;
 		}
-		long left = deadline - now_ms();
+		/* A refresh that has already kept readers waiting for the
+		 * whole timeout keeps no one waiting again: LOOKUP, OPEN and
+		 * every profile of a file share one budget. */
+		long bound = p->refresh_started + timeout_ms;
+		long dl = deadline < bound ? deadline : bound;
+		long left = dl - now_ms();
 		if (left <= 0) {
 			snprintf(why, whylen,
-				 "refresh still running after %d ms",
+				 "provider did not answer within %d ms "
+				 "(refresh still running)",
 				 timeout_ms);
 			r = -ETIMEDOUT;
 			break;
 		}
-		struct timespec ts = { .tv_sec = (deadline) / 1000,
-				       .tv_nsec = (deadline % 1000) * 1000000 };
+		struct timespec ts = { .tv_sec = dl / 1000,
+				       .tv_nsec = (dl % 1000) * 1000000 };
 		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return r;
+}
+
+void engine_kick(struct engine *e, int idx)
+{
+	struct pstate *p = &e->p[idx];
+	time_t now = time(NULL);
+
+	pthread_mutex_lock(&p->mu);
+	load_cache_locked(e, idx);
+	p->last_read = now;
+	if (cred_due(e, cred_valid(p->cur, now) ? p->cur : NULL, now) &&
+	    !p->refreshing && now >= p->next_attempt)
+		start_refresh_locked(e, idx);
+	pthread_mutex_unlock(&p->mu);
 }
 
 struct cred *engine_peek(struct engine *e, int idx)

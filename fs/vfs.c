@@ -48,6 +48,7 @@ struct handle {
 	enum handle_kind kind;
 	int fd;		   /* H_PASS */
 	uid_t uid;	   /* H_VIRT: the opener */
+	time_t mtime;	   /* H_VIRT: newest credential's refresh */
 	struct secbuf buf; /* H_VIRT: the snapshot served at every offset */
 };
 
@@ -88,10 +89,24 @@ static bool vdir(struct vfs *v, const char *path)
 
 /* Collect the render input: credentials of each profile of f, honouring
  * a per-caller view.  wait: block on refresh (open) or only peek (stat). */
+static long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 static int gather(struct vfs *v, const struct file_cfg *f,
 		  const struct policy_decision *d, bool wait,
 		  struct render_profile *rp, char whys[][256])
 {
+	/* Every profile's refresh starts at once, and all share one
+	 * open_timeout: a file of slow profiles waits once, not per profile. */
+	long deadline = mono_ms() + v->cfg->open_timeout * 1000L;
+	for (size_t k = 0; wait && k < f->nprof && k < VFS_MAX_PROFILES; k++)
+		if (!(f->per_caller && d &&
+		      !policy_admits_profile(d, f->labels[k])))
+			engine_kick(v->engine, f->prof[k]);
 	for (size_t k = 0; k < f->nprof && k < VFS_MAX_PROFILES; k++) {
 		struct cred *c = NULL;
 		int idx = f->prof[k];
@@ -105,9 +120,9 @@ static int gather(struct vfs *v, const struct file_cfg *f,
 		}
 		whys[k][0] = 0;
 		if (wait) {
-			if (engine_get(v->engine, idx,
-				       v->cfg->open_timeout * 1000, &c,
-				       whys[k], 256) < 0)
+			long left = deadline - mono_ms();
+			if (engine_get(v->engine, idx, left > 0 ? (int)left : 0,
+				       &c, whys[k], 256) < 0)
 				c = NULL;
 		} else {
 			c = engine_peek(v->engine, idx);
@@ -198,9 +213,17 @@ static int op_getattr(const char *path, struct stat *st,
 	}
 	if ((f = vfile(v, path, NULL))) {
 		if (fi && fi->fh) {
+			/* fstat: the snapshot this handle serves */
 			struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-			virt_getattr(v, f, st);
+			memset(st, 0, sizeof(*st));
+			st->st_mode = S_IFREG | f->mode;
+			st->st_nlink = 1;
+			st->st_uid = v->cfg->owner;
+			st->st_gid = getgid();
+			st->st_blksize = 4096;
 			st->st_size = (off_t)h->buf.len;
+			st->st_blocks = (st->st_size + 511) / 512;
+			st->st_mtime = st->st_atime = st->st_ctime = h->mtime;
 			return 0;
 		}
 		return virt_getattr(v, f, st);
@@ -572,6 +595,7 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 		atomic_fetch_add(&v->t_opens, 1);
 	}
 	atomic_fetch_add(&v->opens[fidx], 1);
+	h->mtime = newest(rp, n, v->started);
 	if (f->cache_kernel) {
 		/* Page cache kept while no credential changed since the
 		 * previous open; any refresh or revoke invalidates it. */

@@ -64,7 +64,12 @@ static int parse_output(const char *out, size_t len, struct cred **res,
 		r = -ENOMEM;
 		goto out;
 	}
-	bool aws = cJSON_GetObjectItemCaseSensitive(o, "AccessKeyId");
+	/* Any credential_process key makes it AWS output, which then must
+	 * be complete; otherwise the object is generic fields. */
+	bool aws = cJSON_GetObjectItemCaseSensitive(o, "AccessKeyId") ||
+		   cJSON_GetObjectItemCaseSensitive(o, "SecretAccessKey") ||
+		   cJSON_GetObjectItemCaseSensitive(o, "SessionToken") ||
+		   cJSON_GetObjectItemCaseSensitive(o, "Version");
 	if (aws) {
 		it = cJSON_GetObjectItemCaseSensitive(o, "Version");
 		if (!cJSON_IsNumber(it) || it->valuedouble != 1) {

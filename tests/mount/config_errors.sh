@@ -46,7 +46,7 @@ secret_file = $T/base.keys
 EOF
 probe=$("$CREDFS" -c "$T/probe.conf" check 2>&1 || true)
 if printf '%s' "$probe" | grep -q "unknown provider 'aws-assume-role'"; then
-	SRCPROV=exec
+	SRCPROV="exec"
 	SRCKEYS="command = $T/helper.sh"
 	say "note: aws-assume-role is not registered: the source cycle is built with exec profiles"
 else
@@ -181,11 +181,10 @@ assert_not_contains "$out" ok "check prints no ok on stdout"
 verify_report "check" "$err"
 assert_match "$err" "^$BAD:1?[0-9]: " "messages start with FILE:LINE: (sanity)"
 # in file order
-if printf '%s\n' "$err" | sed "s|^$BAD:||" | cut -d: -f1 | sort -n -c 2>/dev/null; then
-	say "note: messages come in line order"
-else
-	say "note: messages do not come in line order (parse errors first)"
-fi
+printf '%s\n' "$err" | sed "s|^$BAD:||" | cut -d: -f1 | sort -n -c 2>/dev/null ||
+	fail "messages are not in line order:
+$err"
+pass "messages come in line order"
 
 check "credfs mount with the same config"
 set +e

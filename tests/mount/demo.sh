@@ -58,6 +58,11 @@ pass "the mount is gone"
 pass "no credentials file left on disk"
 assert_contains "$(cat "$T/demo.out")" "unmounted" "the demo reports the unmount"
 assert_not_contains "$(cat "$T/demo.err")" "credfs: " "no errors on stderr"
+check "the demo's audit log"
+out=$("$CREDFS" -c "$D/config" audit verify 2>&1) || fail "audit verify: $out"
+pass "audit verify: $out"
+self_denials=$(grep '"decision":"deny"' "$D/state/audit.log" | grep -cF "\"exe\":\"$CREDFS\"" || true)
+assert_eq "$self_denials" 0 "the demo's own keep-alive opens are not denied by its own rules"
 if [ "$aws_out" != skipped ]; then
 	check "the demo's suggested 'aws configure list --profile session' ($AWSCLI)"
 	assert_match "$aws_out" 'access_key +\*+[A-Z0-9]{4} +shared-credentials-file' "aws reads the demo credentials"
