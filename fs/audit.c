@@ -56,7 +56,16 @@ struct audit {
 	uint64_t failed_seq; /* lines up to here were hit by a failed sync */
 	int failed_err;
 	bool syncing;
+	/* batch: a syncer thread makes written lines durable within
+	 * AUDIT_BATCH_MS, one fdatasync for all of them. */
+	pthread_t syncer;
+	bool syncer_running;
+	bool stopping;
+	pthread_cond_t wake;
+	int sync_err; /* last background fdatasync failure, 0 if none */
 };
+
+#define AUDIT_BATCH_MS 10
 
 static void sha256_hex(const void *data, size_t len, char out[static 65])
 {
@@ -376,6 +385,8 @@ static void resync_locked(struct audit *a)
 		a->size = st.st_size;
 }
 
+static void *syncer_main(void *arg);
+
 int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 	       char *err, size_t errlen)
 {
@@ -401,6 +412,7 @@ int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 		return -ENOMEM;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
+	pthread_cond_init(&a->wake, NULL);
 	a->fd = -1;
 	a->sync = sync;
 	a->last_off = -1;
@@ -472,6 +484,15 @@ int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 		goto out;
 	}
 	a->synced_seq = a->seq;
+	if (sync == AUDIT_SYNC_BATCH) {
+		if ((r = -pthread_create(&a->syncer, NULL, syncer_main, a)) <
+		    0) {
+			snprintf(err, errlen, "audit log %s: syncer: %s",
+				 target, strerror(-r));
+			goto out;
+		}
+		a->syncer_running = true;
+	}
 	if (torn) {
 		cJSON *f = cJSON_CreateObject();
 
@@ -496,6 +517,14 @@ void audit_close(struct audit *a)
 {
 	if (!a)
 		return;
+	if (a->syncer_running) {
+		pthread_mutex_lock(&a->lock);
+		a->stopping = true;
+		pthread_cond_broadcast(&a->wake);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->syncer, NULL);
+	}
+	pthread_cond_destroy(&a->wake);
 	if (a->fd >= 0) {
 		if (a->sync != AUDIT_SYNC_NONE)
 			fdatasync(a->fd);
@@ -507,6 +536,45 @@ void audit_close(struct audit *a)
 	pthread_mutex_destroy(&a->lock);
 	free(a->path);
 	free(a);
+}
+
+/* Background group commit: every AUDIT_BATCH_MS, one fdatasync covers
+ * every line written since the last.  A line is written (in the kernel,
+ * surviving a daemon crash) before its open is served, and durable on disk
+ * within AUDIT_BATCH_MS; `always` waits for the disk on every line. */
+static void *syncer_main(void *arg)
+{
+	struct audit *a = arg;
+
+	pthread_mutex_lock(&a->lock);
+	while (!a->stopping) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += AUDIT_BATCH_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+		if (a->synced_seq >= a->seq || a->syncing)
+			continue;
+		uint64_t target = a->seq;
+		a->syncing = true;
+		pthread_mutex_unlock(&a->lock);
+		int r = fdatasync(a->fd) < 0 ? -errno : 0;
+		pthread_mutex_lock(&a->lock);
+		a->syncing = false;
+		if (r < 0) {
+			a->sync_err = -r;
+		} else {
+			a->sync_err = 0;
+			if (target > a->synced_seq)
+				a->synced_seq = target;
+		}
+		pthread_cond_broadcast(&a->cond);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
 }
 
 /* Group commit: returns once line seq is on disk.  One thread syncs for
@@ -648,10 +716,24 @@ static int emit(struct audit *a, const char *event, cJSON *fields, int priority)
 	r = 0;
 	if (a->use_syslog || a->sync == AUDIT_SYNC_NONE)
 		goto out;
-	if (a->sync == AUDIT_SYNC_ALWAYS)
+	if (a->sync == AUDIT_SYNC_ALWAYS) {
 		r = fdatasync(a->fd) < 0 ? -errno : 0;
-	else
+	} else if (!a->syncer_running) {
 		r = sync_batch(a, seq);
+	} else {
+		/* The disk refused the last background sync: this line
+		 * waits for a sync of its own, and fails if that fails. */
+		pthread_mutex_lock(&a->lock);
+		int pending = a->sync_err;
+		pthread_mutex_unlock(&a->lock);
+		if (pending)
+			r = sync_batch(a, seq);
+		if (r == 0 && pending) {
+			pthread_mutex_lock(&a->lock);
+			a->sync_err = 0;
+			pthread_mutex_unlock(&a->lock);
+		}
+	}
 out:
 	free(line);
 	cJSON_free(body);

@@ -600,7 +600,8 @@ static const char *const file_keys[] = { "format", "profiles", "mode",
 					 "allow", "deny", "view", "cache",
 					 "field", "newline", "vars",
 					 "template", NULL };
-static const char *const file_repeatable[] = { "allow", "deny", NULL };
+static const char *const file_repeatable[] = { "allow", "deny", "profiles",
+					       NULL };
 static const char *const aws_fields[] = { "access_key_id",
 					  "secret_access_key", NULL };
 
@@ -654,13 +655,16 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 		}
 	}
 
-	/* profiles = prod default=prod */
+	/* profiles = prod default=prod; repeated lines add to the list */
 	const char *pl = cfg_get(s, "profiles");
 	int pline = cfg_line(s, "profiles");
-	if (!pl || !*pl) {
+	if (!pl || !*pl)
 		diag_add(d, s->line, "file %s: no profiles", f->path);
-	} else {
-		char *dup = strdup(pl), *save = NULL;
+	for (size_t kv = 0; kv < s->nkv; kv++) {
+		if (strcmp(s->kv[kv].key, "profiles"))
+			continue;
+		pline = s->kv[kv].line;
+		char *dup = strdup(s->kv[kv].value), *save = NULL;
 		for (char *tok = strtok_r(dup, " \t,", &save); tok;
 		     tok = strtok_r(NULL, " \t,", &save)) {
 			char *eq = strchr(tok, '=');
@@ -687,12 +691,23 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 					 f->path, prof);
 				continue;
 			}
+			bool twice = false;
 			for (size_t k = 0; k < f->nprof; k++)
 				if (!strcmp(f->labels[k], label))
-					diag_add(d, pline,
-						 "file %s: section '%s' shown "
-						 "twice",
-						 f->path, label);
+					twice = true;
+			if (twice) {
+				diag_add(d, pline,
+					 "file %s: section '%s' shown twice",
+					 f->path, label);
+				continue;
+			}
+			if (f->nprof == CONFIG_MAX_FILE_PROFILES) {
+				diag_add(d, pline,
+					 "file %s: more than %d profiles in one "
+					 "file",
+					 f->path, CONFIG_MAX_FILE_PROFILES);
+				break;
+			}
 			f->labels = realloc(f->labels,
 					    (f->nprof + 1) * sizeof(char *));
 			f->prof = realloc(f->prof,

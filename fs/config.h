@@ -57,6 +57,10 @@ enum file_format {
 	FMT_PEM,
 };
 
+/* A file shows at most this many profiles (a long list may span several
+ * `profiles =` lines). */
+#define CONFIG_MAX_FILE_PROFILES 64
+
 struct profile_cfg {
 	char *name;
 	const struct cfg_section *sec;

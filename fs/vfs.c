@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fuse.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define VFS_MAX_PROFILES 64
+#define VFS_MAX_PROFILES CONFIG_MAX_FILE_PROFILES
 
 struct vfs {
 	const struct config *cfg;
@@ -36,10 +37,22 @@ struct vfs {
 	atomic_ulong *opens;
 	atomic_ulong *denials;
 	atomic_ulong *cache_gen; /* cache = kernel: generation last served */
+	struct size_memo *memo;	 /* per file: st_size without a render */
 	/* Where an open's time goes (ns, summed over allowed opens). */
 	atomic_ullong t_identify, t_policy, t_render, t_audit, t_opens;
 	char **vdirs; /* directories that exist only for virtual files */
 	size_t nvdirs;
+};
+
+/* The size of a shared-view file, valid while no credential changed (same
+ * engine generation) and none of those shown has expired. */
+struct size_memo {
+	pthread_mutex_t mu;
+	bool valid;
+	unsigned long gen;
+	time_t until;
+	off_t size;
+	time_t mtime;
 };
 
 enum handle_kind { H_PASS, H_VIRT };
@@ -150,6 +163,46 @@ static time_t newest(const struct render_profile *rp, size_t n, time_t dflt)
 	return t ? t : dflt;
 }
 
+static bool memo_get(struct vfs *v, size_t fidx, off_t *size, time_t *mtime)
+{
+	struct size_memo *m = &v->memo[fidx];
+	bool ok;
+
+	pthread_mutex_lock(&m->mu);
+	ok = m->valid && m->gen == engine_generation(v->engine) &&
+	     time(NULL) < m->until;
+	if (ok) {
+		*size = m->size;
+		*mtime = m->mtime;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return ok;
+}
+
+/* Remember a render of every profile of f (a shared view only). */
+static void memo_put(struct vfs *v, size_t fidx, unsigned long gen,
+		     const struct render_profile *rp, size_t n, off_t size,
+		     time_t mtime)
+{
+	struct size_memo *m = &v->memo[fidx];
+	time_t until = (time_t)1 << 62;
+
+	for (size_t k = 0; k < n; k++) {
+		if (!rp[k].cred || rp[k].hidden)
+			return; /* a reason text may change: not memoised */
+		time_t e = cred_expiration(rp[k].cred);
+		if (e && e < until)
+			until = e;
+	}
+	pthread_mutex_lock(&m->mu);
+	m->valid = true;
+	m->gen = gen;
+	m->until = until;
+	m->size = size;
+	m->mtime = mtime;
+	pthread_mutex_unlock(&m->mu);
+}
+
 static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 			struct stat *st)
 {
@@ -181,15 +234,25 @@ static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 			goto times;
 		have_d = true;
 	}
+	size_t fidx = (size_t)(f - v->cfg->files);
+	if (!f->per_caller && memo_get(v, fidx, &st->st_size, &st->st_mtime))
+		goto times;
+	unsigned long gen = engine_generation(v->engine);
 	/* The owner's stat fetches what is missing, so st_size is what a
 	 * read returns; anyone else's only looks at the cache. */
 	gather(v, f, have_d ? &d : NULL, ctx->uid == v->cfg->owner, rp, whys);
 	if (render_file(&(struct render_input){ .file = f, .n = n, .p = rp,
 						.now = time(NULL) },
-			&b, err, sizeof(err)) == 0)
+			&b, err, sizeof(err)) == 0) {
 		st->st_size = (off_t)b.len;
+		st->st_mtime = newest(rp, n, v->started);
+		if (!f->per_caller)
+			memo_put(v, fidx, gen, rp, n, st->st_size,
+				 st->st_mtime);
+	}
 	secbuf_wipe(&b);
-	st->st_mtime = newest(rp, n, v->started);
+	if (!st->st_mtime)
+		st->st_mtime = newest(rp, n, v->started);
 	release_creds(rp, n);
 times:
 	free(c);
@@ -556,6 +619,7 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 	}
 	h->kind = H_VIRT;
 	h->uid = ctx->uid;
+	unsigned long gen = engine_generation(v->engine);
 	r = render_file(&(struct render_input){ .file = f, .n = n, .p = rp,
 						.now = time(NULL) },
 			&h->buf, err, sizeof(err));
@@ -596,6 +660,10 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 	}
 	atomic_fetch_add(&v->opens[fidx], 1);
 	h->mtime = newest(rp, n, v->started);
+	if (!f->per_caller)
+		memo_put(v, fidx, gen, rp, n, (off_t)h->buf.len, h->mtime);
+	/* Nothing to flush on close of a virtual file: saves a round trip. */
+	fi->noflush = 1;
 	if (f->cache_kernel) {
 		/* Page cache kept while no credential changed since the
 		 * previous open; any refresh or revoke invalidates it. */
@@ -728,9 +796,11 @@ static off_t op_lseek(const char *path, off_t off, int whence,
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	/* Zero timeouts: st_size never lies and a virtual file's attributes
-	 * are never served from a stale cache. */
-	cfg->entry_timeout = 0;
+	/* Zero attribute timeout: st_size never lies and a virtual file's
+	 * attributes are never served from a stale cache. */
+	/* Names are fixed by the config, so a name may be cached for a
+	 * second (saves a LOOKUP per open); attributes never are. */
+	cfg->entry_timeout = 1.0;
 	cfg->attr_timeout = 0;
 	cfg->negative_timeout = 0;
 	cfg->use_ino = 0;
@@ -793,6 +863,9 @@ int vfs_new(const struct config *cfg, struct engine *engine,
 	v->opens = calloc(cfg->nfiles + 1, sizeof(*v->opens));
 	v->denials = calloc(cfg->nfiles + 1, sizeof(*v->denials));
 	v->cache_gen = calloc(cfg->nfiles + 1, sizeof(*v->cache_gen));
+	v->memo = calloc(cfg->nfiles + 1, sizeof(*v->memo));
+	for (size_t i = 0; i < cfg->nfiles; i++)
+		pthread_mutex_init(&v->memo[i].mu, NULL);
 	for (size_t i = 0; i < cfg->nfiles; i++)
 		atomic_store(&v->cache_gen[i], (unsigned long)-1);
 	for (size_t i = 0; i < cfg->nfiles; i++) {
@@ -826,6 +899,9 @@ void vfs_free(struct vfs *v)
 	free(v->opens);
 	free(v->denials);
 	free(v->cache_gen);
+	for (size_t i = 0; v->memo && i < v->cfg->nfiles; i++)
+		pthread_mutex_destroy(&v->memo[i].mu);
+	free(v->memo);
 	free(v->mountpoint);
 	free(v);
 }
