@@ -449,27 +449,54 @@ int secbuf_append(struct secbuf *b, const void *p, size_t n)
 	return 0;
 }
 
+int secbuf_reserve(struct secbuf *b, size_t n)
+{
+	if (b->data && b->len + n + 1 <= b->cap)
+		return 0;
+	size_t len = b->len;
+	int r = secbuf_append(b, "", 0); /* allocate on first use */
+	if (r < 0)
+		return r;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *d = secmem_realloc(b->data, cap);
+		if (!d)
+			return -ENOMEM;
+		b->data = d;
+		b->cap = cap;
+	}
+	b->len = len;
+	return 0;
+}
+
 int secbuf_printf(struct secbuf *b, const char *fmt, ...)
 {
 	va_list ap;
-	char *tmp;
 	int n, r;
 
+	/* Format straight into the buffer's spare room (secret memory: the
+	 * arguments may be secrets); grow and format again if short. */
+	if ((r = secbuf_reserve(b, 128)) < 0)
+		return r;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (n < 0) {
+		b->data[b->len] = 0;
 		return -EINVAL;
-	/* format into secret memory: the arguments may be secrets */
-	tmp = secmem_alloc((size_t)n + 1);
-	if (!tmp)
-		return -ENOMEM;
-	va_start(ap, fmt);
-	vsnprintf(tmp, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	r = secbuf_append(b, tmp, (size_t)n);
-	secmem_free(tmp);
-	return r;
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		b->data[b->len] = 0;
+		if ((r = secbuf_reserve(b, (size_t)n)) < 0)
+			return r;
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+	return 0;
 }
 
 void secbuf_wipe(struct secbuf *b)

@@ -36,6 +36,9 @@ struct secbuf {
 };
 int secbuf_append(struct secbuf *b, const void *p, size_t n)
 	__attribute__((warn_unused_result));
+/* Makes room for n more bytes (and the NUL) without changing len. */
+int secbuf_reserve(struct secbuf *b, size_t n)
+	__attribute__((warn_unused_result));
 int secbuf_printf(struct secbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), warn_unused_result));
 /* Wipes and frees the data; the struct itself is left zeroed. */

@@ -64,8 +64,8 @@ static int state_open(const struct config *cfg, const char *what,
 		fprintf(stderr, "credfs: %s: key: %s\n", what, err);
 		goto fail;
 	}
-	if (store_open(cfg->state_dir, st->key, &st->store, err,
-		       sizeof(err)) < 0) {
+	if (store_open(cfg->state_dir, st->key, &st->store, err, sizeof(err)) <
+	    0) {
 		fprintf(stderr, "credfs: %s: store: %s\n", what, err);
 		goto fail;
 	}
@@ -200,16 +200,17 @@ static void audit_rotate(struct state *st, const char *profile,
 	add_str(o, "result", result);
 	add_str(o, "error", error);
 	if (audit_event(st->audit, "rotate", o) < 0)
-		fprintf(stderr, "credfs: rotate %s: the audit event could not "
-				"be written\n",
+		fprintf(stderr,
+			"credfs: rotate %s: the audit event could not "
+			"be written\n",
 			profile);
 }
 
 int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
 {
-	struct state st = { 0 };
+	struct state st = {0};
 	struct cred *old = NULL, *nc = NULL;
-	struct perr e = { .msg = "" }, de = { .msg = "" };
+	struct perr e = {.msg = ""}, de = {.msg = ""};
 	char what[200], old_id[KEY_ID_LEN], new_id[KEY_ID_LEN] = "";
 	char err[600] = "", deps[512];
 	const struct profile_cfg *pc;
@@ -252,15 +253,13 @@ int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
 	if (load_key(&st, what, entry, &old, old_id, sizeof(old_id)) < 0)
 		goto out;
 
-	if ((r = iam_rotate_key(pc->sec, endpoint, region, old, &nc, &e)) <
-	    0) {
+	if ((r = iam_rotate_key(pc->sec, endpoint, region, old, &nc, &e)) < 0) {
 		fprintf(stderr, "credfs: %s: %s\n", what, e.msg);
 		audit_rotate(&st, profile, entry, old_id, NULL, "failed",
 			     e.msg);
 		goto out;
 	}
-	snprintf(new_id, sizeof(new_id), "%s",
-		 cred_get(nc, "access_key_id"));
+	snprintf(new_id, sizeof(new_id), "%s", cred_get(nc, "access_key_id"));
 
 	if ((r = carry_fields(nc, old)) < 0 ||
 	    (r = store_put(st.store, entry, nc, err, sizeof(err))) < 0) {
@@ -348,27 +347,28 @@ out:
 	return rc;
 }
 
-int aws_cmd_deactivate_source(struct config *cfg, const char *profile)
-{
-	struct state st = { 0 };
-	struct cred *c = NULL;
-	struct perr e = { .msg = "" };
-	char what[200], key_id[KEY_ID_LEN];
+/* Where --deactivate-source acts for profile: the root of its source
+ * chain, which must be aws-static with `secret =`; the endpoint is the
+ * root's, else the nearest one along the chain (the region likewise).
+ * 0, or 2 with the reason printed. */
+struct deact_target {
 	const struct profile_cfg *root;
-	const char *entry, *endpoint, *region = NULL, *ep_chain = NULL;
-	const char *reg_chain = NULL;
-	int idx, i, rc = 1;
-	size_t steps = 0;
+	const char *entry, *endpoint, *region;
+};
 
-	snprintf(what, sizeof(what), "revoke %s: --deactivate-source",
-		 profile);
+static int deact_resolve(const struct config *cfg, const char *profile,
+			 const char *what, struct deact_target *t)
+{
+	const char *ep_chain = NULL, *reg_chain = NULL;
+	size_t steps = 0;
+	int idx, i;
+
+	memset(t, 0, sizeof(*t));
 	if ((idx = config_find_profile(cfg, profile)) < 0) {
 		fprintf(stderr, "credfs: %s: no such profile in %s\n", what,
 			cfg->path);
 		return 2;
 	}
-	/* Up the source chain to the profile that holds the key; the
-	 * endpoint is the root's, else the nearest one along the chain. */
 	for (i = idx;; i = cfg->profiles[i].source) {
 		const struct cfg_section *s = cfg->profiles[i].sec;
 
@@ -384,30 +384,60 @@ int aws_cmd_deactivate_source(struct config *cfg, const char *profile)
 			return 2;
 		}
 	}
-	root = &cfg->profiles[i];
-	entry = cfg_get(root->sec, "secret");
-	if (strcmp(root->ops->name, "aws-static") != 0 || !entry || !*entry) {
+	t->root = &cfg->profiles[i];
+	t->entry = cfg_get(t->root->sec, "secret");
+	if (strcmp(t->root->ops->name, "aws-static") != 0 || !t->entry ||
+	    !*t->entry) {
 		fprintf(stderr,
 			"credfs: %s: the root of the source chain, profile "
 			"%s (%s), is not an aws-static profile with "
 			"`secret = NAME`: no access key to deactivate\n",
-			what, root->name, root->ops->name);
+			what, t->root->name, t->root->ops->name);
 		return 2;
 	}
-	endpoint = cfg_get(root->sec, "endpoint");
-	if (!endpoint)
-		endpoint = ep_chain;
-	region = cfg_get(root->sec, "region");
-	if (!region)
-		region = reg_chain ? reg_chain : "us-east-1";
+	t->endpoint = cfg_get(t->root->sec, "endpoint");
+	if (!t->endpoint)
+		t->endpoint = ep_chain;
+	t->region = cfg_get(t->root->sec, "region");
+	if (!t->region)
+		t->region = reg_chain ? reg_chain : "us-east-1";
+	return 0;
+}
+
+int aws_cmd_deactivate_check(const struct config *cfg, const char *profile)
+{
+	struct deact_target t;
+	char what[200];
+
+	snprintf(what, sizeof(what), "revoke %s: --deactivate-source", profile);
+	return deact_resolve(cfg, profile, what, &t);
+}
+
+int aws_cmd_deactivate_source(struct config *cfg, const char *profile)
+{
+	struct state st = {0};
+	struct cred *c = NULL;
+	struct perr e = {.msg = ""};
+	struct deact_target t;
+	char what[200], key_id[KEY_ID_LEN];
+	const struct profile_cfg *root;
+	const char *entry, *endpoint, *region;
+	int r, rc;
+
+	snprintf(what, sizeof(what), "revoke %s: --deactivate-source", profile);
+	if ((rc = deact_resolve(cfg, profile, what, &t)) != 0)
+		return rc;
+	root = t.root;
+	entry = t.entry;
+	endpoint = t.endpoint;
+	region = t.region;
 
 	if ((rc = state_open(cfg, what, &st)) != 0)
 		return rc;
 	rc = 1;
 	if (load_key(&st, what, entry, &c, key_id, sizeof(key_id)) < 0)
 		goto out;
-	int r = iam_set_key_status(endpoint, region, c, key_id, "Inactive",
-				   &e);
+	r = iam_set_key_status(endpoint, region, c, key_id, "Inactive", &e);
 	if (st.audit) {
 		cJSON *o = cJSON_CreateObject();
 		add_str(o, "profile", profile);
@@ -418,8 +448,9 @@ int aws_cmd_deactivate_source(struct config *cfg, const char *profile)
 		if (r < 0)
 			add_str(o, "error", e.msg);
 		if (audit_event(st.audit, "revoke", o) < 0)
-			fprintf(stderr, "credfs: %s: the audit event could "
-					"not be written\n",
+			fprintf(stderr,
+				"credfs: %s: the audit event could "
+				"not be written\n",
 				what);
 	}
 	if (r < 0) {

@@ -379,6 +379,9 @@ int render_file(const struct render_input *in, struct secbuf *out, char *err,
 	int r;
 
 	err[0] = 0;
+	/* One allocation for a typical file. */
+	if ((r = secbuf_reserve(out, 2048)) < 0)
+		return r;
 	switch (f->format) {
 	case FMT_AWS_CREDENTIALS:
 		r = render_aws_credentials(in, out);

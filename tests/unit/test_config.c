@@ -171,6 +171,39 @@ int main(void)
 	config_free(c);
 	diag_free(&d);
 
+	/* a long list over several profiles lines; at most 64 per file */
+	{
+		char big[16384];
+		size_t o = 0;
+		for (int i = 0; i < 70; i++)
+			o += (size_t)snprintf(big + o, sizeof(big) - o,
+					      "[profile p%d]\nprovider = exec\n"
+					      "command = true\n",
+					      i);
+		o += (size_t)snprintf(big + o, sizeof(big) - o,
+				      "[file few]\nformat = aws-credentials\n"
+				      "profiles = p0 p1\nprofiles = p2\n"
+				      "[file many]\nformat = aws-credentials\n");
+		for (int l = 0; l < 7; l++) {
+			o += (size_t)snprintf(big + o, sizeof(big) - o,
+					      "profiles =");
+			for (int i = l * 10; i < l * 10 + 10; i++)
+				o += (size_t)snprintf(big + o, sizeof(big) - o,
+						      " p%d", i);
+			o += (size_t)snprintf(big + o, sizeof(big) - o, "\n");
+		}
+		p = write_cfg("many", big);
+		r = config_load(p, &c, &d);
+		ok(r == -EINVAL && d.n == 1 &&
+			   strstr(d.msgs[0], "more than 64 profiles"),
+		   "more than 64 profiles in a file is refused");
+		dump(&d);
+		const struct file_cfg *few = c ? config_find_file(c, "few") : NULL;
+		ok(few && few->nprof == 3, "repeated profiles lines add up");
+		config_free(c);
+		diag_free(&d);
+	}
+
 	r = config_load("/nonexistent/credfs/config", &c, &d);
 	ok(r == -ENOENT && c == NULL, "missing config is ENOENT");
 	ok(d.n == 1 && strstr(d.msgs[0], "cannot read config"),
