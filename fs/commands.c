@@ -171,6 +171,10 @@ int cmd_revoke(struct config *cfg, int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if ((r = need_profile(cfg, "revoke", argv[i])))
 			return r;
+	/* Refuse before anything is dropped. */
+	for (int i = 1; deactivate && i < argc; i++)
+		if ((r = aws_cmd_deactivate_check(cfg, argv[i])))
+			return r;
 	for (int i = 1; i < argc; i++) {
 		cJSON *req = request("revoke");
 		cJSON_AddStringToObject(req, "profile", argv[i]);

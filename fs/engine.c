@@ -201,6 +201,10 @@ static void do_refresh(struct engine *e, int idx)
 		r = engine_get(e, pc->source, timeout, &src, why,
 			       sizeof(why));
 		if (r < 0) {
+			/* The source's own retry time is not ours. */
+			char *sfx = strstr(why, " (next attempt in ");
+			if (sfx)
+				*sfx = 0;
 			perr_set(&pe, "source %s: %s",
 				 e->cfg->profiles[pc->source].name, why);
 			goto done;
@@ -442,6 +446,8 @@ int engine_revoke(struct engine *e, int idx, char *err, size_t errlen)
 		p->cur = NULL;
 		p->cache_checked = true; /* the cache is going too */
 		p->next_attempt = 0;
+		/* Not in use any more: the next fetch waits for a read. */
+		p->last_read = 0;
 		pthread_mutex_unlock(&p->mu);
 		atomic_fetch_add(&e->generation, 1);
 		if (e->store)
