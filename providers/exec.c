@@ -7,6 +7,7 @@
  * when the fetch deadline passes.
  */
 #include "provider.h"
+#include "exec.h"
 #include "../crypto/secmem.h"
 #include "../fs/config.h"
 
@@ -49,8 +50,8 @@ static const struct {
 	{ "SessionToken", "session_token" },
 };
 
-static int parse_output(const char *out, size_t len, struct cred **res,
-			struct perr *e)
+int exec_parse_output(const char *out, size_t len, struct cred **res,
+		      struct perr *e)
 {
 	cJSON *o = cJSON_ParseWithLength(out, len), *it;
 	struct cred *c = NULL;
@@ -262,7 +263,7 @@ reap:
 		r = -EIO;
 		goto out;
 	}
-	r = parse_output(obuf.data ? obuf.data : "", obuf.len, res, e);
+	r = exec_parse_output(obuf.data ? obuf.data : "", obuf.len, res, e);
 out:
 	if (pid > 0) {
 		kill(-pid, SIGKILL);
