@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DELETED_SUFFIX " (deleted)"
@@ -507,6 +508,155 @@ out:
 		/* Leave nothing half-identified that a rule could match. */
 		caller_reset(c, tid, uid, gid);
 	}
+	return r;
+}
+
+/* ---- identity cache ---- */
+
+#define IDCACHE_SLOTS 64
+#define IDCACHE_TTL_MS 1000
+
+struct idcache_entry {
+	pid_t tid;
+	uint64_t ino; /* pidfs inode: unique per task for the boot */
+	long at_ms;
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	pid_t tracer;
+	bool exe_deleted;
+	char exe[PATH_MAX];
+	char comm[32];
+	char cmdline[256];
+	char cgroup[512];
+	unsigned have;
+	size_t ngroups;
+	gid_t groups[CALLER_MAX_GROUPS];
+	bool groups_truncated;
+};
+
+static struct idcache_entry idcache[IDCACHE_SLOTS];
+static pthread_mutex_t idcache_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void idcache_put(const struct caller *c)
+{
+	struct idcache_entry *e = &idcache[(unsigned)c->tid % IDCACHE_SLOTS];
+
+	pthread_mutex_lock(&idcache_mu);
+	e->tid = c->tid;
+	e->ino = c->pidfs_ino;
+	e->at_ms = mono_ms();
+	e->uid = c->uid;
+	e->gid = c->gid;
+	e->pid = c->pid;
+	e->tracer = c->tracer;
+	e->exe_deleted = c->exe_deleted;
+	memcpy(e->exe, c->exe, sizeof(e->exe));
+	memcpy(e->comm, c->comm, sizeof(e->comm));
+	memcpy(e->cmdline, c->cmdline, sizeof(e->cmdline));
+	memcpy(e->cgroup, c->cgroup, sizeof(e->cgroup));
+	e->have = c->have & (CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP);
+	e->ngroups = c->ngroups;
+	memcpy(e->groups, c->groups, c->ngroups * sizeof(gid_t));
+	e->groups_truncated = c->groups_truncated;
+	pthread_mutex_unlock(&idcache_mu);
+}
+
+/* 0 on a hit (c filled but for the parts in fresh), -ENOENT on a miss. */
+static int idcache_get(struct caller *c, uint64_t ino, const char *exe,
+		       bool deleted, unsigned need)
+{
+	struct idcache_entry *e = &idcache[(unsigned)c->tid % IDCACHE_SLOTS];
+	int r = -ENOENT;
+
+	pthread_mutex_lock(&idcache_mu);
+	if (e->tid != c->tid || e->ino != ino || !ino ||
+	    mono_ms() - e->at_ms > IDCACHE_TTL_MS || e->uid != c->uid ||
+	    e->gid != c->gid || e->exe_deleted != deleted ||
+	    strcmp(e->exe, exe) || (need & ~e->have & (CALLER_NEED_CMDLINE |
+						      CALLER_NEED_CGROUP)))
+		goto out;
+	c->pid = e->pid;
+	c->tracer = e->tracer;
+	c->exe_deleted = e->exe_deleted;
+	memcpy(c->exe, e->exe, sizeof(c->exe));
+	memcpy(c->comm, e->comm, sizeof(c->comm));
+	memcpy(c->cmdline, e->cmdline, sizeof(c->cmdline));
+	memcpy(c->cgroup, e->cgroup, sizeof(c->cgroup));
+	c->have = e->have;
+	c->ngroups = e->ngroups;
+	memcpy(c->groups, e->groups, e->ngroups * sizeof(gid_t));
+	c->groups_truncated = e->groups_truncated;
+	c->pidfs_ino = ino;
+	r = 0;
+out:
+	pthread_mutex_unlock(&idcache_mu);
+	return r;
+}
+
+int caller_identify_cached(pid_t tid, uid_t uid, gid_t gid, unsigned need,
+			   unsigned fresh, struct caller *c)
+{
+	char exe[PATH_MAX];
+	bool deleted = false;
+	uint64_t ino = 0;
+	int dirfd = -1, r;
+
+	/* Ancestors and hashes are never cached; without pidfs there is no
+	 * cheap proof that a task is the one cached. */
+	if ((need | fresh) & (CALLER_NEED_ANCESTORS | CALLER_NEED_SHA256) ||
+	    tid <= 0 || !have_pidfs())
+		goto full;
+	caller_reset(c, tid, uid, gid);
+	if ((dirfd = proc_open_dir(tid)) < 0)
+		goto full;
+	/* The same ordering as a full identification: directory, then the
+	 * pidfd, then reads through the directory. */
+	if (pidfs_ino_of(tid, &ino, NULL) < 0 ||
+	    read_exe(dirfd, exe, sizeof(exe), &deleted) < 0 ||
+	    idcache_get(c, ino, exe, deleted, need) < 0)
+		goto full_close;
+	if (fresh & CALLER_NEED_STATUS) {
+		struct status_fields st;
+		if (read_status(dirfd, &st) < 0 || st.tgid != c->pid ||
+		    st.fsuid != (unsigned long)uid ||
+		    st.fsgid != (unsigned long)gid)
+			goto full_close;
+		c->tracer = st.tracer;
+		c->ngroups = st.ngroups;
+		memcpy(c->groups, st.groups, st.ngroups * sizeof(gid_t));
+		c->groups_truncated = st.groups_truncated;
+		if (!c->tracer && st.tgid != tid) {
+			struct status_fields lst;
+			int lfd = proc_open_dir(st.tgid);
+			if (lfd >= 0) {
+				if (read_status(lfd, &lst) == 0)
+					c->tracer = lst.tracer;
+				close(lfd);
+			}
+		}
+	}
+	if ((fresh & CALLER_NEED_CGROUP) &&
+	    (r = read_cgroup(dirfd, c)) < 0) {
+		close(dirfd);
+		caller_reset(c, tid, uid, gid);
+		return r;
+	}
+	close(dirfd);
+	return 0;
+full_close:
+	close(dirfd);
+full:
+	r = caller_identify_need(tid, uid, gid, need | fresh, c);
+	if (r == 0 && c->pidfs_ino)
+		idcache_put(c);
 	return r;
 }
 

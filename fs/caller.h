@@ -24,6 +24,9 @@
 #define CALLER_NEED_ANCESTORS 0x4u
 #define CALLER_NEED_SHA256 0x8u /* hashed lazily by policy_decide */
 #define CALLER_NEED_ALL 0xfu
+/* The status file's parts (TracerPid, supplementary groups) read now, not
+ * taken from the identity cache: deny_traced and gid: rules need it. */
+#define CALLER_NEED_STATUS 0x10u
 
 struct caller {
 	pid_t tid;
@@ -67,6 +70,15 @@ int caller_exe_sha256(struct caller *c);
  * failure tid, uid and gid are still set so the denial can be audited. */
 int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 			 struct caller *c) __attribute__((warn_unused_result));
+/* Like caller_identify_need, but a task identified in the last second
+ * (same tid and pidfs inode, so the same task, and the same executable,
+ * so no execve since) reuses what was read then: cmdline, cgroup, comm,
+ * groups, tracer.  The parts in fresh are read now regardless (pass the
+ * policy's needs: a rule never decides on a cached value).  Ancestors and
+ * hashes are never cached.  Without pidfs this is caller_identify_need. */
+int caller_identify_cached(pid_t tid, uid_t uid, gid_t gid, unsigned need,
+			   unsigned fresh, struct caller *c)
+	__attribute__((warn_unused_result));
 /* Fills optional parts still missing from an identified caller, checking
  * the process is still the one identified (same pidfs inode, or start
  * time); -ESRCH if not. */

@@ -103,6 +103,8 @@ void policy_free(struct policy *p)
 void policy_set_deny_traced(struct policy *p, bool on)
 {
 	p->deny_traced = on;
+	if (on)
+		p->needs |= CALLER_NEED_STATUS;
 }
 
 size_t policy_rule_count(const struct policy *p)
@@ -378,6 +380,8 @@ int policy_add_rule(struct policy *p, bool allow, const char *spec, int line,
 			p->needs |= CALLER_NEED_ANCESTORS;
 		else if (r.m[i].kind == M_CGROUP)
 			p->needs |= CALLER_NEED_CGROUP;
+		else if (r.m[i].kind == M_GID)
+			p->needs |= CALLER_NEED_STATUS;
 	}
 	p->rules[p->nrules++] = r;
 	memset(&r, 0, sizeof(r)); /* transferred */

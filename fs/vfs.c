@@ -590,10 +590,14 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 	/* Only what this file's rules look at, plus what the audit line
 	 * carries; ancestors and hashes are read when a rule reaches them. */
 	t1 = 0;
-	if (caller_identify_need(ctx->pid, ctx->uid, ctx->gid,
-				 policy_needs(f->policy) | CALLER_NEED_CMDLINE |
-					 CALLER_NEED_CGROUP,
-				 c) < 0) {
+	/* The audit line's cmdline and cgroup may come from the identity
+	 * cache (the same task within a second); what a rule looks at is
+	 * read now. */
+	if (caller_identify_cached(ctx->pid, ctx->uid, ctx->gid,
+				   policy_needs(f->policy) |
+					   CALLER_NEED_CMDLINE |
+					   CALLER_NEED_CGROUP,
+				   policy_needs(f->policy), c) < 0) {
 		/* Unidentifiable: denied, and audited with what is known. */
 		policy_decide(f->policy, NULL, &d);
 	} else {
