@@ -135,30 +135,21 @@ static size_t utf8_seq(const unsigned char *s, size_t left)
 	return n;
 }
 
-/* Adds s as a JSON string, invalid UTF-8 replaced by U+FFFD. */
-static void add_str(cJSON *o, const char *key, const char *s)
+/* A copy of s[0..len) with invalid UTF-8 replaced by U+FFFD (malloc'd),
+ * or NULL if s is valid (the common case: nothing to copy). */
+static char *utf8_fixed(const char *s, size_t len, size_t *outlen)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t len, i, n, j = 0;
+	size_t i, n, j = 0;
 	char *copy;
 
-	if (!s) {
-		cJSON_AddNullToObject(o, key);
-		return;
-	}
-	len = strlen(s);
-	for (i = 0; i < len; i++)
-		if (u[i] >= 0x80)
+	for (i = 0; i < len; i += n)
+		if (!(n = utf8_seq(u + i, len - i)))
 			break;
-	if (i == len) {
-		cJSON_AddStringToObject(o, key, s);
-		return;
-	}
-	copy = malloc(len * 3 + 1);
-	if (!copy) {
-		cJSON_AddStringToObject(o, key, "?");
-		return;
-	}
+	if (i >= len)
+		return NULL;
+	if (!(copy = malloc(len * 3 + 1)))
+		return NULL;
 	for (i = 0; i < len;) {
 		n = utf8_seq(u + i, len - i);
 		if (!n) {
@@ -172,40 +163,10 @@ static void add_str(cJSON *o, const char *key, const char *s)
 		}
 	}
 	copy[j] = '\0';
-	cJSON_AddStringToObject(o, key, copy);
-	free(copy);
+	*outlen = j;
+	return copy;
 }
 
-/* Integers as raw JSON: cJSON prints numbers with "%1.15g" and checks them
- * with sscanf, a third of the cost of an open line. */
-static void add_int(cJSON *o, const char *key, long long v)
-{
-	char buf[24];
-
-	snprintf(buf, sizeof(buf), "%lld", v);
-	cJSON_AddRawToObject(o, key, buf);
-}
-
-static cJSON *str_array(const char *const *v, size_t n)
-{
-	cJSON *arr = cJSON_CreateArray();
-	cJSON *tmp;
-	size_t i;
-
-	if (!arr)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		tmp = cJSON_CreateObject();
-		if (!tmp)
-			break;
-		add_str(tmp, "s", v[i]);
-		cJSON_AddItemToArray(arr, cJSON_DetachItemFromObject(tmp, "s"));
-		cJSON_Delete(tmp);
-	}
-	return arr;
-}
-
-/* mkdir -p of path's parent, new directories 0700. */
 static int make_parent(const char *path)
 {
 	char *dir = strdup(path), *p;
@@ -626,54 +587,24 @@ static bool event_name_ok(const char *s)
 	return true;
 }
 
-/* Writes one line: fields (owned) printed without braces between the
- * header and prev. */
-static int emit(struct audit *a, const char *event, cJSON *fields, int priority)
+/* Writes one line: body (the inside of a JSON object, no braces, may be
+ * empty) between the header and prev. */
+static int emit_body(struct audit *a, const char *event, const char *body,
+		     size_t bodylen, int priority)
 {
-	static const char *const reserved[] = {"ts", "seq", "event", "prev"};
 	struct timespec now;
-	char ts[32];
-	char *body = NULL, *line = NULL;
-	size_t bodylen, cap, len, i;
+	char ts[32], stackline[4096];
+	char *line = stackline;
+	size_t cap, len;
 	uint64_t seq = 0;
 	ssize_t n;
 	int r;
 
-	if (!event_name_ok(event)) {
-		cJSON_Delete(fields);
+	if (!event_name_ok(event))
 		return -EINVAL;
-	}
-	if (!fields)
-		fields = cJSON_CreateObject();
-	if (!fields)
-		return -ENOMEM;
-	if (!cJSON_IsObject(fields)) {
-		cJSON_Delete(fields);
-		return -EINVAL;
-	}
-	/* The header's keys are ours alone (cJSON allows duplicates). */
-	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
-		while (cJSON_GetObjectItemCaseSensitive(fields, reserved[i]))
-			cJSON_DeleteItemFromObjectCaseSensitive(fields,
-								reserved[i]);
-	body = cJSON_PrintUnformatted(fields);
-	cJSON_Delete(fields);
-	if (!body)
-		return -ENOMEM;
-	bodylen = strlen(body);
-	/* "{...}": keep the inside. */
-	if (bodylen < 2) {
-		r = -EINVAL;
-		goto out;
-	}
-	body[bodylen - 1] = '\0';
-	bodylen -= 2;
 	cap = bodylen + strlen(event) + 200;
-	line = malloc(cap);
-	if (!line) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (cap > sizeof(stackline) && !(line = malloc(cap)))
+		return -ENOMEM;
 
 	pthread_mutex_lock(&a->lock);
 	if (!a->use_syslog) {
@@ -685,9 +616,9 @@ static int emit(struct audit *a, const char *event, cJSON *fields, int priority)
 	seq = a->seq + 1;
 	len = (size_t)snprintf(line, cap,
 			       "{\"ts\":\"%s\",\"seq\":%llu,"
-			       "\"event\":\"%s\"%s%s,\"prev\":\"%s\"}",
+			       "\"event\":\"%s\"%s%.*s,\"prev\":\"%s\"}",
 			       ts, (unsigned long long)seq, event,
-			       bodylen ? "," : "", body + 1, a->prev);
+			       bodylen ? "," : "", (int)bodylen, body, a->prev);
 	if (a->use_syslog) {
 		syslog(priority, "%s", line);
 	} else {
@@ -735,9 +666,178 @@ static int emit(struct audit *a, const char *event, cJSON *fields, int priority)
 		}
 	}
 out:
-	free(line);
+	if (line != stackline)
+		free(line);
+	return r;
+}
+
+/* A cJSON object's members as one line (fields owned). */
+static int emit(struct audit *a, const char *event, cJSON *fields, int priority)
+{
+	static const char *const reserved[] = {"ts", "seq", "event", "prev"};
+	char *body;
+	size_t bodylen, i;
+	int r;
+
+	if (!event_name_ok(event)) {
+		cJSON_Delete(fields);
+		return -EINVAL;
+	}
+	if (!fields)
+		fields = cJSON_CreateObject();
+	if (!fields)
+		return -ENOMEM;
+	if (!cJSON_IsObject(fields)) {
+		cJSON_Delete(fields);
+		return -EINVAL;
+	}
+	/* The header's keys are ours alone (cJSON allows duplicates). */
+	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		while (cJSON_GetObjectItemCaseSensitive(fields, reserved[i]))
+			cJSON_DeleteItemFromObjectCaseSensitive(fields,
+								reserved[i]);
+	body = cJSON_PrintUnformatted(fields);
+	cJSON_Delete(fields);
+	if (!body)
+		return -ENOMEM;
+	bodylen = strlen(body);
+	/* "{...}": keep the inside. */
+	if (bodylen < 2) {
+		cJSON_free(body);
+		return -EINVAL;
+	}
+	/* Provider messages and names may hold any bytes: the line stays
+	 * valid UTF-8 JSON (invalid bytes only occur inside strings). */
+	size_t fixedlen = 0;
+	char *fixed = utf8_fixed(body + 1, bodylen - 2, &fixedlen);
+	r = fixed ? emit_body(a, event, fixed, fixedlen, priority) :
+		    emit_body(a, event, body + 1, bodylen - 2, priority);
+	free(fixed);
 	cJSON_free(body);
 	return r;
+}
+
+/* ---- the open event, written directly: it is on every open's path ---- */
+
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+	bool first;
+	char stack[3072];
+};
+
+static void jb_raw(struct jbuf *j, const char *s, size_t n)
+{
+	if (j->oom)
+		return;
+	if (j->len + n + 1 > j->cap) {
+		size_t cap = j->cap * 2;
+		while (cap < j->len + n + 1)
+			cap *= 2;
+		char *np = j->p == j->stack ? malloc(cap) : realloc(j->p, cap);
+		if (!np) {
+			j->oom = true;
+			return;
+		}
+		if (j->p == j->stack)
+			memcpy(np, j->stack, j->len);
+		j->p = np;
+		j->cap = cap;
+	}
+	memcpy(j->p + j->len, s, n);
+	j->len += n;
+}
+
+static void jb_key(struct jbuf *j, const char *key)
+{
+	if (!j->first)
+		jb_raw(j, ",", 1);
+	j->first = false;
+	jb_raw(j, "\"", 1);
+	jb_raw(j, key, strlen(key));
+	jb_raw(j, "\":", 2);
+}
+
+/* A JSON string as cJSON escapes it, invalid UTF-8 as U+FFFD. */
+static void jb_str(struct jbuf *j, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len, i, run;
+
+	if (!s) {
+		jb_raw(j, "null", 4);
+		return;
+	}
+	len = strlen(s);
+	jb_raw(j, "\"", 1);
+	for (i = 0; i < len;) {
+		for (run = i; run < len && u[run] >= 0x20 && u[run] < 0x80 &&
+			      u[run] != '"' && u[run] != '\\';
+		     run++)
+			;
+		jb_raw(j, s + i, run - i);
+		i = run;
+		if (i >= len)
+			break;
+		if (u[i] >= 0x80) {
+			size_t n = utf8_seq(u + i, len - i);
+			if (n)
+				jb_raw(j, s + i, n);
+			else
+				jb_raw(j, "\xef\xbf\xbd", 3);
+			i += n ? n : 1;
+			continue;
+		}
+		char esc[8];
+		switch (u[i]) {
+		case '"': jb_raw(j, "\\\"", 2); break;
+		case '\\': jb_raw(j, "\\\\", 2); break;
+		case '\b': jb_raw(j, "\\b", 2); break;
+		case '\f': jb_raw(j, "\\f", 2); break;
+		case '\n': jb_raw(j, "\\n", 2); break;
+		case '\r': jb_raw(j, "\\r", 2); break;
+		case '\t': jb_raw(j, "\\t", 2); break;
+		default:
+			snprintf(esc, sizeof(esc), "\\u%04x", u[i]);
+			jb_raw(j, esc, 6);
+		}
+		i++;
+	}
+	jb_raw(j, "\"", 1);
+}
+
+static void jb_kstr(struct jbuf *j, const char *key, const char *s)
+{
+	jb_key(j, key);
+	jb_str(j, s);
+}
+
+static void jb_kint(struct jbuf *j, const char *key, long long v)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%lld", v);
+	jb_key(j, key);
+	jb_raw(j, buf, (size_t)n);
+}
+
+static void jb_knull(struct jbuf *j, const char *key)
+{
+	jb_key(j, key);
+	jb_raw(j, "null", 4);
+}
+
+static void jb_kstrs(struct jbuf *j, const char *key, const char *const *v,
+		     size_t n)
+{
+	jb_key(j, key);
+	jb_raw(j, "[", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			jb_raw(j, ",", 1);
+		jb_str(j, v[i]);
+	}
+	jb_raw(j, "]", 1);
 }
 
 int audit_event(struct audit *a, const char *event, cJSON *fields)
@@ -756,60 +856,66 @@ int audit_open_event(struct audit *a, const char *file,
 {
 	bool allow = d && d->allow;
 	bool known = c && c->pid > 0;
+	struct jbuf j = { .first = true };
 	char buf[32];
-	cJSON *o;
 	size_t i;
+	int r;
 
 	if (!a)
 		return 0;
-	o = cJSON_CreateObject();
-	if (!o)
-		return -ENOMEM;
-	add_str(o, "file", file);
-	cJSON_AddItemToObject(o, "profiles", str_array(profiles, nprofiles));
-	cJSON_AddStringToObject(o, "decision", allow ? "allow" : "deny");
-	add_str(o, "rule", d ? d->rule : "no decision");
+	j.p = j.stack;
+	j.cap = sizeof(j.stack);
+	jb_kstr(&j, "file", file);
+	jb_kstrs(&j, "profiles", profiles, nprofiles);
+	jb_kstr(&j, "decision", allow ? "allow" : "deny");
+	jb_kstr(&j, "rule", d ? d->rule : "no decision");
 	if (d && d->line)
-		add_int(o, "line", d->line);
+		jb_kint(&j, "line", d->line);
 	if (known)
-		add_int(o, "pid", c->pid);
+		jb_kint(&j, "pid", c->pid);
 	else
-		cJSON_AddNullToObject(o, "pid");
+		jb_knull(&j, "pid");
 	if (c) {
-		add_int(o, "tid", c->tid);
-		add_int(o, "uid", c->uid);
-		add_int(o, "gid", c->gid);
+		jb_kint(&j, "tid", c->tid);
+		jb_kint(&j, "uid", c->uid);
+		jb_kint(&j, "gid", c->gid);
 	} else {
-		cJSON_AddNullToObject(o, "tid");
-		cJSON_AddNullToObject(o, "uid");
-		cJSON_AddNullToObject(o, "gid");
+		jb_knull(&j, "tid");
+		jb_knull(&j, "uid");
+		jb_knull(&j, "gid");
 	}
-	add_str(o, "exe", known ? c->exe : NULL);
-	if (known && c->exe_deleted)
-		cJSON_AddTrueToObject(o, "exe_deleted");
-	add_str(o, "comm", known ? c->comm : NULL);
-	add_str(o, "cmdline",
+	jb_kstr(&j, "exe", known ? c->exe : NULL);
+	if (known && c->exe_deleted) {
+		jb_key(&j, "exe_deleted");
+		jb_raw(&j, "true", 4);
+	}
+	jb_kstr(&j, "comm", known ? c->comm : NULL);
+	jb_kstr(&j, "cmdline",
 		known && (c->have & CALLER_NEED_CMDLINE) ? c->cmdline : NULL);
-	add_str(o, "cgroup",
+	jb_kstr(&j, "cgroup",
 		known && (c->have & CALLER_NEED_CGROUP) ? c->cgroup : NULL);
 	if (known && (c->have & CALLER_NEED_ANCESTORS)) {
 		const char *anc[CALLER_MAX_ANCESTORS];
 
 		for (i = 0; i < c->nancestors && i < CALLER_MAX_ANCESTORS; i++)
 			anc[i] = c->ancestors[i];
-		cJSON_AddItemToObject(o, "ancestors",
-				      str_array(anc, c->nancestors));
+		jb_kstrs(&j, "ancestors", anc, i);
 	}
 	if (known && c->tracer)
-		add_int(o, "tracer", c->tracer);
-	cJSON_AddItemToObject(o, "key_ids", str_array(key_ids, nkeys));
+		jb_kint(&j, "tracer", c->tracer);
+	jb_kstrs(&j, "key_ids", key_ids, nkeys);
 	if (expires > 0) {
 		format_time(expires, buf);
-		cJSON_AddStringToObject(o, "expires", buf);
+		jb_kstr(&j, "expires", buf);
 	} else {
-		cJSON_AddNullToObject(o, "expires");
+		jb_knull(&j, "expires");
 	}
-	return emit(a, "open", o, allow ? LOG_INFO : LOG_WARNING);
+	r = j.oom ? -ENOMEM :
+		    emit_body(a, "open", j.p, j.len,
+			      allow ? LOG_INFO : LOG_WARNING);
+	if (j.p != j.stack)
+		free(j.p);
+	return r;
 }
 
 /* ---- reading the log back ---- */
