@@ -31,10 +31,14 @@
 #define SLAB_MAGIC 0x5ec5ab5ec5ab0001ULL
 #define LARGE_MAGIC 0x5ec1a46e5ec10002ULL
 
-static const size_t classes[] = {16,  32,  48,	64,  96,   128,	 192,
-				 256, 384, 512, 768, 1024, 1536, 2048};
+/* Up to 8 KiB from slabs: a rendered file or an HTTP body is one block,
+ * and a mapping of its own per open (mmap, mlock, munmap) costs more than
+ * the open itself. */
+static const size_t classes[] = {16,  32,  48,	 64,   96,   128,  192,
+				 256, 384, 512,	 768,  1024, 1536, 2048,
+				 3072, 4096, 6144, 8192};
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
-#define SLAB_MAX 2048
+#define SLAB_MAX 8192
 #define MAX_SLOTS ((CHUNK - HDR) / 16)
 #define BITMAP_WORDS ((MAX_SLOTS + 63) / 64)
 
