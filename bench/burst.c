@@ -77,7 +77,7 @@ static void *reader(void *arg)
 	r->lat = bench_ns() - t0;
 	r->end = real_now();
 	buf[got] = 0;
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	if (field(buf, "AccessKeyId", r->ak, sizeof(r->ak)) < 0 ||
 	    field(buf, "Expiration", t, sizeof(t)) < 0 ||
 	    !strptime(t, "%Y-%m-%dT%H:%M:%S", &tm)) {
@@ -120,8 +120,8 @@ int main(int argc, char **argv)
 	if (at > 0) {
 		double d = at - real_now();
 		if (d > 0) {
-			struct timespec ts = { (time_t)d,
-					       (long)((d - (long)d) * 1e9) };
+			struct timespec ts = {(time_t)d,
+					      (long)((d - (long)d) * 1e9)};
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -134,7 +134,7 @@ int main(int argc, char **argv)
 	long ok = 0, errs = 0, expired = 0, nkeys = 0;
 	double margin = 1e18;
 	char keys[16][32];
-	long kcount[16] = { 0 };
+	long kcount[16] = {0};
 	for (long i = 0; i < n; i++) {
 		lat[i] = r[i].lat;
 		if (r[i].err) {

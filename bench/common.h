@@ -20,12 +20,14 @@ static int bench_cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Sorts v and prints "median_ns=.. p99_ns=.. mean_ns=.. min_ns=.. max_ns=..". */
+/* Sorts v and prints "median_ns=.. p99_ns=.. mean_ns=.. min_ns=.. max_ns=..".
+ */
 static inline void bench_stats(uint64_t *v, size_t n, FILE *out)
 {
 	long double sum = 0;
 	if (!n) {
-		fprintf(out, "median_ns=0 p99_ns=0 mean_ns=0 min_ns=0 max_ns=0");
+		fprintf(out,
+			"median_ns=0 p99_ns=0 mean_ns=0 min_ns=0 max_ns=0");
 		return;
 	}
 	qsort(v, n, sizeof(*v), bench_cmp_u64);
@@ -34,11 +36,11 @@ static inline void bench_stats(uint64_t *v, size_t n, FILE *out)
 	size_t p99 = (n * 99) / 100;
 	if (p99 >= n)
 		p99 = n - 1;
-	fprintf(out,
-		"median_ns=%llu p99_ns=%llu mean_ns=%.0Lf min_ns=%llu max_ns=%llu",
-		(unsigned long long)v[n / 2], (unsigned long long)v[p99],
-		sum / n, (unsigned long long)v[0],
-		(unsigned long long)v[n - 1]);
+	fprintf(
+	    out,
+	    "median_ns=%llu p99_ns=%llu mean_ns=%.0Lf min_ns=%llu max_ns=%llu",
+	    (unsigned long long)v[n / 2], (unsigned long long)v[p99], sum / n,
+	    (unsigned long long)v[0], (unsigned long long)v[n - 1]);
 }
 
 #endif

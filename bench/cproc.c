@@ -42,7 +42,8 @@ static long call(char **argv)
 	close(p[0]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(st) || WEXITSTATUS(st) || !memmem(buf, total > 0 ? (size_t)total : 0, "AccessKeyId", 11))
+	if (!WIFEXITED(st) || WEXITSTATUS(st) ||
+	    !memmem(buf, total > 0 ? (size_t)total : 0, "AccessKeyId", 11))
 		return -1;
 	return total;
 }

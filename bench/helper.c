@@ -15,10 +15,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TOKEN "IQoJb3JpZ2luX2VjEBenchTokenAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
-	      "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB" \
-	      "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC" \
-	      "DDDDDDDDDDDDDDDDDDDD"
+#define TOKEN                                                                  \
+	"IQoJb3JpZ2luX2VjEBenchTokenAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+	"AA"                                                                   \
+	"BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB" \
+	"BBBB"                                                                 \
+	"CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC" \
+	"CCCC"                                                                 \
+	"DDDDDDDDDDDDDDDDDDDD"
 
 int main(int argc, char **argv)
 {
@@ -29,11 +33,20 @@ int main(int argc, char **argv)
 
 	while ((o = getopt(argc, argv, "p:l:s:c:")) != -1) {
 		switch (o) {
-		case 'p': name = optarg; break;
-		case 'l': life = atol(optarg); break;
-		case 's': sleep_ms = atol(optarg); break;
-		case 'c': count = optarg; break;
-		default: return 2;
+		case 'p':
+			name = optarg;
+			break;
+		case 'l':
+			life = atol(optarg);
+			break;
+		case 's':
+			sleep_ms = atol(optarg);
+			break;
+		case 'c':
+			count = optarg;
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (count) {
@@ -45,8 +58,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (sleep_ms > 0) {
-		struct timespec ts = { sleep_ms / 1000,
-				       (sleep_ms % 1000) * 1000000L };
+		struct timespec ts = {sleep_ms / 1000,
+				      (sleep_ms % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	/* ASIA + 6 letters of the name + 10 digits */
@@ -55,7 +68,8 @@ int main(int argc, char **argv)
 		char c = name[i];
 		if (c >= 'a' && c <= 'z')
 			c -= 32;
-		tag[i] = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ? c : 'X';
+		tag[i] =
+		    (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ? c : 'X';
 	}
 	if (life > 0) {
 		time_t t = time(NULL) + life;
@@ -67,10 +81,11 @@ int main(int argc, char **argv)
 		snprintf(exp, sizeof(exp), "2099-01-01T00:00:00Z");
 		snprintf(ak, sizeof(ak), "ASIA%s0000000001", tag);
 	}
-	int n = snprintf(out, sizeof(out),
-			 "{\"Version\": 1, \"AccessKeyId\": \"%s\", "
-			 "\"SecretAccessKey\": \"bench/secret+key/%s/0123456789abcdefXY\", "
-			 "\"SessionToken\": \"%s\", \"Expiration\": \"%s\"}\n",
-			 ak, tag, TOKEN, exp);
+	int n = snprintf(
+	    out, sizeof(out),
+	    "{\"Version\": 1, \"AccessKeyId\": \"%s\", "
+	    "\"SecretAccessKey\": \"bench/secret+key/%s/0123456789abcdefXY\", "
+	    "\"SessionToken\": \"%s\", \"Expiration\": \"%s\"}\n",
+	    ak, tag, TOKEN, exp);
 	return write(1, out, (size_t)n) == n ? 0 : 1;
 }

@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 {
 	static char body[65536], req[8192];
 	char head[256];
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
 	int one = 1;
 
@@ -75,8 +75,8 @@ int main(int argc, char **argv)
 			if (strstr(req, "\r\n\r\n"))
 				break;
 		}
-		struct iovec iov[2] = { { head, (size_t)hlen },
-					{ body, (size_t)blen } };
+		struct iovec iov[2] = {{head, (size_t)hlen},
+				       {body, (size_t)blen}};
 		if (writev(c, iov, 2) < 0) {
 			/* client gone */
 		}

@@ -13,15 +13,15 @@
 #include <unistd.h>
 
 static const char request[] =
-	"GET /latest/meta-data/iam/security-credentials/bench HTTP/1.1\r\n"
-	"Host: 127.0.0.1\r\nUser-Agent: bench\r\nAccept: */*\r\n"
-	"Connection: close\r\n\r\n";
+    "GET /latest/meta-data/iam/security-credentials/bench HTTP/1.1\r\n"
+    "Host: 127.0.0.1\r\nUser-Agent: bench\r\nAccept: */*\r\n"
+    "Connection: close\r\n\r\n";
 
 static long get(int port)
 {
 	static char buf[65536];
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons((unsigned short)port) };
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons((unsigned short)port)};
 	int one = 1;
 	long total = 0;
 	ssize_t k;

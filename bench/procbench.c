@@ -42,20 +42,37 @@ int main(int argc, char **argv)
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	uint64_t *lat = calloc((size_t)n, sizeof(*lat)), total = 0;
-	const char *steps[] = { "open_dir", "pidfd_open", "status", "stat",
-				"readlink_exe", "cmdline", "cgroup", NULL };
+	const char *steps[] = {"open_dir",     "pidfd_open", "status", "stat",
+			       "readlink_exe", "cmdline",    "cgroup", NULL};
 	for (int s = 0; steps[s]; s++) {
 		int dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		for (long i = 0; i < n; i++) {
 			uint64_t t0 = bench_ns();
 			switch (s) {
-			case 0: close(open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)); break;
-			case 1: close((int)syscall(SYS_pidfd_open, pid, 0)); break;
-			case 2: rd(dirfd, "status"); break;
-			case 3: rd(dirfd, "stat"); break;
-			case 4: if (readlinkat(dirfd, "exe", buf, sizeof(buf)) < 0) return 1; break;
-			case 5: rd(dirfd, "cmdline"); break;
-			case 6: rd(dirfd, "cgroup"); break;
+			case 0:
+				close(open(path,
+					   O_PATH | O_DIRECTORY | O_CLOEXEC));
+				break;
+			case 1:
+				close((int)syscall(SYS_pidfd_open, pid, 0));
+				break;
+			case 2:
+				rd(dirfd, "status");
+				break;
+			case 3:
+				rd(dirfd, "stat");
+				break;
+			case 4:
+				if (readlinkat(dirfd, "exe", buf, sizeof(buf)) <
+				    0)
+					return 1;
+				break;
+			case 5:
+				rd(dirfd, "cmdline");
+				break;
+			case 6:
+				rd(dirfd, "cgroup");
+				break;
 			}
 			lat[i] = bench_ns() - t0;
 		}

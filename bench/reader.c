@@ -84,16 +84,26 @@ int main(int argc, char **argv)
 
 	while ((o = getopt(argc, argv, "n:w:m:t:d:")) != -1) {
 		switch (o) {
-		case 'n': iters = atol(optarg); break;
-		case 'w': warm = atol(optarg); break;
-		case 't': threads = atol(optarg); break;
-		case 'd': secs = atof(optarg); break;
+		case 'n':
+			iters = atol(optarg);
+			break;
+		case 'w':
+			warm = atol(optarg);
+			break;
+		case 't':
+			threads = atol(optarg);
+			break;
+		case 'd':
+			secs = atof(optarg);
+			break;
 		case 'm':
-			mode = !strcmp(optarg, "open") ? M_OPEN :
-			       !strcmp(optarg, "stat") ? M_STAT : M_FULL;
+			mode = !strcmp(optarg, "open")	 ? M_OPEN
+			       : !strcmp(optarg, "stat") ? M_STAT
+							 : M_FULL;
 			break;
 		default:
-			fprintf(stderr, "usage: reader [-n N] [-w W] [-m full|open|stat] [-t T -d S] PATH\n");
+			fprintf(stderr, "usage: reader [-n N] [-w W] [-m "
+					"full|open|stat] [-t T -d S] PATH\n");
 			return 2;
 		}
 	}
@@ -104,7 +114,8 @@ int main(int argc, char **argv)
 	path = argv[optind];
 	for (long i = 0; i < warm; i++)
 		if (once() < 0) {
-			fprintf(stderr, "reader: %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "reader: %s: %s\n", path,
+				strerror(errno));
 			return 1;
 		}
 	if (threads <= 0) {
@@ -132,8 +143,7 @@ int main(int argc, char **argv)
 		pthread_create(&w[i].t, NULL, work, &w[i]);
 	}
 	uint64_t t0 = bench_ns();
-	struct timespec ts = { (time_t)secs,
-			       (long)((secs - (long)secs) * 1e9) };
+	struct timespec ts = {(time_t)secs, (long)((secs - (long)secs) * 1e9)};
 	nanosleep(&ts, NULL);
 	atomic_store(&stop, true);
 	size_t ops = 0, ns = 0, bytes = 0;
@@ -150,7 +160,8 @@ int main(int argc, char **argv)
 		memcpy(all + k, w[i].lat, w[i].n * sizeof(uint64_t));
 		k += w[i].n;
 	}
-	printf("threads=%ld ops=%zu errors=%lu seconds=%.3f ops_per_s=%.0f bytes=%zu ",
+	printf("threads=%ld ops=%zu errors=%lu seconds=%.3f ops_per_s=%.0f "
+	       "bytes=%zu ",
 	       threads, ops, atomic_load(&errors), el / 1e9, ops / (el / 1e9),
 	       bytes);
 	bench_stats(all, k, stdout);

@@ -44,16 +44,18 @@ int main(int argc, char **argv)
 		ssize_t k = 0;
 		int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
 		if (fd >= 0) {
-			while ((k = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+			while ((k = read(fd, buf + got,
+					 sizeof(buf) - 1 - got)) > 0)
 				got += (size_t)k;
 			close(fd);
 		}
 		buf[got] = 0;
 		if (fd >= 0 && k == 0 && strstr(buf, argv[2])) {
 			uint64_t t2 = bench_ns();
-			printf("cmd_ns=%llu total_ns=%llu tries=%ld bytes=%zu\n",
-			       (unsigned long long)(t1 - t0),
-			       (unsigned long long)(t2 - t0), tries, got);
+			printf(
+			    "cmd_ns=%llu total_ns=%llu tries=%ld bytes=%zu\n",
+			    (unsigned long long)(t1 - t0),
+			    (unsigned long long)(t2 - t0), tries, got);
 			return 0;
 		}
 		if (bench_ns() - t0 > 10000000000ull)

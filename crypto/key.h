@@ -25,11 +25,11 @@ int key_load(const struct config *cfg, bool interactive, uint8_t **key,
 void key_free(uint8_t *key);
 /* mkdir path 0700 unless it exists (and is a directory). */
 int key_ensure_dir(const char *path, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Prompts on the controlling terminal with echo off; *out is secmem
  * (secmem_free it).  -ENOTTY without a terminal. */
-int key_prompt_secret(const char *prompt, char **out, char *err,
-		      size_t errlen) __attribute__((warn_unused_result));
+int key_prompt_secret(const char *prompt, char **out, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Drops the cached key from the keyring (credfs lock). */
 void key_forget(const struct config *cfg);
 

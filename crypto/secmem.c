@@ -34,9 +34,9 @@
 /* Up to 8 KiB from slabs: a rendered file or an HTTP body is one block,
  * and a mapping of its own per open (mmap, mlock, munmap) costs more than
  * the open itself. */
-static const size_t classes[] = {16,  32,  48,	 64,   96,   128,  192,
-				 256, 384, 512,	 768,  1024, 1536, 2048,
-				 3072, 4096, 6144, 8192};
+static const size_t classes[] = {16,   32,   48,   64,	 96,   128,
+				 192,  256,  384,  512,	 768,  1024,
+				 1536, 2048, 3072, 4096, 6144, 8192};
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
 #define SLAB_MAX 8192
 #define MAX_SLOTS ((CHUNK - HDR) / 16)

@@ -16,7 +16,7 @@
 
 void *secmem_alloc(size_t n) __attribute__((warn_unused_result, malloc));
 void *secmem_calloc(size_t n, size_t size)
-	__attribute__((warn_unused_result, malloc));
+    __attribute__((warn_unused_result, malloc));
 /* Grows or shrinks; the old block is wiped.  NULL p acts as alloc. */
 void *secmem_realloc(void *p, size_t n) __attribute__((warn_unused_result));
 /* Wipes and frees; NULL is a no-op. */
@@ -24,7 +24,7 @@ void secmem_free(void *p);
 /* Copies of C strings into secret memory; NULL on ENOMEM. */
 char *secmem_strdup(const char *s) __attribute__((warn_unused_result));
 char *secmem_strndup(const char *s, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Usable size of a block from secmem_alloc. */
 size_t secmem_size(const void *p);
 
@@ -35,12 +35,12 @@ struct secbuf {
 	size_t cap;
 };
 int secbuf_append(struct secbuf *b, const void *p, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Makes room for n more bytes (and the NUL) without changing len. */
 int secbuf_reserve(struct secbuf *b, size_t n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 int secbuf_printf(struct secbuf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), warn_unused_result));
+    __attribute__((format(printf, 2, 3), warn_unused_result));
 /* Wipes and frees the data; the struct itself is left zeroed. */
 void secbuf_wipe(struct secbuf *b);
 /* Hands the data to the caller (secmem_free it); b is left empty. */
@@ -51,10 +51,10 @@ struct secmem_stats {
 	size_t bytes_in_use;
 	size_t bytes_locked;
 	size_t slabs;
-	bool lock_failed; /* RLIMIT_MEMLOCK reached: newer slabs unlocked */
+	bool lock_failed;     /* RLIMIT_MEMLOCK reached: newer slabs unlocked */
 	size_t lock_failures; /* mappings left unlocked */
 	size_t bytes_mapped;  /* all mappings, locked or not */
-	size_t allocs;        /* live blocks */
+	size_t allocs;	      /* live blocks */
 };
 void secmem_get_stats(struct secmem_stats *st);
 

@@ -27,8 +27,8 @@ void store_free(struct store *s);
 
 /* Source secrets.  -ENOENT if absent; -EBADMSG if the sealed file fails to
  * open (it is then set aside and err says so). */
-int store_get(struct store *s, const char *name, struct cred **out,
-	      char *err, size_t errlen) __attribute__((warn_unused_result));
+int store_get(struct store *s, const char *name, struct cred **out, char *err,
+	      size_t errlen) __attribute__((warn_unused_result));
 int store_put(struct store *s, const char *name, const struct cred *c,
 	      char *err, size_t errlen) __attribute__((warn_unused_result));
 int store_remove(struct store *s, const char *name);
@@ -36,10 +36,10 @@ int store_remove(struct store *s, const char *name);
 /* Credential cache, one sealed file per profile. */
 int store_cache_load(struct store *s, const char *profile, struct cred **out,
 		     char *err, size_t errlen)
-	__attribute__((warn_unused_result));
-int store_cache_save(struct store *s, const char *profile,
-		     const struct cred *c, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
+int store_cache_save(struct store *s, const char *profile, const struct cred *c,
+		     char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 int store_cache_remove(struct store *s, const char *profile);
 
 /* Valid store entry and cache profile names: [A-Za-z0-9_.@-]+, at most 128
@@ -47,7 +47,7 @@ int store_cache_remove(struct store *s, const char *profile);
 bool store_name_valid(const char *name);
 /* Names of the store entries, sorted; *names is malloc'd (store_list_free). */
 int store_list(struct store *s, char ***names, size_t *n)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 void store_list_free(char **names, size_t n);
 
 /* Audit hook, process-wide: called after a successful store_put ("store",
@@ -55,8 +55,7 @@ void store_list_free(char **names, size_t n);
  * fails its integrity check ("integrity", "store/NAME", "cache/PROFILE" or
  * "manifest") -- a bad file, a replayed older copy, or a missing or bad
  * manifest while entries exist.  name never holds a secret. */
-typedef void (*store_event_fn)(const char *event, const char *name,
-			       void *arg);
+typedef void (*store_event_fn)(const char *event, const char *name, void *arg);
 void store_set_event_hook(store_event_fn fn, void *arg);
 
 /* `credfs store ...`: argv[0] is "add"/"list"/"rm"/"import-aws". Returns the

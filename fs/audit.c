@@ -710,8 +710,8 @@ static int emit(struct audit *a, const char *event, cJSON *fields, int priority)
 	 * valid UTF-8 JSON (invalid bytes only occur inside strings). */
 	size_t fixedlen = 0;
 	char *fixed = utf8_fixed(body + 1, bodylen - 2, &fixedlen);
-	r = fixed ? emit_body(a, event, fixed, fixedlen, priority) :
-		    emit_body(a, event, body + 1, bodylen - 2, priority);
+	r = fixed ? emit_body(a, event, fixed, fixedlen, priority)
+		  : emit_body(a, event, body + 1, bodylen - 2, priority);
 	free(fixed);
 	cJSON_free(body);
 	return r;
@@ -791,13 +791,27 @@ static void jb_str(struct jbuf *j, const char *s)
 		}
 		char esc[8];
 		switch (u[i]) {
-		case '"': jb_raw(j, "\\\"", 2); break;
-		case '\\': jb_raw(j, "\\\\", 2); break;
-		case '\b': jb_raw(j, "\\b", 2); break;
-		case '\f': jb_raw(j, "\\f", 2); break;
-		case '\n': jb_raw(j, "\\n", 2); break;
-		case '\r': jb_raw(j, "\\r", 2); break;
-		case '\t': jb_raw(j, "\\t", 2); break;
+		case '"':
+			jb_raw(j, "\\\"", 2);
+			break;
+		case '\\':
+			jb_raw(j, "\\\\", 2);
+			break;
+		case '\b':
+			jb_raw(j, "\\b", 2);
+			break;
+		case '\f':
+			jb_raw(j, "\\f", 2);
+			break;
+		case '\n':
+			jb_raw(j, "\\n", 2);
+			break;
+		case '\r':
+			jb_raw(j, "\\r", 2);
+			break;
+		case '\t':
+			jb_raw(j, "\\t", 2);
+			break;
 		default:
 			snprintf(esc, sizeof(esc), "\\u%04x", u[i]);
 			jb_raw(j, esc, 6);
@@ -856,7 +870,7 @@ int audit_open_event(struct audit *a, const char *file,
 {
 	bool allow = d && d->allow;
 	bool known = c && c->pid > 0;
-	struct jbuf j = { .first = true };
+	struct jbuf j = {.first = true};
 	char buf[32];
 	size_t i;
 	int r;
@@ -910,8 +924,8 @@ int audit_open_event(struct audit *a, const char *file,
 	} else {
 		jb_knull(&j, "expires");
 	}
-	r = j.oom ? -ENOMEM :
-		    emit_body(a, "open", j.p, j.len,
+	r = j.oom ? -ENOMEM
+		  : emit_body(a, "open", j.p, j.len,
 			      allow ? LOG_INFO : LOG_WARNING);
 	if (j.p != j.stack)
 		free(j.p);

@@ -580,8 +580,8 @@ static int idcache_get(struct caller *c, uint64_t ino, const char *exe,
 	if (e->tid != c->tid || e->ino != ino || !ino ||
 	    mono_ms() - e->at_ms > IDCACHE_TTL_MS || e->uid != c->uid ||
 	    e->gid != c->gid || e->exe_deleted != deleted ||
-	    strcmp(e->exe, exe) || (need & ~e->have & (CALLER_NEED_CMDLINE |
-						      CALLER_NEED_CGROUP)))
+	    strcmp(e->exe, exe) ||
+	    (need & ~e->have & (CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP)))
 		goto out;
 	c->pid = e->pid;
 	c->tracer = e->tracer;
@@ -643,8 +643,7 @@ int caller_identify_cached(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 			}
 		}
 	}
-	if ((fresh & CALLER_NEED_CGROUP) &&
-	    (r = read_cgroup(dirfd, c)) < 0) {
+	if ((fresh & CALLER_NEED_CGROUP) && (r = read_cgroup(dirfd, c)) < 0) {
 		close(dirfd);
 		caller_reset(c, tid, uid, gid);
 		return r;

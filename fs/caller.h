@@ -59,7 +59,7 @@ struct caller {
 /* Fills c for the thread tid; -ESRCH/-EACCES/-EINVAL if the caller cannot
  * be identified (pid 0, vanished, pid reused, unreadable /proc). */
 int caller_identify(pid_t tid, uid_t uid, gid_t gid, struct caller *c)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Hash of the executable as the caller runs it (/proc/PID/exe). */
 int caller_exe_sha256(struct caller *c);
 
@@ -78,12 +78,12 @@ int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
  * hashes are never cached.  Without pidfs this is caller_identify_need. */
 int caller_identify_cached(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 			   unsigned fresh, struct caller *c)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Fills optional parts still missing from an identified caller, checking
  * the process is still the one identified (same pidfs inode, or start
  * time); -ESRCH if not. */
 int caller_complete(struct caller *c, unsigned need)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Whether c is in group g: the request gid or a supplementary group. */
 bool caller_in_group(const struct caller *c, gid_t g);
 

@@ -18,7 +18,7 @@
 int cmd_check(const char *path)
 {
 	struct config *cfg = NULL;
-	struct diag d = { 0 };
+	struct diag d = {0};
 	int r = config_load(path, &cfg, &d);
 
 	for (size_t i = 0; i < d.n; i++)
@@ -81,12 +81,13 @@ int cmd_status(struct config *cfg, int argc, char **argv)
 	}
 	printf("mount %s (pid %d)%s\n", jstr(rep, "mountpoint"),
 	       (int)cJSON_GetObjectItemCaseSensitive(rep, "pid")->valuedouble,
-	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rep, "locked")) ?
-		       "  LOCKED: every open is refused" :
-		       "");
+	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rep, "locked"))
+		   ? "  LOCKED: every open is refused"
+		   : "");
 	printf("%-16s %-20s %-10s %-21s %-21s %s\n", "PROFILE", "PROVIDER",
 	       "STATE", "EXPIRES", "LAST REFRESH", "LAST ERROR");
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rep, "profiles"))
+	cJSON_ArrayForEach(it,
+			   cJSON_GetObjectItemCaseSensitive(rep, "profiles"))
 	{
 		printf("%-16s %-20s %-10s %-21s %-21s %s\n",
 		       jstr(it, "profile"), jstr(it, "provider"),
@@ -96,11 +97,12 @@ int cmd_status(struct config *cfg, int argc, char **argv)
 	printf("\n%-32s %-16s %8s %8s\n", "FILE", "FORMAT", "OPENS", "DENIALS");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rep, "files"))
 	{
-		printf("%-32s %-16s %8.0f %8.0f\n", jstr(it, "file"),
-		       jstr(it, "format"),
-		       cJSON_GetObjectItemCaseSensitive(it, "opens")->valuedouble,
-		       cJSON_GetObjectItemCaseSensitive(it, "denials")
-			       ->valuedouble);
+		printf(
+		    "%-32s %-16s %8.0f %8.0f\n", jstr(it, "file"),
+		    jstr(it, "format"),
+		    cJSON_GetObjectItemCaseSensitive(it, "opens")->valuedouble,
+		    cJSON_GetObjectItemCaseSensitive(it, "denials")
+			->valuedouble);
 	}
 	cJSON_Delete(rep);
 	return 0;
@@ -131,8 +133,9 @@ int cmd_unlock(struct config *cfg, int argc, char **argv)
 static int need_profile(struct config *cfg, const char *cmd, const char *p)
 {
 	if (config_find_profile(cfg, p) < 0) {
-		fprintf(stderr, "credfs: %s: profile %s: no such profile in %s\n",
-			cmd, p, cfg->path);
+		fprintf(stderr,
+			"credfs: %s: profile %s: no such profile in %s\n", cmd,
+			p, cfg->path);
 		return 2;
 	}
 	return 0;
@@ -233,8 +236,8 @@ int cmd_login(struct config *cfg, int argc, char **argv)
 	cJSON *req = request("login");
 	cJSON_AddStringToObject(req, "profile", argv[1]);
 	if (serial) {
-		snprintf(prompt, sizeof(prompt), "MFA code for %s (%s): ",
-			 argv[1], serial);
+		snprintf(prompt, sizeof(prompt),
+			 "MFA code for %s (%s): ", argv[1], serial);
 		if (read_code(code, sizeof(code), prompt) < 0 || !*code) {
 			fprintf(stderr, "credfs: login %s: no MFA code given\n",
 				argv[1]);
@@ -286,8 +289,9 @@ int cmd_audit(struct config *cfg, int argc, char **argv)
 	if (argc < 2)
 		goto usage;
 	if (!strcmp(log, "syslog")) {
-		fprintf(stderr, "credfs: audit: the log goes to syslog; read it "
-				"there\n");
+		fprintf(stderr,
+			"credfs: audit: the log goes to syslog; read it "
+			"there\n");
 		return 2;
 	}
 	if (!strcmp(argv[1], "verify") && argc == 2)
@@ -348,9 +352,9 @@ int cmd_exec(struct config *cfg, int argc, char **argv)
 	static const struct {
 		const char *field, *var;
 	} aws[] = {
-		{ "access_key_id", "AWS_ACCESS_KEY_ID" },
-		{ "secret_access_key", "AWS_SECRET_ACCESS_KEY" },
-		{ "session_token", "AWS_SESSION_TOKEN" },
+	    {"access_key_id", "AWS_ACCESS_KEY_ID"},
+	    {"secret_access_key", "AWS_SECRET_ACCESS_KEY"},
+	    {"session_token", "AWS_SESSION_TOKEN"},
 	};
 	bool is_aws = cJSON_GetObjectItemCaseSensitive(f, "access_key_id");
 	if (is_aws) {
@@ -374,7 +378,8 @@ int cmd_exec(struct config *cfg, int argc, char **argv)
 	}
 	const char *exp = jstr(rep, "expiration");
 	if (strcmp(exp, "-")) {
-		setenv(is_aws ? "AWS_CREDENTIAL_EXPIRATION" : "CREDFS_EXPIRATION",
+		setenv(is_aws ? "AWS_CREDENTIAL_EXPIRATION"
+			      : "CREDFS_EXPIRATION",
 		       exp, 1);
 	}
 	setenv("CREDFS_PROFILE", profile, 1);

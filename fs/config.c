@@ -27,8 +27,8 @@ void diag_add(struct diag *d, int line, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	int n = line > 0 ? asprintf(&full, "%s:%d: %s",
-				    d->file ? d->file : "config", line, msg) :
-			   asprintf(&full, "%s: %s",
+				    d->file ? d->file : "config", line, msg)
+			 : asprintf(&full, "%s: %s",
 				    d->file ? d->file : "config", msg);
 	if (n < 0)
 		return;
@@ -124,11 +124,20 @@ int config_parse_duration(const char *s, int *seconds)
 			return -EINVAL;
 		long mul;
 		switch (*end) {
-		case 's': mul = 1; break;
-		case 'm': mul = 60; break;
-		case 'h': mul = 3600; break;
-		case 'd': mul = 86400; break;
-		default: return -EINVAL;
+		case 's':
+			mul = 1;
+			break;
+		case 'm':
+			mul = 60;
+			break;
+		case 'h':
+			mul = 3600;
+			break;
+		case 'd':
+			mul = 86400;
+			break;
+		default:
+			return -EINVAL;
 		}
 		total += v * mul;
 		if (total > 366L * 86400)
@@ -167,8 +176,8 @@ char *config_expand_path(const char *s)
 				e++;
 			if (e > p && (!brace || *e == '}')) {
 				char name[128];
-				snprintf(name, sizeof(name), "%.*s", (int)(e - p),
-					 p);
+				snprintf(name, sizeof(name), "%.*s",
+					 (int)(e - p), p);
 				const char *v = getenv(name);
 				if (v)
 					fputs(v, f);
@@ -189,14 +198,14 @@ struct format_info {
 };
 
 static const struct format_info formats[] = {
-	{ "aws-credentials", FMT_AWS_CREDENTIALS, false },
-	{ "aws-process", FMT_AWS_PROCESS, true },
-	{ "env", FMT_ENV, true },
-	{ "json", FMT_JSON, true },
-	{ "token", FMT_TOKEN, true },
-	{ "template", FMT_TEMPLATE, false },
-	{ "gcp-adc", FMT_GCP_ADC, true },
-	{ "pem", FMT_PEM, true },
+    {"aws-credentials", FMT_AWS_CREDENTIALS, false},
+    {"aws-process", FMT_AWS_PROCESS, true},
+    {"env", FMT_ENV, true},
+    {"json", FMT_JSON, true},
+    {"token", FMT_TOKEN, true},
+    {"template", FMT_TEMPLATE, false},
+    {"gcp-adc", FMT_GCP_ADC, true},
+    {"pem", FMT_PEM, true},
 };
 
 const char *format_name(enum file_format f)
@@ -257,7 +266,8 @@ static char *reader(char *str, int num, void *stream)
 			continue;
 		}
 		if (*p == '[' && p[n - 1] != ']') {
-			diag_add(ps->d, ps->lineno, "unterminated section header");
+			diag_add(ps->d, ps->lineno,
+				 "unterminated section header");
 			continue;
 		}
 		if ((int)n + 2 > num) {
@@ -357,8 +367,8 @@ static char *reader_sections(char *str, int num, void *stream)
 
 static bool parse_bool(const char *v, bool *out)
 {
-	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
-	static const char *const no[] = { "no", "false", "off", "0", NULL };
+	static const char *const yes[] = {"yes", "true", "on", "1", NULL};
+	static const char *const no[] = {"no", "false", "off", "0", NULL};
 	for (size_t i = 0; yes[i]; i++)
 		if (strcasecmp(v, yes[i]) == 0)
 			return (*out = true);
@@ -390,11 +400,17 @@ static void check_duplicates(const struct cfg_section *s, struct diag *d,
 			}
 }
 
-static const char *const credfs_keys[] = {
-	"state_dir",	  "key",	  "passphrase_file", "audit_log",
-	"audit_required", "audit_sync",	  "refresh_before",  "open_timeout",
-	"allow_other",	  "deny_traced", NULL
-};
+static const char *const credfs_keys[] = {"state_dir",
+					  "key",
+					  "passphrase_file",
+					  "audit_log",
+					  "audit_required",
+					  "audit_sync",
+					  "refresh_before",
+					  "open_timeout",
+					  "allow_other",
+					  "deny_traced",
+					  NULL};
 
 static void check_credfs(struct config *c, const struct cfg_section *s,
 			 struct diag *d)
@@ -421,8 +437,8 @@ static void check_credfs(struct config *c, const struct cfg_section *s,
 			free(c->key_spec);
 			if (!strncmp(kv->value, "keyfile:", 8)) {
 				char *p = config_expand_path(kv->value + 8);
-				if (p && asprintf(&c->key_spec, "keyfile:%s",
-						  p) < 0)
+				if (p &&
+				    asprintf(&c->key_spec, "keyfile:%s", p) < 0)
 					c->key_spec = NULL;
 				free(p);
 			} else {
@@ -430,13 +446,13 @@ static void check_credfs(struct config *c, const struct cfg_section *s,
 			}
 		} else if (!strcmp(kv->key, "passphrase_file")) {
 			free(c->passphrase_file);
-			c->passphrase_file = *kv->value ?
-				config_expand_path(kv->value) : NULL;
+			c->passphrase_file =
+			    *kv->value ? config_expand_path(kv->value) : NULL;
 		} else if (!strcmp(kv->key, "audit_log")) {
 			free(c->audit_log);
-			c->audit_log = strcmp(kv->value, "syslog") ?
-				config_expand_path(kv->value) :
-				strdup("syslog");
+			c->audit_log = strcmp(kv->value, "syslog")
+					   ? config_expand_path(kv->value)
+					   : strdup("syslog");
 		} else if (!strcmp(kv->key, "audit_sync")) {
 			if (strcmp(kv->value, "always") &&
 			    strcmp(kv->value, "batch") &&
@@ -449,10 +465,11 @@ static void check_credfs(struct config *c, const struct cfg_section *s,
 		} else if (!strcmp(kv->key, "refresh_before") ||
 			   !strcmp(kv->key, "open_timeout")) {
 			if (config_parse_duration(kv->value, &secs) < 0)
-				diag_add(d, kv->line,
-					 "%s: '%s' is not a duration (like 90s, "
-					 "15m, 1h)",
-					 kv->key, kv->value);
+				diag_add(
+				    d, kv->line,
+				    "%s: '%s' is not a duration (like 90s, "
+				    "15m, 1h)",
+				    kv->key, kv->value);
 			else if (!strcmp(kv->key, "refresh_before"))
 				c->refresh_before = secs;
 			else if (secs < 1)
@@ -478,8 +495,7 @@ static void check_credfs(struct config *c, const struct cfg_section *s,
 }
 
 static const char *const profile_common[] = {
-	"provider", "source", "endpoint", "ca_file", "region", "timeout", NULL
-};
+    "provider", "source", "endpoint", "ca_file", "region", "timeout", NULL};
 
 static void check_profile(struct config *c, struct profile_cfg *p,
 			  struct diag *d)
@@ -533,8 +549,8 @@ static void check_profile(struct config *c, struct profile_cfg *p,
 	int secs;
 	if (t && (config_parse_duration(t, &secs) < 0 || secs < 1))
 		diag_add(d, cfg_line(s, "timeout"),
-			 "profile %s: timeout: '%s' is not a duration",
-			 p->name, t);
+			 "profile %s: timeout: '%s' is not a duration", p->name,
+			 t);
 	const char *ep = cfg_get(s, "endpoint");
 	if (ep && strncmp(ep, "https://", 8) && strncmp(ep, "http://", 7))
 		diag_add(d, cfg_line(s, "endpoint"),
@@ -596,14 +612,13 @@ static bool valid_vpath(const char *p)
 	return true;
 }
 
-static const char *const file_keys[] = { "format", "profiles", "mode",
-					 "allow", "deny", "view", "cache",
-					 "field", "newline", "vars",
-					 "template", NULL };
-static const char *const file_repeatable[] = { "allow", "deny", "profiles",
-					       NULL };
-static const char *const aws_fields[] = { "access_key_id",
-					  "secret_access_key", NULL };
+static const char *const file_keys[] = {
+    "format", "profiles", "mode",    "allow", "deny",	  "view",
+    "cache",  "field",	  "newline", "vars",  "template", NULL};
+static const char *const file_repeatable[] = {"allow", "deny", "profiles",
+					      NULL};
+static const char *const aws_fields[] = {"access_key_id", "secret_access_key",
+					 NULL};
 
 static bool provider_has_field(const struct provider_ops *ops,
 			       const char *field)
@@ -623,9 +638,8 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 	f->mode = 0400;
 	for (size_t i = 0; i < s->nkv; i++)
 		if (!in_list(file_keys, s->kv[i].key))
-			diag_add(d, s->kv[i].line,
-				 "file %s: unknown key '%s'", f->path,
-				 s->kv[i].key);
+			diag_add(d, s->kv[i].line, "file %s: unknown key '%s'",
+				 f->path, s->kv[i].key);
 	if (!valid_vpath(f->path))
 		diag_add(d, s->line,
 			 "file %s: not a relative path without '.', '..' or "
@@ -702,16 +716,17 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 				continue;
 			}
 			if (f->nprof == CONFIG_MAX_FILE_PROFILES) {
-				diag_add(d, pline,
-					 "file %s: more than %d profiles in one "
-					 "file",
-					 f->path, CONFIG_MAX_FILE_PROFILES);
+				diag_add(
+				    d, pline,
+				    "file %s: more than %d profiles in one "
+				    "file",
+				    f->path, CONFIG_MAX_FILE_PROFILES);
 				break;
 			}
-			f->labels = realloc(f->labels,
-					    (f->nprof + 1) * sizeof(char *));
-			f->prof = realloc(f->prof,
-					  (f->nprof + 1) * sizeof(int));
+			f->labels =
+			    realloc(f->labels, (f->nprof + 1) * sizeof(char *));
+			f->prof =
+			    realloc(f->prof, (f->nprof + 1) * sizeof(int));
 			f->labels[f->nprof] = strdup(label);
 			f->prof[f->nprof] = idx;
 			f->nprof++;
@@ -724,20 +739,18 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 			 "%zu",
 			 f->path, fi->name, f->nprof);
 
-	f->field = strdup(cfg_get(s, "field") ? cfg_get(s, "field") :
-						 "access_token");
+	f->field =
+	    strdup(cfg_get(s, "field") ? cfg_get(s, "field") : "access_token");
 	const char *v;
 	if ((v = cfg_get(s, "newline")) && !parse_bool(v, &f->newline))
 		diag_add(d, cfg_line(s, "newline"),
-			 "file %s: newline: '%s' is not yes or no", f->path,
-			 v);
+			 "file %s: newline: '%s' is not yes or no", f->path, v);
 	if ((v = cfg_get(s, "mode"))) {
 		char *end;
 		long m = strtol(v, &end, 8);
 		if (*end || m < 0 || m > 0777)
 			diag_add(d, cfg_line(s, "mode"),
-				 "file %s: mode '%s' is not octal", f->path,
-				 v);
+				 "file %s: mode '%s' is not octal", f->path, v);
 		else if (m & 0333)
 			diag_add(d, cfg_line(s, "mode"),
 				 "file %s: mode %04lo: virtual files are "
@@ -777,9 +790,10 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 			for (char *q = tok; ok && q < eq; q++)
 				ok = isalnum((unsigned char)*q) || *q == '_';
 			if (!ok || isdigit((unsigned char)tok[0])) {
-				diag_add(d, cfg_line(s, "vars"),
-					 "file %s: vars: '%s' is not NAME=field",
-					 f->path, tok);
+				diag_add(
+				    d, cfg_line(s, "vars"),
+				    "file %s: vars: '%s' is not NAME=field",
+				    f->path, tok);
 				continue;
 			}
 			f->vars = realloc(f->vars, (n + 2) * sizeof(char *));
@@ -790,8 +804,9 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 	}
 	if (fi && fi->fmt == FMT_TEMPLATE) {
 		if (!(v = cfg_get(s, "template"))) {
-			diag_add(d, s->line, "file %s: format template needs "
-					     "'template = PATH'",
+			diag_add(d, s->line,
+				 "file %s: format template needs "
+				 "'template = PATH'",
 				 f->path);
 		} else {
 			f->template_path = config_expand_path(v);
@@ -811,47 +826,52 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 		case FMT_AWS_PROCESS:
 			for (size_t i = 0; aws_fields[i]; i++)
 				if (!provider_has_field(ops, aws_fields[i])) {
-					diag_add(d, pline,
-						 "file %s: format %s cannot show "
-						 "profile %s: provider %s gives "
-						 "no %s",
-						 f->path, fi->name, pname,
-						 ops->name, aws_fields[i]);
+					diag_add(
+					    d, pline,
+					    "file %s: format %s cannot show "
+					    "profile %s: provider %s gives "
+					    "no %s",
+					    f->path, fi->name, pname, ops->name,
+					    aws_fields[i]);
 					break;
 				}
 			break;
 		case FMT_ENV:
 			if (!f->vars &&
 			    !provider_has_field(ops, "access_key_id"))
-				diag_add(d, pline,
-					 "file %s: format env cannot show profile "
-					 "%s without 'vars =': provider %s gives "
-					 "no AWS keys",
-					 f->path, pname, ops->name);
+				diag_add(
+				    d, pline,
+				    "file %s: format env cannot show profile "
+				    "%s without 'vars =': provider %s gives "
+				    "no AWS keys",
+				    f->path, pname, ops->name);
 			for (size_t i = 0; f->vars && f->vars[i]; i++) {
 				const char *fld = strchr(f->vars[i], '=') + 1;
 				if (!provider_has_field(ops, fld))
-					diag_add(d, cfg_line(s, "vars"),
-						 "file %s: provider %s of profile "
-						 "%s gives no field '%s'",
-						 f->path, ops->name, pname, fld);
+					diag_add(
+					    d, cfg_line(s, "vars"),
+					    "file %s: provider %s of profile "
+					    "%s gives no field '%s'",
+					    f->path, ops->name, pname, fld);
 			}
 			break;
 		case FMT_TOKEN:
 		case FMT_GCP_ADC:
 			if (!provider_has_field(ops, f->field))
-				diag_add(d, pline,
-					 "file %s: format %s cannot show profile "
-					 "%s: provider %s gives no field '%s'",
-					 f->path, fi->name, pname, ops->name,
-					 f->field);
+				diag_add(
+				    d, pline,
+				    "file %s: format %s cannot show profile "
+				    "%s: provider %s gives no field '%s'",
+				    f->path, fi->name, pname, ops->name,
+				    f->field);
 			break;
 		case FMT_PEM:
 			if (!provider_has_field(ops, "certificate"))
-				diag_add(d, pline,
-					 "file %s: format pem cannot show profile "
-					 "%s: provider %s gives no certificate",
-					 f->path, pname, ops->name);
+				diag_add(
+				    d, pline,
+				    "file %s: format pem cannot show profile "
+				    "%s: provider %s gives no certificate",
+				    f->path, pname, ops->name);
 			break;
 		default:
 			break;
@@ -934,7 +954,7 @@ char *config_default_path(void)
 int config_load(const char *path, struct config **out, struct diag *d)
 {
 	struct config *c = calloc(1, sizeof(*c));
-	struct parse_state ps = { .cfg = c, .d = d };
+	struct parse_state ps = {.cfg = c, .d = d};
 	int r = 0;
 
 	*out = NULL;
@@ -965,8 +985,7 @@ int config_load(const char *path, struct config **out, struct diag *d)
 			if (s->name)
 				diag_add(d, s->line, "[credfs] takes no name");
 			if (ncredfs++)
-				diag_add(d, s->line,
-					 "[credfs] given twice");
+				diag_add(d, s->line, "[credfs] given twice");
 		} else if (!strcmp(s->kind, "profile") ||
 			   !strcmp(s->kind, "file")) {
 			if (!s->name) {
@@ -979,25 +998,28 @@ int config_load(const char *path, struct config **out, struct diag *d)
 				if (!strcmp(c->sec[j].kind, s->kind) &&
 				    c->sec[j].name &&
 				    !strcmp(c->sec[j].name, s->name))
-					diag_add(d, s->line,
-						 "[%s %s] given twice (first on "
-						 "line %d)",
-						 s->kind, s->name, c->sec[j].line);
+					diag_add(
+					    d, s->line,
+					    "[%s %s] given twice (first on "
+					    "line %d)",
+					    s->kind, s->name, c->sec[j].line);
 			if (prof) {
-				c->profiles = realloc(
-					c->profiles,
-					(c->nprofiles + 1) * sizeof(*c->profiles));
-				c->profiles[c->nprofiles++] = (struct profile_cfg){
+				c->profiles = realloc(c->profiles,
+						      (c->nprofiles + 1) *
+							  sizeof(*c->profiles));
+				c->profiles[c->nprofiles++] =
+				    (struct profile_cfg){
 					.name = strdup(s->name),
 					.sec = s,
 					.source = -1,
-				};
+				    };
 			} else {
-				c->files = realloc(c->files, (c->nfiles + 1) *
-								      sizeof(*c->files));
+				c->files =
+				    realloc(c->files, (c->nfiles + 1) *
+							  sizeof(*c->files));
 				c->files[c->nfiles++] = (struct file_cfg){
-					.path = strdup(s->name),
-					.sec = s,
+				    .path = strdup(s->name),
+				    .sec = s,
 				};
 			}
 		} else {
@@ -1017,8 +1039,8 @@ int config_load(const char *path, struct config **out, struct diag *d)
 	for (size_t i = 0; i < c->nfiles; i++)
 		check_file(c, &c->files[i], d);
 	check_file_tree(c, d);
-	if (!c->audit_log && asprintf(&c->audit_log, "%s/audit.log",
-				      c->state_dir) < 0)
+	if (!c->audit_log &&
+	    asprintf(&c->audit_log, "%s/audit.log", c->state_dir) < 0)
 		c->audit_log = NULL;
 	if (d->n) {
 		diag_sort(d);

@@ -40,11 +40,11 @@ struct diag {
 	const char *file;
 };
 void diag_add(struct diag *d, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void diag_free(struct diag *d);
 /* For provider validate() hooks, whose diag is opaque. */
 void cfg_error(void *diag, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 enum file_format {
 	FMT_AWS_CREDENTIALS,
@@ -93,7 +93,7 @@ struct config {
 	char *state_dir;
 	char *key_spec; /* "passphrase" or "keyfile:PATH" */
 	char *passphrase_file;
-	char *audit_log; /* path or "syslog" */
+	char *audit_log;  /* path or "syslog" */
 	char *audit_sync; /* "always", "batch" (default), "none" */
 	bool audit_required;
 	bool allow_other;

@@ -52,8 +52,7 @@ void cred_unref(struct cred *c)
 	free(c);
 }
 
-int cred_setn(struct cred *c, const char *field, const char *value,
-	      size_t len)
+int cred_setn(struct cred *c, const char *field, const char *value, size_t len)
 {
 	char *v = secmem_strndup(value, len);
 	if (!v)
@@ -131,13 +130,12 @@ time_t cred_obtained(const struct cred *c)
 }
 
 /* Fields whose value is the credential's public identifier. */
-static const char *const id_fields[] = { "access_key_id", "client_id",
-					 "lease_id", NULL };
+static const char *const id_fields[] = {"access_key_id", "client_id",
+					"lease_id", NULL};
 /* Fields whose hash identifies a bearer secret. */
 static const char *const secret_fields[] = {
-	"access_token", "token", "secret_access_key", "password",
-	"id_token",	"private_key", NULL
-};
+    "access_token", "token", "secret_access_key", "password", "id_token",
+    "private_key",  NULL};
 
 void cred_key_id(const struct cred *c, char *buf, size_t len)
 {
@@ -172,7 +170,7 @@ void cred_format_time(time_t t, char *buf, size_t len)
 
 int cred_parse_time(const char *s, time_t *out)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (!p)
 		p = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);

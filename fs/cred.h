@@ -20,9 +20,9 @@ struct cred *cred_ref(struct cred *c);
 
 /* Copies name and value (value into secmem); replaces an existing field. */
 int cred_set(struct cred *c, const char *field, const char *value)
-	__attribute__((warn_unused_result));
-int cred_setn(struct cred *c, const char *field, const char *value,
-	      size_t len) __attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
+int cred_setn(struct cred *c, const char *field, const char *value, size_t len)
+    __attribute__((warn_unused_result));
 /* Borrowed pointer valid while the caller holds a reference; NULL if unset. */
 const char *cred_get(const struct cred *c, const char *field);
 size_t cred_count(const struct cred *c);
@@ -43,9 +43,9 @@ void cred_key_id(const struct cred *c, char *buf, size_t len);
 
 /* Serialisation for the sealed cache: JSON in secmem (secmem_free it). */
 char *cred_to_json(const struct cred *c, size_t *len)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 int cred_from_json(const char *json, size_t len, struct cred **out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* RFC 3339 UTC "2026-11-28T22:38:29Z" into buf (at least 32 bytes). */
 void cred_format_time(time_t t, char *buf, size_t len);

@@ -84,8 +84,7 @@ static int profile_arg(const struct ctl_ctx *c, cJSON *req, cJSON **err)
 	return idx;
 }
 
-static void audit_simple(const struct ctl_ctx *c, const char *event,
-			 pid_t peer)
+static void audit_simple(const struct ctl_ctx *c, const char *event, pid_t peer)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "by_pid", peer);
@@ -155,8 +154,8 @@ static cJSON *handle(struct conn *cn, cJSON *req)
 		if ((idx = profile_arg(c, req, &o)) < 0)
 			return o;
 		r = engine_refresh_now(c->engine, idx,
-				       cJSON_IsString(code) ? code->valuestring :
-							      NULL,
+				       cJSON_IsString(code) ? code->valuestring
+							    : NULL,
 				       60000, err, sizeof(err));
 		if (r < 0)
 			return reply_err("%s", err);
@@ -186,7 +185,8 @@ static cJSON *handle(struct conn *cn, cJSON *req)
 		cJSON *a = cJSON_CreateObject();
 		char kid[96];
 		cred_key_id(cr, kid, sizeof(kid));
-		cJSON_AddStringToObject(a, "profile", c->cfg->profiles[idx].name);
+		cJSON_AddStringToObject(a, "profile",
+					c->cfg->profiles[idx].name);
 		cJSON_AddStringToObject(a, "key_id", kid);
 		cJSON_AddNumberToObject(a, "pid", cn->peer_pid);
 		audit_event(c->audit, "exec", a);
@@ -207,7 +207,7 @@ static void *conn_thread(void *arg)
 	if (!buf)
 		goto out;
 	while (len < CTL_MAX_REQUEST) {
-		struct pollfd p = { cn->fd, POLLIN, 0 };
+		struct pollfd p = {cn->fd, POLLIN, 0};
 		if (poll(&p, 1, 5000) <= 0)
 			goto out;
 		ssize_t k = read(cn->fd, buf + len, CTL_MAX_REQUEST - len);
@@ -248,8 +248,8 @@ static void *accept_thread(void *arg)
 	struct ctl *c = arg;
 
 	for (;;) {
-		struct pollfd p[2] = { { c->fd, POLLIN, 0 },
-				       { c->wake[0], POLLIN, 0 } };
+		struct pollfd p[2] = {{c->fd, POLLIN, 0},
+				      {c->wake[0], POLLIN, 0}};
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -292,7 +292,7 @@ int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, char *err,
 	      size_t errlen)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int r;
 
 	if (!c)
@@ -301,7 +301,8 @@ int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, char *err,
 	c->fd = -1;
 	c->wake[0] = c->wake[1] = -1;
 	if (!(c->path = ctl_socket_path(ctx->cfg))) {
-		snprintf(err, errlen, "state_dir %s: path too long for a socket",
+		snprintf(err, errlen,
+			 "state_dir %s: path too long for a socket",
 			 ctx->cfg->state_dir);
 		r = -ENAMETOOLONG;
 		goto fail;
@@ -357,12 +358,12 @@ void ctl_stop(struct ctl *c)
 	free(c);
 }
 
-cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms,
-		char *err, size_t errlen)
+cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms, char *err,
+		size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char *path = ctl_socket_path(cfg), *txt = NULL;
-	struct secbuf in = { 0 };
+	struct secbuf in = {0};
 	cJSON *rep = NULL;
 	int fd = -1;
 
@@ -392,7 +393,7 @@ cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms,
 		goto out;
 	}
 	for (;;) {
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		int k = poll(&p, 1, timeout_ms);
 		if (k <= 0) {
 			snprintf(err, errlen, "the daemon did not answer");

@@ -33,7 +33,7 @@ void ctl_stop(struct ctl *c);
 
 /* Client: sends req (consumed) and returns the reply, or NULL with err
  * ("no daemon is running for CONFIG" when nothing listens). */
-cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms,
-		char *err, size_t errlen);
+cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms, char *err,
+		size_t errlen);
 
 #endif

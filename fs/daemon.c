@@ -66,7 +66,7 @@ int daemon_clear_stale(const char *mountpoint)
 
 static void harden(void)
 {
-	struct rlimit rl = { 0, 0 };
+	struct rlimit rl = {0, 0};
 	/* No core dumps, no ptrace by our own uid, private files. */
 	setrlimit(RLIMIT_CORE, &rl);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -152,20 +152,22 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 	char self[32];
 	ssize_t sl = readlink("/proc/self", self, sizeof(self) - 1);
 	if (sl <= 0 || (self[sl] = 0, atoi(self) != getpid())) {
-		report(status_fd,
-		       "ERR /proc is not this pid namespace's (mount a new "
-		       "/proc, e.g. unshare --mount-proc): callers could not be "
-		       "identified\n");
+		report(
+		    status_fd,
+		    "ERR /proc is not this pid namespace's (mount a new "
+		    "/proc, e.g. unshare --mount-proc): callers could not be "
+		    "identified\n");
 		goto out;
 	}
 	if (audit_open(cfg->audit_log, sync_mode(cfg), &audit, err,
 		       sizeof(err)) < 0) {
-		report(status_fd, "ERR audit log %s: %s\n", cfg->audit_log, err);
+		report(status_fd, "ERR audit log %s: %s\n", cfg->audit_log,
+		       err);
 		goto out;
 	}
 	daemon_audit_store_events(audit);
-	if (key && store_open(cfg->state_dir, key, &store, err, sizeof(err)) <
-			   0) {
+	if (key &&
+	    store_open(cfg->state_dir, key, &store, err, sizeof(err)) < 0) {
 		report(status_fd, "ERR store: %s\n", err);
 		goto out;
 	}
@@ -189,7 +191,7 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 		 "fsname=credfs,subtype=credfs,default_permissions,"
 		 "auto_unmount%s",
 		 cfg->allow_other ? ",allow_other" : "");
-	char *argv[] = { "credfs", "-o", opts, NULL };
+	char *argv[] = {"credfs", "-o", opts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	fuse = fuse_new(&args, vfs_operations(), sizeof(struct fuse_operations),
 			vfs);
@@ -199,17 +201,21 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 		goto out;
 	}
 	if (fuse_mount(fuse, mountpoint) != 0) {
-		report(status_fd,
-		       "ERR cannot mount %s (is /dev/fuse usable and fusermount3 "
-		       "installed? allow_other needs user_allow_other in "
-		       "/etc/fuse.conf)\n",
-		       mountpoint);
+		report(
+		    status_fd,
+		    "ERR cannot mount %s (is /dev/fuse usable and fusermount3 "
+		    "installed? allow_other needs user_allow_other in "
+		    "/etc/fuse.conf)\n",
+		    mountpoint);
 		goto out;
 	}
 	mounted = true;
-	struct ctl_ctx cc = { .cfg = cfg, .engine = engine, .vfs = vfs,
-			      .audit = audit, .store = store,
-			      .mountpoint = mountpoint };
+	struct ctl_ctx cc = {.cfg = cfg,
+			     .engine = engine,
+			     .vfs = vfs,
+			     .audit = audit,
+			     .store = store,
+			     .mountpoint = mountpoint};
 	if (ctl_start(&cc, &ctl, err, sizeof(err)) < 0) {
 		report(status_fd, "ERR %s\n", err);
 		goto out;
@@ -232,7 +238,7 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 		close(status_fd);
 		status_fd = -1;
 	}
-	struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = 10 };
+	struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 10};
 	r = fuse_loop_mt(fuse, &lc) == 0 ? 0 : 1;
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 	ev = cJSON_CreateObject();
@@ -260,7 +266,7 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 {
 	char mountpoint[PATH_MAX], err[512] = "";
 	uint8_t *key = NULL;
-	int r, pipefd[2] = { -1, -1 };
+	int r, pipefd[2] = {-1, -1};
 
 	if (daemon_clear_stale(mountpoint_arg) < 0) {
 		fprintf(stderr,
@@ -328,8 +334,8 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 		snprintf(logpath, sizeof(logpath), "%s/credfs.log",
 			 cfg->state_dir);
 		int nul = open("/dev/null", O_RDWR);
-		int log = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-			       0600);
+		int log = open(logpath,
+			       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (nul >= 0) {
 			dup2(nul, 0);
 			dup2(log >= 0 ? log : nul, 1);
@@ -376,8 +382,9 @@ int daemon_umount(const struct config *cfg, const char *mountpoint)
 		if (stat(mountpoint, &st) < 0 && errno == ENOTCONN) {
 			daemon_clear_stale(mountpoint);
 		} else if (umount2(mountpoint, 0) < 0) {
-			fprintf(stderr, "credfs: umount %s: not a credfs mount or "
-					"busy\n",
+			fprintf(stderr,
+				"credfs: umount %s: not a credfs mount or "
+				"busy\n",
 				mountpoint);
 			free(sock);
 			return 1;
@@ -387,7 +394,7 @@ int daemon_umount(const struct config *cfg, const char *mountpoint)
 	for (int i = 0; sock && i < 100; i++) {
 		if (access(sock, F_OK) < 0)
 			break;
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		struct timespec ts = {0, 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	(void)err;

@@ -42,15 +42,15 @@ static int write_file(const char *path, mode_t mode, const char *text)
 /* The exec source: a credential_process helper whose session lasts
  * 60 seconds, so the refresh happens while the user watches. */
 static const char helper[] =
-	"#!/bin/sh\n"
-	"# demo credential_process helper: a new 60-second session per run\n"
-	"rnd() { od -An -N\"$1\" -tx1 /dev/urandom | tr -d ' \\n'; }\n"
-	"exp=$(date -u -d '+60 seconds' +%Y-%m-%dT%H:%M:%SZ)\n"
-	"id=ASIADEMO$(rnd 6 | tr a-f A-F)\n"
-	"printf '{\"Version\": 1, \"AccessKeyId\": \"%s\", "
-	"\"SecretAccessKey\": \"%s\", \"SessionToken\": \"%s\", "
-	"\"Expiration\": \"%s\"}\\n' \"$id\" \"$(rnd 20)\" \"$(rnd 48)\" "
-	"\"$exp\"\n";
+    "#!/bin/sh\n"
+    "# demo credential_process helper: a new 60-second session per run\n"
+    "rnd() { od -An -N\"$1\" -tx1 /dev/urandom | tr -d ' \\n'; }\n"
+    "exp=$(date -u -d '+60 seconds' +%Y-%m-%dT%H:%M:%SZ)\n"
+    "id=ASIADEMO$(rnd 6 | tr a-f A-F)\n"
+    "printf '{\"Version\": 1, \"AccessKeyId\": \"%s\", "
+    "\"SecretAccessKey\": \"%s\", \"SessionToken\": \"%s\", "
+    "\"Expiration\": \"%s\"}\\n' \"$id\" \"$(rnd 20)\" \"$(rnd 48)\" "
+    "\"$exp\"\n";
 
 int cmd_demo(const char *self, int argc, char **argv)
 {
@@ -59,13 +59,14 @@ int cmd_demo(const char *self, int argc, char **argv)
 	int duration = 0, r = 1;
 	bool made = false;
 	struct config *cfg = NULL;
-	struct diag d = { 0 };
+	struct diag d = {0};
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--duration") && i + 1 < argc) {
 			if (config_parse_duration(argv[++i], &duration) < 0) {
-				fprintf(stderr, "credfs: demo: --duration: '%s' "
-						"is not a duration\n",
+				fprintf(stderr,
+					"credfs: demo: --duration: '%s' "
+					"is not a duration\n",
 					argv[i]);
 				return 2;
 			}
@@ -217,26 +218,29 @@ int cmd_demo(const char *self, int argc, char **argv)
 			fprintf(stderr, "credfs: demo: %s\n", err);
 			break;
 		}
-		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(
-					       rep, "profiles"))
+		cJSON_ArrayForEach(
+		    it, cJSON_GetObjectItemCaseSensitive(rep, "profiles"))
 		{
-			cJSON *p = cJSON_GetObjectItemCaseSensitive(it,
-								    "profile");
+			cJSON *p =
+			    cJSON_GetObjectItemCaseSensitive(it, "profile");
 			if (!cJSON_IsString(p) ||
 			    strcmp(p->valuestring, "session"))
 				continue;
-			double f = cJSON_GetObjectItemCaseSensitive(it,
-								    "fetches")
-					   ->valuedouble;
-			cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "key_id");
-			cJSON *e = cJSON_GetObjectItemCaseSensitive(it, "expires");
+			double f =
+			    cJSON_GetObjectItemCaseSensitive(it, "fetches")
+				->valuedouble;
+			cJSON *k =
+			    cJSON_GetObjectItemCaseSensitive(it, "key_id");
+			cJSON *e =
+			    cJSON_GetObjectItemCaseSensitive(it, "expires");
 			if (f != last_fetches && cJSON_IsString(k)) {
 				char now[32];
 				cred_format_time(time(NULL), now, sizeof(now));
 				printf("%s  session refreshed: key %s, expires "
 				       "%s\n",
 				       now, k->valuestring,
-				       cJSON_IsString(e) ? e->valuestring : "-");
+				       cJSON_IsString(e) ? e->valuestring
+							 : "-");
 				fflush(stdout);
 				last_fetches = f;
 			}

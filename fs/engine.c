@@ -138,13 +138,13 @@ static void load_cache_locked(struct engine *e, int idx)
 	p->cache_checked = true;
 	if (!e->store)
 		return;
-	int r = store_cache_load(e->store, e->cfg->profiles[idx].name, &c,
-				 err, sizeof(err));
+	int r = store_cache_load(e->store, e->cfg->profiles[idx].name, &c, err,
+				 sizeof(err));
 	if (r < 0) {
 		if (r != -ENOENT && r != -ENOSYS)
 			snprintf(p->last_error, sizeof(p->last_error),
-				 "sealed cache: %s", err[0] ? err :
-							     strerror(-r));
+				 "sealed cache: %s",
+				 err[0] ? err : strerror(-r));
 		return;
 	}
 	if (!cred_valid(c, time(NULL)) ||
@@ -193,13 +193,12 @@ static void do_refresh(struct engine *e, int idx)
 	const struct profile_cfg *pc = &e->cfg->profiles[idx];
 	struct pstate *p = &e->p[idx];
 	struct cred *src = NULL, *c = NULL;
-	struct perr pe = { .msg = "" };
+	struct perr pe = {.msg = ""};
 	char why[512] = "", *mfa = NULL;
 	int r, timeout = profile_timeout_ms(e, idx);
 
 	if (pc->source >= 0) {
-		r = engine_get(e, pc->source, timeout, &src, why,
-			       sizeof(why));
+		r = engine_get(e, pc->source, timeout, &src, why, sizeof(why));
 		if (r < 0) {
 			/* The source's own retry time is not ours. */
 			char *sfx = strstr(why, " (next attempt in ");
@@ -216,12 +215,12 @@ static void do_refresh(struct engine *e, int idx)
 	pthread_mutex_unlock(&p->mu);
 
 	struct provider_req req = {
-		.profile_name = pc->name,
-		.profile = pc->sec,
-		.source = src,
-		.store = e->store,
-		.mfa_code = mfa,
-		.timeout_ms = timeout,
+	    .profile_name = pc->name,
+	    .profile = pc->sec,
+	    .source = src,
+	    .store = e->store,
+	    .mfa_code = mfa,
+	    .timeout_ms = timeout,
 	};
 	r = pc->ops->fetch(&req, &c, &pe);
 	if (r == 0 && !cred_obtained(c))
@@ -237,8 +236,8 @@ done:
 	cred_unref(src);
 	if (r == 0 && e->store && strcmp(pc->ops->name, "aws-static") != 0) {
 		char err[256] = "";
-		if (store_cache_save(e->store, pc->name, c, err,
-				     sizeof(err)) < 0 &&
+		if (store_cache_save(e->store, pc->name, c, err, sizeof(err)) <
+			0 &&
 		    e->audit) {
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "profile", pc->name);
@@ -273,7 +272,8 @@ done:
 		if (getrandom(&rnd, sizeof(rnd), 0) < 0)
 			rnd = 0;
 		/* jitter: between half and the whole backoff */
-		p->next_attempt = now + base / 2 + (time_t)(rnd % (base / 2 + 1));
+		p->next_attempt =
+		    now + base / 2 + (time_t)(rnd % (base / 2 + 1));
 		snprintf(p->last_error, sizeof(p->last_error), "%s",
 			 pe.msg[0] ? pe.msg : strerror(-r));
 	}
@@ -308,9 +308,8 @@ int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
 	for (;;) {
 		now = time(NULL);
 		bool valid = cred_valid(p->cur, now);
-		if (cred_due(e, valid ? p->cur : NULL, now) &&
-		    !p->refreshing && now >= p->next_attempt &&
-		    p->round == round0)
+		if (cred_due(e, valid ? p->cur : NULL, now) && !p->refreshing &&
+		    now >= p->next_attempt && p->round == round0)
 			start_refresh_locked(e, idx);
 		if (valid) {
 			*out = cred_ref(p->cur);
@@ -328,8 +327,8 @@ int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
 					 " (next attempt in %lds)",
 					 (long)(p->next_attempt - now));
 			snprintf(why, whylen, "%s%s",
-				 p->last_error[0] ? p->last_error :
-						    "no credential yet",
+				 p->last_error[0] ? p->last_error
+						  : "no credential yet",
 				 when);
 			r = p->last_rc < 0 ? p->last_rc : -EAGAIN;
 			break;
@@ -348,8 +347,8 @@ int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
 			r = -ETIMEDOUT;
 			break;
 		}
-		struct timespec ts = { .tv_sec = dl / 1000,
-				       .tv_nsec = (dl % 1000) * 1000000 };
+		struct timespec ts = {.tv_sec = dl / 1000,
+				      .tv_nsec = (dl % 1000) * 1000000};
 		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -393,8 +392,8 @@ int engine_refresh_now(struct engine *e, int idx, const char *mfa_code,
 	pthread_mutex_lock(&p->mu);
 	/* Wait out a refresh already running: it may lack the code. */
 	while (p->refreshing) {
-		struct timespec ts = { .tv_sec = deadline / 1000,
-				       .tv_nsec = (deadline % 1000) * 1000000 };
+		struct timespec ts = {.tv_sec = deadline / 1000,
+				      .tv_nsec = (deadline % 1000) * 1000000};
 		if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
 			break;
 	}
@@ -410,8 +409,8 @@ int engine_refresh_now(struct engine *e, int idx, const char *mfa_code,
 	unsigned long round0 = p->round;
 	start_refresh_locked(e, idx);
 	while (p->round == round0) {
-		struct timespec ts = { .tv_sec = deadline / 1000,
-				       .tv_nsec = (deadline % 1000) * 1000000 };
+		struct timespec ts = {.tv_sec = deadline / 1000,
+				      .tv_nsec = (deadline % 1000) * 1000000};
 		if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
 			break;
 	}
@@ -453,12 +452,12 @@ int engine_revoke(struct engine *e, int idx, char *err, size_t errlen)
 		if (e->store)
 			store_cache_remove(e->store, pc->name);
 		if (old && pc->ops->revoke) {
-			struct perr pe = { .msg = "" };
+			struct perr pe = {.msg = ""};
 			struct provider_req req = {
-				.profile_name = pc->name,
-				.profile = pc->sec,
-				.store = e->store,
-				.timeout_ms = profile_timeout_ms(e, (int)i),
+			    .profile_name = pc->name,
+			    .profile = pc->sec,
+			    .store = e->store,
+			    .timeout_ms = profile_timeout_ms(e, (int)i),
 			};
 			if (pc->ops->revoke(&req, old, &pe) < 0) {
 				snprintf(err, errlen, "profile %s: %s",

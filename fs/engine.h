@@ -24,7 +24,7 @@ struct engine;
 /* cfg, store and audit are borrowed (store and audit may be NULL). */
 int engine_new(const struct config *cfg, struct store *store,
 	       struct audit *audit, struct engine **out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 /* Starts the background refresher (after daemonising). */
 int engine_start(struct engine *e);
 void engine_free(struct engine *e);

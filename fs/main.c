@@ -14,28 +14,29 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: credfs [-c CONFIG] COMMAND [ARGS]\n"
-		"\n"
-		"  mount [-f] MOUNTPOINT       serve the configured files over "
-		"MOUNTPOINT\n"
-		"  umount MOUNTPOINT           unmount, wiping secrets in memory\n"
-		"  demo [--duration T] [DIR]   a throw-away mount to try\n"
-		"  check                       validate the config\n"
-		"  status [--json]             profiles and files of the daemon\n"
-		"  store add|list|rm|import-aws  sealed source secrets\n"
-		"  login PROFILE               MFA code or sign-in for a profile\n"
-		"  refresh PROFILE             fetch a profile's credential now\n"
-		"  revoke [--deactivate-source] PROFILE...|--all\n"
-		"                              drop cached credentials\n"
-		"  lock | unlock               refuse every open / serve again\n"
-		"  rotate PROFILE              replace a stored AWS access key\n"
-		"  audit verify|tail [-f]|report [--key ID] [--since T]\n"
-		"  exec PROFILE -- CMD...      run CMD with the profile's "
-		"credentials\n"
-		"\n"
-		"CONFIG defaults to $CREDFS_CONFIG or "
-		"$XDG_CONFIG_HOME/credfs/config.\n");
+	fprintf(
+	    f,
+	    "usage: credfs [-c CONFIG] COMMAND [ARGS]\n"
+	    "\n"
+	    "  mount [-f] MOUNTPOINT       serve the configured files over "
+	    "MOUNTPOINT\n"
+	    "  umount MOUNTPOINT           unmount, wiping secrets in memory\n"
+	    "  demo [--duration T] [DIR]   a throw-away mount to try\n"
+	    "  check                       validate the config\n"
+	    "  status [--json]             profiles and files of the daemon\n"
+	    "  store add|list|rm|import-aws  sealed source secrets\n"
+	    "  login PROFILE               MFA code or sign-in for a profile\n"
+	    "  refresh PROFILE             fetch a profile's credential now\n"
+	    "  revoke [--deactivate-source] PROFILE...|--all\n"
+	    "                              drop cached credentials\n"
+	    "  lock | unlock               refuse every open / serve again\n"
+	    "  rotate PROFILE              replace a stored AWS access key\n"
+	    "  audit verify|tail [-f]|report [--key ID] [--since T]\n"
+	    "  exec PROFILE -- CMD...      run CMD with the profile's "
+	    "credentials\n"
+	    "\n"
+	    "CONFIG defaults to $CREDFS_CONFIG or "
+	    "$XDG_CONFIG_HOME/credfs/config.\n");
 }
 
 typedef int (*cmd_fn)(struct config *cfg, int argc, char **argv);
@@ -44,17 +45,15 @@ static const struct {
 	const char *name;
 	cmd_fn fn;
 } cmds[] = {
-	{ "status", cmd_status }, { "lock", cmd_lock },
-	{ "unlock", cmd_unlock }, { "revoke", cmd_revoke },
-	{ "login", cmd_login },	  { "refresh", cmd_refresh },
-	{ "audit", cmd_audit },	  { "exec", cmd_exec },
-	{ "store", NULL },	  { "mount", NULL },
-	{ "umount", NULL },	  { "rotate", aws_cmd_rotate },
+    {"status", cmd_status}, {"lock", cmd_lock},	  {"unlock", cmd_unlock},
+    {"revoke", cmd_revoke}, {"login", cmd_login}, {"refresh", cmd_refresh},
+    {"audit", cmd_audit},   {"exec", cmd_exec},	  {"store", NULL},
+    {"mount", NULL},	    {"umount", NULL},	  {"rotate", aws_cmd_rotate},
 };
 
 static int load(const char *path, struct config **cfg)
 {
-	struct diag d = { 0 };
+	struct diag d = {0};
 	int r = config_load(path, cfg, &d);
 	for (size_t i = 0; i < d.n; i++)
 		fprintf(stderr, "%s\n", d.msgs[i]);
@@ -78,7 +77,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-c") && i + 1 < argc) {
 			cfgpath = strdup(argv[i + 1]);
 			i += 2;
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		} else if (!strcmp(argv[i], "-h") ||
+			   !strcmp(argv[i], "--help")) {
 			usage(stdout);
 			return 0;
 		} else {
@@ -157,8 +157,9 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "store")) {
 		if (argc < 2) {
-			fprintf(stderr, "usage: credfs store add NAME [FIELD...] "
-					"| list | rm NAME | import-aws [FILE]\n");
+			fprintf(stderr,
+				"usage: credfs store add NAME [FIELD...] "
+				"| list | rm NAME | import-aws [FILE]\n");
 			r = 2;
 		} else {
 			/* `store add` and `rm` are audited like the daemon's

@@ -25,7 +25,7 @@ size_t policy_rule_count(const struct policy *p);
 struct policy_decision {
 	bool allow;
 	int line;	 /* config line of the deciding rule, 0 = default */
-	char rule[256];  /* "allow uid:1000 exe:/usr/bin/aws", "default: owner
+	char rule[256];	 /* "allow uid:1000 exe:/usr/bin/aws", "default: owner
 			    uid", "traced", "unidentified", "locked" */
 	char **profiles; /* per-caller view: labels admitted, NULL = all;
 			    points into the policy, do not free */
@@ -35,8 +35,7 @@ struct policy_decision {
 /* c may be NULL: an unidentifiable caller, always denied. */
 void policy_decide(const struct policy *p, struct caller *c,
 		   struct policy_decision *d);
-bool policy_admits_profile(const struct policy_decision *d,
-			   const char *label);
+bool policy_admits_profile(const struct policy_decision *d, const char *label);
 
 /* Added by the policy module. */
 /* CALLER_NEED_* parts some rule may look at: pass them (| CMDLINE | CGROUP

@@ -30,8 +30,8 @@ static const char *cred_bad_field(const struct cred *c)
 	return NULL;
 }
 
-static const char *usable(const struct render_profile *rp, bool aws,
-			  char *why, size_t len)
+static const char *usable(const struct render_profile *rp, bool aws, char *why,
+			  size_t len)
 {
 	const char *bad;
 
@@ -105,8 +105,8 @@ static int render_aws_credentials(const struct render_input *in,
 				       rp->label, cred_get(c, "access_key_id"),
 				       cred_get(c, "secret_access_key"))) < 0)
 			return r;
-		if (tok && (r = secbuf_printf(b, "aws_session_token = %s\n",
-					      tok)) < 0)
+		if (tok &&
+		    (r = secbuf_printf(b, "aws_session_token = %s\n", tok)) < 0)
 			return r;
 		if (cred_expiration(c)) {
 			cred_format_time(cred_expiration(c), exp, sizeof(exp));
@@ -132,8 +132,7 @@ static int append_json(struct secbuf *b, cJSON *o, bool newline)
 	return r;
 }
 
-static int render_aws_process(const struct render_profile *rp,
-			      struct secbuf *b)
+static int render_aws_process(const struct render_profile *rp, struct secbuf *b)
 {
 	const struct cred *c = rp->cred;
 	cJSON *o = cJSON_CreateObject();
@@ -192,8 +191,8 @@ static int shell_quote(struct secbuf *b, const char *v)
 {
 	int r = secbuf_append(b, "'", 1);
 	for (const char *p = v; r == 0 && *p; p++)
-		r = *p == '\'' ? secbuf_append(b, "'\\''", 4) :
-				 secbuf_append(b, p, 1);
+		r = *p == '\'' ? secbuf_append(b, "'\\''", 4)
+			       : secbuf_append(b, p, 1);
 	return r ? r : secbuf_append(b, "'", 1);
 }
 
@@ -206,9 +205,8 @@ static int env_line(struct secbuf *b, const char *name, const char *v)
 	return secbuf_append(b, "\n", 1);
 }
 
-static int render_env(const struct file_cfg *f,
-		      const struct render_profile *rp, struct secbuf *b,
-		      char *err, size_t errlen)
+static int render_env(const struct file_cfg *f, const struct render_profile *rp,
+		      struct secbuf *b, char *err, size_t errlen)
 {
 	const struct cred *c = rp->cred;
 	char exp[32];
@@ -241,9 +239,9 @@ static int render_env(const struct file_cfg *f,
 	static const struct {
 		const char *var, *field;
 	} aws[] = {
-		{ "AWS_ACCESS_KEY_ID", "access_key_id" },
-		{ "AWS_SECRET_ACCESS_KEY", "secret_access_key" },
-		{ "AWS_SESSION_TOKEN", "session_token" },
+	    {"AWS_ACCESS_KEY_ID", "access_key_id"},
+	    {"AWS_SECRET_ACCESS_KEY", "secret_access_key"},
+	    {"AWS_SESSION_TOKEN", "session_token"},
 	};
 	for (size_t i = 0; i < sizeof(aws) / sizeof(aws[0]); i++) {
 		const char *v = cred_get(c, aws[i].field);
@@ -396,7 +394,7 @@ int render_file(const struct render_input *in, struct secbuf *out, char *err,
 		}
 		if (!usable(&in->p[0],
 			    f->format == FMT_AWS_PROCESS ||
-				    (f->format == FMT_ENV && !f->vars),
+				(f->format == FMT_ENV && !f->vars),
 			    why, sizeof(why))) {
 			comment_safe(why);
 			snprintf(err, errlen, "profile %s: %s",

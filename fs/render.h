@@ -16,11 +16,11 @@ struct cred;
 struct file_cfg;
 
 struct render_profile {
-	const char *label;	/* section name in the file */
-	const char *profile;	/* profile name */
+	const char *label;	 /* section name in the file */
+	const char *profile;	 /* profile name */
 	const struct cred *cred; /* NULL if it cannot be served */
-	const char *why;	/* reason when cred is NULL */
-	bool hidden;		/* per-caller view: not shown at all */
+	const char *why;	 /* reason when cred is NULL */
+	bool hidden;		 /* per-caller view: not shown at all */
 };
 
 struct render_input {
@@ -32,8 +32,8 @@ struct render_input {
 
 /* 0 and out filled, or -EIO with err set (a single-credential format whose
  * credential cannot be served, a template that does not resolve). */
-int render_file(const struct render_input *in, struct secbuf *out,
-		char *err, size_t errlen) __attribute__((warn_unused_result));
+int render_file(const struct render_input *in, struct secbuf *out, char *err,
+		size_t errlen) __attribute__((warn_unused_result));
 
 /* true if v can be written into a file: no control character, not empty. */
 bool render_value_ok(const char *v);

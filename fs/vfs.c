@@ -124,10 +124,11 @@ static int gather(struct vfs *v, const struct file_cfg *f,
 		struct cred *c = NULL;
 		int idx = f->prof[k];
 		rp[k] = (struct render_profile){
-			.label = f->labels[k],
-			.profile = v->cfg->profiles[idx].name,
+		    .label = f->labels[k],
+		    .profile = v->cfg->profiles[idx].name,
 		};
-		if (f->per_caller && d && !policy_admits_profile(d, f->labels[k])) {
+		if (f->per_caller && d &&
+		    !policy_admits_profile(d, f->labels[k])) {
 			rp[k].hidden = true;
 			continue;
 		}
@@ -208,7 +209,7 @@ static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 {
 	struct render_profile rp[VFS_MAX_PROFILES];
 	char whys[VFS_MAX_PROFILES][256];
-	struct secbuf b = { 0 };
+	struct secbuf b = {0};
 	char err[256];
 	size_t n = f->nprof;
 	struct fuse_context *ctx = fuse_get_context();
@@ -241,9 +242,10 @@ static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 	/* The owner's stat fetches what is missing, so st_size is what a
 	 * read returns; anyone else's only looks at the cache. */
 	gather(v, f, have_d ? &d : NULL, ctx->uid == v->cfg->owner, rp, whys);
-	if (render_file(&(struct render_input){ .file = f, .n = n, .p = rp,
-						.now = time(NULL) },
-			&b, err, sizeof(err)) == 0) {
+	if (render_file(
+		&(struct render_input){
+		    .file = f, .n = n, .p = rp, .now = time(NULL)},
+		&b, err, sizeof(err)) == 0) {
 		st->st_size = (off_t)b.len;
 		st->st_mtime = newest(rp, n, v->started);
 		if (!f->per_caller)
@@ -443,9 +445,9 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	struct vfs *v = self();
 	if (deny_virtual(v, from) || deny_virtual(v, to))
 		return -EPERM;
-	return renameat2(v->dirfd, rel(from), v->dirfd, rel(to), flags) < 0 ?
-		       -errno :
-		       0;
+	return renameat2(v->dirfd, rel(from), v->dirfd, rel(to), flags) < 0
+		   ? -errno
+		   : 0;
 }
 
 static int op_link(const char *from, const char *to)
@@ -453,8 +455,8 @@ static int op_link(const char *from, const char *to)
 	struct vfs *v = self();
 	if (deny_virtual(v, from) || deny_virtual(v, to))
 		return -EPERM;
-	return linkat(v->dirfd, rel(from), v->dirfd, rel(to), 0) < 0 ? -errno :
-								      0;
+	return linkat(v->dirfd, rel(from), v->dirfd, rel(to), 0) < 0 ? -errno
+								     : 0;
 }
 
 static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
@@ -464,9 +466,9 @@ static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 		return -EPERM;
 	if (fi && fi->fh)
 		return fchmod(((struct handle *)(uintptr_t)fi->fh)->fd, mode) <
-				       0 ?
-			       -errno :
-			       0;
+			       0
+			   ? -errno
+			   : 0;
 	return fchmodat(v->dirfd, rel(path), mode, 0) < 0 ? -errno : 0;
 }
 
@@ -476,14 +478,12 @@ static int op_chown(const char *path, uid_t uid, gid_t gid,
 	struct vfs *v = self();
 	if (deny_virtual(v, path))
 		return -EPERM;
-	return fchownat(v->dirfd, rel(path), uid, gid, AT_SYMLINK_NOFOLLOW) <
-			       0 ?
-		       -errno :
-		       0;
+	return fchownat(v->dirfd, rel(path), uid, gid, AT_SYMLINK_NOFOLLOW) < 0
+		   ? -errno
+		   : 0;
 }
 
-static int op_truncate(const char *path, off_t size,
-		       struct fuse_file_info *fi)
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	struct vfs *v = self();
 	int fd, r = 0;
@@ -492,9 +492,9 @@ static int op_truncate(const char *path, off_t size,
 		return -EACCES;
 	if (fi && fi->fh)
 		return ftruncate(((struct handle *)(uintptr_t)fi->fh)->fd,
-				 size) < 0 ?
-			       -errno :
-			       0;
+				 size) < 0
+			   ? -errno
+			   : 0;
 	if ((fd = openat(v->dirfd, rel(path), O_WRONLY | O_CLOEXEC)) < 0)
 		return -errno;
 	if (ftruncate(fd, size) < 0)
@@ -511,12 +511,12 @@ static int op_utimens(const char *path, const struct timespec ts[2],
 		return -EPERM;
 	if (fi && fi->fh)
 		return futimens(((struct handle *)(uintptr_t)fi->fh)->fd, ts) <
-				       0 ?
-			       -errno :
-			       0;
-	return utimensat(v->dirfd, rel(path), ts, AT_SYMLINK_NOFOLLOW) < 0 ?
-		       -errno :
-		       0;
+			       0
+			   ? -errno
+			   : 0;
+	return utimensat(v->dirfd, rel(path), ts, AT_SYMLINK_NOFOLLOW) < 0
+		   ? -errno
+		   : 0;
 }
 
 static int pass_open(struct vfs *v, const char *path, int flags, mode_t mode,
@@ -548,8 +548,7 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 }
 
 static void audit_deny(struct vfs *v, const struct file_cfg *f,
-		       const struct caller *c,
-		       const struct policy_decision *d)
+		       const struct caller *c, const struct policy_decision *d)
 {
 	const char *labels[VFS_MAX_PROFILES];
 	size_t n = 0;
@@ -595,8 +594,7 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 	 * read now. */
 	if (caller_identify_cached(ctx->pid, ctx->uid, ctx->gid,
 				   policy_needs(f->policy) |
-					   CALLER_NEED_CMDLINE |
-					   CALLER_NEED_CGROUP,
+				       CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP,
 				   policy_needs(f->policy), c) < 0) {
 		/* Unidentifiable: denied, and audited with what is known. */
 		policy_decide(f->policy, NULL, &d);
@@ -624,9 +622,10 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 	h->kind = H_VIRT;
 	h->uid = ctx->uid;
 	unsigned long gen = engine_generation(v->engine);
-	r = render_file(&(struct render_input){ .file = f, .n = n, .p = rp,
-						.now = time(NULL) },
-			&h->buf, err, sizeof(err));
+	r = render_file(
+	    &(struct render_input){
+		.file = f, .n = n, .p = rp, .now = time(NULL)},
+	    &h->buf, err, sizeof(err));
 	for (size_t k = 0; k < n; k++) {
 		if (rp[k].hidden)
 			continue;
@@ -673,8 +672,8 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 		 * previous open; any refresh or revoke invalidates it. */
 		unsigned long gen = engine_generation(v->engine);
 		fi->direct_io = 0;
-		fi->keep_cache = atomic_exchange(&v->cache_gen[fidx], gen) ==
-				 gen;
+		fi->keep_cache =
+		    atomic_exchange(&v->cache_gen[fidx], gen) == gen;
 	} else {
 		fi->direct_io = 1;
 	}
@@ -818,32 +817,32 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 }
 
 static const struct fuse_operations ops = {
-	.init = op_init,
-	.getattr = op_getattr,
-	.access = op_access,
-	.readlink = op_readlink,
-	.readdir = op_readdir,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.unlink = op_unlink,
-	.rmdir = op_rmdir,
-	.symlink = op_symlink,
-	.rename = op_rename,
-	.link = op_link,
-	.chmod = op_chmod,
-	.chown = op_chown,
-	.truncate = op_truncate,
-	.utimens = op_utimens,
-	.open = op_open,
-	.create = op_create,
-	.read = op_read,
-	.write = op_write,
-	.statfs = op_statfs,
-	.flush = op_flush,
-	.release = op_release,
-	.fsync = op_fsync,
-	.fallocate = op_fallocate,
-	.lseek = op_lseek,
+    .init = op_init,
+    .getattr = op_getattr,
+    .access = op_access,
+    .readlink = op_readlink,
+    .readdir = op_readdir,
+    .mknod = op_mknod,
+    .mkdir = op_mkdir,
+    .unlink = op_unlink,
+    .rmdir = op_rmdir,
+    .symlink = op_symlink,
+    .rename = op_rename,
+    .link = op_link,
+    .chmod = op_chmod,
+    .chown = op_chown,
+    .truncate = op_truncate,
+    .utimens = op_utimens,
+    .open = op_open,
+    .create = op_create,
+    .read = op_read,
+    .write = op_write,
+    .statfs = op_statfs,
+    .flush = op_flush,
+    .release = op_release,
+    .fsync = op_fsync,
+    .fallocate = op_fallocate,
+    .lseek = op_lseek,
 };
 
 const struct fuse_operations *vfs_operations(void)
@@ -880,8 +879,8 @@ int vfs_new(const struct config *cfg, struct engine *engine,
 			for (size_t k = 0; k < v->nvdirs && !dup; k++)
 				dup = !strcmp(v->vdirs[k], p);
 			if (!dup) {
-				v->vdirs = realloc(v->vdirs, (v->nvdirs + 1) *
-								     sizeof(char *));
+				v->vdirs = realloc(
+				    v->vdirs, (v->nvdirs + 1) * sizeof(char *));
 				v->vdirs[v->nvdirs++] = strdup(p);
 			}
 		}
@@ -926,8 +925,8 @@ cJSON *vfs_timing(struct vfs *v)
 	double n = (double)atomic_load(&v->t_opens);
 	cJSON_AddNumberToObject(o, "opens", n);
 	if (n > 0) {
-		cJSON_AddNumberToObject(o, "identify_ns",
-					(double)atomic_load(&v->t_identify) / n);
+		cJSON_AddNumberToObject(
+		    o, "identify_ns", (double)atomic_load(&v->t_identify) / n);
 		cJSON_AddNumberToObject(o, "policy_ns",
 					(double)atomic_load(&v->t_policy) / n);
 		cJSON_AddNumberToObject(o, "render_ns",

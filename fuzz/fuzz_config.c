@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int fd = -1;
 	char path[64];
 	struct config *c = NULL;
-	struct diag d = { 0 };
+	struct diag d = {0};
 
 	if (fd < 0 && (fd = memfd_create("fuzz-config", 0)) < 0)
 		return 0;

@@ -20,9 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const keys[] = { "secret", "secret_file", NULL };
-static const char *const fields[] = { "access_key_id", "secret_access_key",
-				      "session_token", NULL };
+static const char *const keys[] = {"secret", "secret_file", NULL};
+static const char *const fields[] = {"access_key_id", "secret_access_key",
+				     "session_token", NULL};
 
 static int validate(const struct cfg_section *s, void *diag)
 {
@@ -117,8 +117,8 @@ static int fetch(const struct provider_req *req, struct cred **out,
 	for (size_t i = 0; i < 2; i++) {
 		const char *v = cred_get(c, fields[i]);
 		if (!v || !*v) {
-			perr_set(e, "%s %s: no %s", name ? "store entry" :
-							   "secret_file",
+			perr_set(e, "%s %s: no %s",
+				 name ? "store entry" : "secret_file",
 				 name ? name : file, fields[i]);
 			r = -EINVAL;
 			goto out;
@@ -135,10 +135,10 @@ out:
 }
 
 const struct provider_ops provider_aws_static = {
-	.name = "aws-static",
-	.keys = keys,
-	.source = "no",
-	.fields = fields,
-	.validate = validate,
-	.fetch = fetch,
+    .name = "aws-static",
+    .keys = keys,
+    .source = "no",
+    .fields = fields,
+    .validate = validate,
+    .fetch = fetch,
 };

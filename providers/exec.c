@@ -28,8 +28,8 @@
 
 extern char **environ;
 
-static const char *const keys[] = { "command", NULL };
-static const char *const required[] = { "command", NULL };
+static const char *const keys[] = {"command", NULL};
+static const char *const required[] = {"command", NULL};
 
 #define EXEC_MAX_OUTPUT (256 * 1024)
 
@@ -45,9 +45,9 @@ static const struct {
 	const char *json;
 	const char *field;
 } aws_map[] = {
-	{ "AccessKeyId", "access_key_id" },
-	{ "SecretAccessKey", "secret_access_key" },
-	{ "SessionToken", "session_token" },
+    {"AccessKeyId", "access_key_id"},
+    {"SecretAccessKey", "secret_access_key"},
+    {"SessionToken", "session_token"},
 };
 
 int exec_parse_output(const char *out, size_t len, struct cred **res,
@@ -84,12 +84,14 @@ int exec_parse_output(const char *out, size_t len, struct cred **res,
 		if (!strcmp(name, "Version") || !strcmp(name, "Expiration") ||
 		    !strcmp(name, "expiration") || !strcmp(name, "expires_in"))
 			continue;
-		for (size_t i = 0; i < sizeof(aws_map) / sizeof(aws_map[0]); i++)
+		for (size_t i = 0; i < sizeof(aws_map) / sizeof(aws_map[0]);
+		     i++)
 			if (!strcmp(name, aws_map[i].json))
 				field = aws_map[i].field;
 		if (!cJSON_IsString(it)) {
 			if (field != name) {
-				perr_set(e, "command output: %s is not a string",
+				perr_set(e,
+					 "command output: %s is not a string",
 					 name);
 				goto out;
 			}
@@ -148,10 +150,10 @@ static int fetch(const struct provider_req *req, struct cred **res,
 		 struct perr *e)
 {
 	const char *cmd = cfg_get(req->profile, "command");
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int out[2] = {-1, -1}, err[2] = {-1, -1};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	struct secbuf obuf = { 0 };
+	struct secbuf obuf = {0};
 	char ebuf[512];
 	size_t elen = 0;
 	pid_t pid = -1;
@@ -174,8 +176,8 @@ static int fetch(const struct provider_req *req, struct cred **res,
 	sigemptyset(&none);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-						POSIX_SPAWN_SETSIGMASK);
-	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+					    POSIX_SPAWN_SETSIGMASK);
+	char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
 	r = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -189,9 +191,9 @@ static int fetch(const struct provider_req *req, struct cred **res,
 	close(err[1]);
 	out[1] = err[1] = -1;
 
-	long deadline = now_ms() + (req->timeout_ms > 0 ? req->timeout_ms :
-							   10000);
-	struct pollfd pfd[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
+	long deadline =
+	    now_ms() + (req->timeout_ms > 0 ? req->timeout_ms : 10000);
+	struct pollfd pfd[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
 	int open_fds = 2;
 	while (open_fds > 0) {
 		long left = deadline - now_ms();
@@ -218,8 +220,9 @@ static int fetch(const struct provider_req *req, struct cred **res,
 				if (obuf.len + (size_t)k > EXEC_MAX_OUTPUT ||
 				    secbuf_append(&obuf, buf, (size_t)k) < 0) {
 					sodium_memzero(buf, sizeof(buf));
-					perr_set(e, "command: output larger than "
-						    "%d bytes",
+					perr_set(e,
+						 "command: output larger than "
+						 "%d bytes",
 						 EXEC_MAX_OUTPUT);
 					r = -E2BIG;
 					kill(-pid, SIGKILL);
@@ -252,8 +255,8 @@ reap:
 		goto out;
 	}
 	if (WIFSIGNALED(status)) {
-		perr_set(e, "command killed by signal %d%s%s",
-			 WTERMSIG(status), elen ? ": " : "", ebuf);
+		perr_set(e, "command killed by signal %d%s%s", WTERMSIG(status),
+			 elen ? ": " : "", ebuf);
 		r = -EIO;
 		goto out;
 	}
@@ -280,10 +283,10 @@ out:
 }
 
 const struct provider_ops provider_exec = {
-	.name = "exec",
-	.keys = keys,
-	.required = required,
-	.source = "no",
-	.fields = NULL, /* whatever the command prints */
-	.fetch = fetch,
+    .name = "exec",
+    .keys = keys,
+    .required = required,
+    .source = "no",
+    .fields = NULL, /* whatever the command prints */
+    .fetch = fetch,
 };

@@ -20,7 +20,7 @@ struct perr {
 	char msg[512];
 };
 void perr_set(struct perr *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 struct provider_req {
 	const char *profile_name;

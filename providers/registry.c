@@ -4,15 +4,12 @@
 
 extern const struct provider_ops provider_aws_static, provider_exec;
 extern const struct provider_ops provider_aws_session_token,
-	provider_aws_assume_role, provider_aws_web_identity, provider_aws_sso;
+    provider_aws_assume_role, provider_aws_web_identity, provider_aws_sso;
 
 static const struct provider_ops *const registry[] = {
-	&provider_aws_static,
-	&provider_exec,
-	&provider_aws_session_token,
-	&provider_aws_assume_role,
-	&provider_aws_web_identity,
-	&provider_aws_sso,
+    &provider_aws_static,	 &provider_exec,
+    &provider_aws_session_token, &provider_aws_assume_role,
+    &provider_aws_web_identity,	 &provider_aws_sso,
 };
 
 const struct provider_ops *provider_find(const char *name)

@@ -34,7 +34,7 @@ static void dump(const struct diag *d)
 int main(void)
 {
 	struct config *c = NULL;
-	struct diag d = { 0 };
+	struct diag d = {0};
 	const char *p;
 	int r, secs;
 
@@ -43,8 +43,7 @@ int main(void)
 
 	ok(config_parse_duration("90s", &secs) == 0 && secs == 90, "90s");
 	ok(config_parse_duration("15m", &secs) == 0 && secs == 900, "15m");
-	ok(config_parse_duration("1h30m", &secs) == 0 && secs == 5400,
-	   "1h30m");
+	ok(config_parse_duration("1h30m", &secs) == 0 && secs == 5400, "1h30m");
 	ok(config_parse_duration("12", &secs) < 0, "no unit refused");
 	ok(config_parse_duration("5x", &secs) < 0, "bad unit refused");
 	ok(config_parse_duration("", &secs) < 0, "empty refused");
@@ -55,27 +54,26 @@ int main(void)
 	is_str(e, "/h/x//h", "$VAR and ${VAR} expand");
 	free(e);
 
-	p = write_cfg("good",
-		      "# comment\n"
-		      "[credfs]\n"
-		      "state_dir = /tmp/x   # trailing comment\n"
-		      "refresh_before = 10m\n"
-		      "open_timeout = 3s\n"
-		      "audit_sync = always\n"
-		      "[profile base]\n"
-		      "provider = aws-static\n"
-		      "secret = aws-base\n"
-		      "[profile tok]\n"
-		      "provider = exec\n"
-		      "command = /bin/echo '{}'\n"
-		      "[file credentials]\n"
-		      "format = aws-credentials\n"
-		      "profiles = base default=base\n"
-		      "mode = 0440\n"
-		      "[file sub/dir/token]\n"
-		      "format = token\n"
-		      "profiles = tok\n"
-		      "newline = yes\n");
+	p = write_cfg("good", "# comment\n"
+			      "[credfs]\n"
+			      "state_dir = /tmp/x   # trailing comment\n"
+			      "refresh_before = 10m\n"
+			      "open_timeout = 3s\n"
+			      "audit_sync = always\n"
+			      "[profile base]\n"
+			      "provider = aws-static\n"
+			      "secret = aws-base\n"
+			      "[profile tok]\n"
+			      "provider = exec\n"
+			      "command = /bin/echo '{}'\n"
+			      "[file credentials]\n"
+			      "format = aws-credentials\n"
+			      "profiles = base default=base\n"
+			      "mode = 0440\n"
+			      "[file sub/dir/token]\n"
+			      "format = token\n"
+			      "profiles = tok\n"
+			      "newline = yes\n");
 	r = config_load(p, &c, &d);
 	ok(r == 0, "good config loads");
 	dump(&d);
@@ -94,42 +92,41 @@ int main(void)
 	config_free(c);
 	diag_free(&d);
 
-	p = write_cfg("bad",
-		      "[credfs]\n"			    /* 1 */
-		      "bogus = 1\n"			    /* 2 */
-		      "refresh_before = soon\n"		    /* 3 */
-		      "[weird]\n"			    /* 4 */
-		      "x = 1\n"				    /* 5 */
-		      "[profile a]\n"			    /* 6 */
-		      "provider = exec\n"		    /* 7 */
-		      "command = true\n"		    /* 8 */
-		      "colour = blue\n"			    /* 9 */
-		      "[profile b]\n"			    /* 10 */
-		      "provider = nosuch\n"		    /* 11 */
-		      "[profile c]\n"			    /* 12 */
-		      "provider = aws-static\n"		    /* 13 */
-		      "secret = s\n"			    /* 14 */
-		      "source = ghost\n"		    /* 15 */
-		      "[file t]\n"			    /* 16 */
-		      "format = token\n"		    /* 17 */
-		      "profiles = c\n"			    /* 18 */
-		      "[file j]\n"			    /* 19 */
-		      "format = json\n"			    /* 20 */
-		      "profiles = a c\n"		    /* 21 */
-		      "mode = 0644\n"			    /* 22 */
-		      "this line has no equals\n"	    /* 23 */
-		      "[file k]\n"			    /* 24 */
-		      "format = yaml\n"			    /* 25 */
-		      "profiles = nobody\n"		    /* 26 */
-		      "[file t/under]\n"		    /* 27 */
-		      "format = json\n"			    /* 28 */
-		      "profiles = a\n");		    /* 29 */
+	p = write_cfg("bad", "[credfs]\n"		 /* 1 */
+			     "bogus = 1\n"		 /* 2 */
+			     "refresh_before = soon\n"	 /* 3 */
+			     "[weird]\n"		 /* 4 */
+			     "x = 1\n"			 /* 5 */
+			     "[profile a]\n"		 /* 6 */
+			     "provider = exec\n"	 /* 7 */
+			     "command = true\n"		 /* 8 */
+			     "colour = blue\n"		 /* 9 */
+			     "[profile b]\n"		 /* 10 */
+			     "provider = nosuch\n"	 /* 11 */
+			     "[profile c]\n"		 /* 12 */
+			     "provider = aws-static\n"	 /* 13 */
+			     "secret = s\n"		 /* 14 */
+			     "source = ghost\n"		 /* 15 */
+			     "[file t]\n"		 /* 16 */
+			     "format = token\n"		 /* 17 */
+			     "profiles = c\n"		 /* 18 */
+			     "[file j]\n"		 /* 19 */
+			     "format = json\n"		 /* 20 */
+			     "profiles = a c\n"		 /* 21 */
+			     "mode = 0644\n"		 /* 22 */
+			     "this line has no equals\n" /* 23 */
+			     "[file k]\n"		 /* 24 */
+			     "format = yaml\n"		 /* 25 */
+			     "profiles = nobody\n"	 /* 26 */
+			     "[file t/under]\n"		 /* 27 */
+			     "format = json\n"		 /* 28 */
+			     "profiles = a\n");		 /* 29 */
 	r = config_load(p, &c, &d);
 	ok(r == -EINVAL, "bad config refused");
 	dump(&d);
 	char want[1024];
-#define HAS(line, text)                                                       \
-	snprintf(want, sizeof(want), "%s:%d: %s", p, line, text);             \
+#define HAS(line, text)                                                        \
+	snprintf(want, sizeof(want), "%s:%d: %s", p, line, text);              \
 	ok(has(&d, want), "reports %s", want)
 	HAS(2, "unknown key 'bogus' in [credfs]");
 	HAS(3, "refresh_before: 'soon' is not a duration");
@@ -148,19 +145,18 @@ int main(void)
 	config_free(c);
 	diag_free(&d);
 
-	p = write_cfg("cycle",
-		      "[profile x]\n"				/* 1 */
-		      "provider = aws-assume-role\n"		/* 2 */
-		      "role_arn = arn:aws:iam::1:role/r\n"	/* 3 */
-		      "source = y\n"				/* 4 */
-		      "[profile y]\n"				/* 5 */
-		      "provider = aws-assume-role\n"		/* 6 */
-		      "role_arn = arn:aws:iam::1:role/r\n"	/* 7 */
-		      "source = x\n"				/* 8 */
-		      "duration = forever\n"			/* 9 */
-		      "[profile z]\n"				/* 10 */
-		      "provider = aws-assume-role\n"		/* 11 */
-		      "role_arn = arn:aws:iam::1:role/r\n");	/* 12 */
+	p = write_cfg("cycle", "[profile x]\n"			      /* 1 */
+			       "provider = aws-assume-role\n"	      /* 2 */
+			       "role_arn = arn:aws:iam::1:role/r\n"   /* 3 */
+			       "source = y\n"			      /* 4 */
+			       "[profile y]\n"			      /* 5 */
+			       "provider = aws-assume-role\n"	      /* 6 */
+			       "role_arn = arn:aws:iam::1:role/r\n"   /* 7 */
+			       "source = x\n"			      /* 8 */
+			       "duration = forever\n"		      /* 9 */
+			       "[profile z]\n"			      /* 10 */
+			       "provider = aws-assume-role\n"	      /* 11 */
+			       "role_arn = arn:aws:iam::1:role/r\n"); /* 12 */
 	r = config_load(p, &c, &d);
 	ok(r == -EINVAL, "cycle refused");
 	dump(&d);
@@ -180,10 +176,11 @@ int main(void)
 					      "[profile p%d]\nprovider = exec\n"
 					      "command = true\n",
 					      i);
-		o += (size_t)snprintf(big + o, sizeof(big) - o,
-				      "[file few]\nformat = aws-credentials\n"
-				      "profiles = p0 p1\nprofiles = p2\n"
-				      "[file many]\nformat = aws-credentials\n");
+		o +=
+		    (size_t)snprintf(big + o, sizeof(big) - o,
+				     "[file few]\nformat = aws-credentials\n"
+				     "profiles = p0 p1\nprofiles = p2\n"
+				     "[file many]\nformat = aws-credentials\n");
 		for (int l = 0; l < 7; l++) {
 			o += (size_t)snprintf(big + o, sizeof(big) - o,
 					      "profiles =");
@@ -195,10 +192,11 @@ int main(void)
 		p = write_cfg("many", big);
 		r = config_load(p, &c, &d);
 		ok(r == -EINVAL && d.n == 1 &&
-			   strstr(d.msgs[0], "more than 64 profiles"),
+		       strstr(d.msgs[0], "more than 64 profiles"),
 		   "more than 64 profiles in a file is refused");
 		dump(&d);
-		const struct file_cfg *few = c ? config_find_file(c, "few") : NULL;
+		const struct file_cfg *few =
+		    c ? config_find_file(c, "few") : NULL;
 		ok(few && few->nprof == 3, "repeated profiles lines add up");
 		config_free(c);
 		diag_free(&d);

@@ -39,8 +39,7 @@ static int fake_fetch(const struct provider_req *req, struct cred **out,
 	return 0;
 }
 
-static const struct provider_ops fake = { .name = "exec",
-					  .fetch = fake_fetch };
+static const struct provider_ops fake = {.name = "exec", .fetch = fake_fetch};
 
 static struct engine *eng;
 static atomic_int errors;
@@ -70,7 +69,7 @@ int main(void)
 	const char *text = "[credfs]\nrefresh_before = 15m\n"
 			   "[profile p]\nprovider = exec\ncommand = true\n";
 	struct config *cfg = NULL;
-	struct diag d = { 0 };
+	struct diag d = {0};
 	struct cred *c = NULL;
 	char why[256];
 	struct timespec t0;
@@ -93,8 +92,8 @@ int main(void)
 		pthread_create(&th[i], NULL, reader, NULL);
 	for (int i = 0; i < N; i++)
 		pthread_join(th[i], NULL);
-	ok(atomic_load(&calls) == 1, "500 concurrent opens: %d provider call(s)",
-	   atomic_load(&calls));
+	ok(atomic_load(&calls) == 1,
+	   "500 concurrent opens: %d provider call(s)", atomic_load(&calls));
 	ok(atomic_load(&errors) == 0, "no reader saw an error (%d)",
 	   atomic_load(&errors));
 
@@ -130,7 +129,7 @@ int main(void)
 	ok(atomic_load(&calls) == before + 1,
 	   "exactly one refresh for them (%d)", atomic_load(&calls) - before);
 	ok(engine_get(eng, 0, 100, &c, why, sizeof(why)) == 0 &&
-		   strcmp(cred_get(c, "access_key_id"), id1) != 0,
+	       strcmp(cred_get(c, "access_key_id"), id1) != 0,
 	   "the refreshed credential is served after");
 	cred_unref(c);
 

@@ -8,15 +8,14 @@
 #include <errno.h>
 #include <time.h>
 
-static int run(const char *cmd, int timeout_ms, struct cred **c,
-	       struct perr *e)
+static int run(const char *cmd, int timeout_ms, struct cred **c, struct perr *e)
 {
-	struct cfg_kv kv[] = { { "provider", "exec", 1 },
-			       { "command", (char *)cmd, 2 } };
-	struct cfg_section s = { .kind = "profile", .name = "t", .kv = kv,
-				 .nkv = 2 };
-	struct provider_req req = { .profile_name = "t", .profile = &s,
-				    .timeout_ms = timeout_ms };
+	struct cfg_kv kv[] = {{"provider", "exec", 1},
+			      {"command", (char *)cmd, 2}};
+	struct cfg_section s = {
+	    .kind = "profile", .name = "t", .kv = kv, .nkv = 2};
+	struct provider_req req = {
+	    .profile_name = "t", .profile = &s, .timeout_ms = timeout_ms};
 	*c = NULL;
 	e->msg[0] = 0;
 	return provider_find("exec")->fetch(&req, c, e);
@@ -51,7 +50,8 @@ int main(void)
 
 	r = run("echo oops >&2; exit 3", 5000, &c, &e);
 	ok(r < 0 && !c, "non-zero exit fails");
-	is_str(e.msg, "command exited with status 3: oops", "status and stderr");
+	is_str(e.msg, "command exited with status 3: oops",
+	       "status and stderr");
 
 	r = run("echo not json", 5000, &c, &e);
 	ok(r < 0 && strstr(e.msg, "not a JSON object"), "garbage: %s", e.msg);

@@ -27,8 +27,8 @@ static struct cred *mk(const char *akid, const char *secret, const char *tok,
 static int render(struct file_cfg *f, struct render_profile *rp, size_t n,
 		  struct secbuf *b, char *err)
 {
-	struct render_input in = { .file = f, .n = n, .p = rp,
-				   .now = 1800000000 };
+	struct render_input in = {
+	    .file = f, .n = n, .p = rp, .now = 1800000000};
 	memset(b, 0, sizeof(*b));
 	return render_file(&in, b, err, 256);
 }
@@ -39,15 +39,17 @@ int main(void)
 	char err[256];
 	time_t exp = 1800003600; /* 2027-01-15T09:00:00Z */
 	struct cred *good = mk("ASIAGOOD", "s3cr'et", "tok", exp);
-	struct cred *evil = mk("ASIAEVIL", "x\n[evil]\naws_access_key_id = X",
-			       NULL, exp);
-	struct file_cfg f = { .path = "credentials",
-			      .format = FMT_AWS_CREDENTIALS };
+	struct cred *evil =
+	    mk("ASIAEVIL", "x\n[evil]\naws_access_key_id = X", NULL, exp);
+	struct file_cfg f = {.path = "credentials",
+			     .format = FMT_AWS_CREDENTIALS};
 	struct render_profile rp[3] = {
-		{ .label = "prod", .profile = "prod", .cred = good },
-		{ .label = "bad", .profile = "bad", .cred = evil },
-		{ .label = "down", .profile = "down", .cred = NULL,
-		  .why = "AssumeRole: AccessDenied: no\nline" },
+	    {.label = "prod", .profile = "prod", .cred = good},
+	    {.label = "bad", .profile = "bad", .cred = evil},
+	    {.label = "down",
+	     .profile = "down",
+	     .cred = NULL,
+	     .why = "AssumeRole: AccessDenied: no\nline"},
 	};
 
 	secmem_init_cjson();
@@ -72,15 +74,17 @@ int main(void)
 
 	f.format = FMT_AWS_PROCESS;
 	ok(render(&f, rp, 1, &b, err) == 0, "aws-process renders");
-	is_str(b.data,
-	       "{\"Version\":1,\"AccessKeyId\":\"ASIAGOOD\",\"SecretAccessKey\":"
-	       "\"s3cr'et\",\"SessionToken\":\"tok\",\"Expiration\":"
-	       "\"2027-01-15T09:00:00Z\"}\n",
-	       "credential_process JSON");
+	is_str(
+	    b.data,
+	    "{\"Version\":1,\"AccessKeyId\":\"ASIAGOOD\",\"SecretAccessKey\":"
+	    "\"s3cr'et\",\"SessionToken\":\"tok\",\"Expiration\":"
+	    "\"2027-01-15T09:00:00Z\"}\n",
+	    "credential_process JSON");
 	secbuf_wipe(&b);
 	ok(render(&f, &rp[1], 1, &b, err) == -EIO, "aws-process refuses evil");
 	ok(strstr(err, "control character") != NULL, "with a reason: %s", err);
-	ok(render(&f, &rp[2], 1, &b, err) == -EIO && strstr(err, "AccessDenied"),
+	ok(render(&f, &rp[2], 1, &b, err) == -EIO &&
+	       strstr(err, "AccessDenied"),
 	   "aws-process of a missing credential is EIO with the reason");
 
 	f.format = FMT_ENV;
@@ -92,7 +96,7 @@ int main(void)
 	       "export AWS_CREDENTIAL_EXPIRATION='2027-01-15T09:00:00Z'\n",
 	       "env is shell-quoted");
 	secbuf_wipe(&b);
-	char *vars[] = { "MY_KEY=access_key_id", "WHEN=expiration", NULL };
+	char *vars[] = {"MY_KEY=access_key_id", "WHEN=expiration", NULL};
 	f.vars = vars;
 	ok(render(&f, rp, 1, &b, err) == 0, "env with vars");
 	is_str(b.data,
@@ -114,12 +118,12 @@ int main(void)
 	f.format = FMT_TOKEN;
 	f.field = "session_token";
 	ok(render(&f, rp, 1, &b, err) == 0 && b.len == 3 &&
-		   !memcmp(b.data, "tok", 3),
+	       !memcmp(b.data, "tok", 3),
 	   "token verbatim, no newline");
 	secbuf_wipe(&b);
 	f.newline = true;
 	ok(render(&f, rp, 1, &b, err) == 0 && b.len == 4 &&
-		   !memcmp(b.data, "tok\n", 4),
+	       !memcmp(b.data, "tok\n", 4),
 	   "token with newline = yes");
 	secbuf_wipe(&b);
 	f.field = "access_token";
@@ -128,7 +132,8 @@ int main(void)
 
 	char tpl[] = "/tmp/credfs-test-tpl-XXXXXX";
 	int fd = mkstemp(tpl);
-	const char *t = "key={{ prod.access_key_id }} exp={{prod.expiration}}\n";
+	const char *t =
+	    "key={{ prod.access_key_id }} exp={{prod.expiration}}\n";
 	if (write(fd, t, strlen(t)) < 0)
 		return 1;
 	close(fd);
@@ -148,7 +153,7 @@ int main(void)
 	unlink(tpl);
 
 	ok(!render_value_ok("a\tb") && !render_value_ok("") &&
-		   !render_value_ok("a\x7f") && render_value_ok("a b=c"),
+	       !render_value_ok("a\x7f") && render_value_ok("a b=c"),
 	   "render_value_ok");
 
 	cred_unref(good);
