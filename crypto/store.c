@@ -79,6 +79,34 @@ bool store_name_valid(const char *name)
 	return true;
 }
 
+static int lock_state(const struct store *s);
+static void unlock_state(int fd);
+
+/* A writer killed between creating its temp file and renaming it leaves
+ * ".NAME.sealed.tmp-XXXXXX" behind (ciphertext only): swept here, under the
+ * writers' lock so no live write loses its file. */
+static void sweep_temp_files(const struct store *s)
+{
+	static const char *const sub[] = {"", "/store", "/cache"};
+	char dir[PATH_MAX];
+	int lk = lock_state(s);
+
+	if (lk < 0)
+		return;
+	for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		snprintf(dir, sizeof(dir), "%s%s", s->dir, sub[i]);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		if (!d)
+			continue;
+		while ((de = readdir(d)))
+			if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp-"))
+				unlinkat(dirfd(d), de->d_name, 0);
+		closedir(d);
+	}
+	unlock_state(lk);
+}
+
 int store_open(const char *state_dir, const uint8_t *key, struct store **out,
 	       char *err, size_t errlen)
 {
@@ -101,6 +129,7 @@ int store_open(const char *state_dir, const uint8_t *key, struct store **out,
 		return -ENOMEM;
 	}
 	s->key = key;
+	sweep_temp_files(s);
 	*out = s;
 	return 0;
 }
@@ -149,6 +178,37 @@ static void unlock_state(int fd)
 {
 	if (fd >= 0)
 		close(fd); /* drops the flock */
+}
+
+/* Newest PATH.bad-* next to path, if any. */
+static bool find_set_aside(const char *path, char *out, size_t outlen)
+{
+	char dir[PATH_MAX], prefix[NAME_MAX + 8];
+	const char *slash = strrchr(path, '/');
+	bool found = false;
+
+	if (!slash)
+		return false;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	snprintf(prefix, sizeof(prefix), "%s.bad-", slash + 1);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	if (!d)
+		return false;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		char cand[PATH_MAX + NAME_MAX + 2];
+		snprintf(cand, sizeof(cand), "%s/%s", dir, de->d_name);
+		size_t cl = strlen(cand);
+		if (cl >= outlen)
+			continue;
+		if (!found || strcmp(cand, out) > 0)
+			memcpy(out, cand, cl + 1);
+		found = true;
+	}
+	closedir(d);
+	return found;
 }
 
 static bool dir_has_entries(const char *dir)
@@ -334,6 +394,17 @@ static int read_entry(struct store *s, const char *kind, const char *name,
 			errlen);
 	if (r == -EBADMSG)
 		emit("integrity", mkey);
+	if (r == -ENOENT && strcmp(kind, "store") == 0) {
+		/* Gone because it was set aside as corrupt: the cause, not
+		 * "does not exist", is what the user needs. */
+		char bad[PATH_MAX];
+		if (find_set_aside(path, bad, sizeof(bad)))
+			snprintf(err, errlen,
+				 "%s failed its integrity check and was set "
+				 "aside as %s; store it again with `credfs "
+				 "store add %s`",
+				 path, bad, name);
+	}
 	if (r < 0)
 		goto out;
 	m = manifest_load(s, &mgen, false);

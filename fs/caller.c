@@ -659,6 +659,26 @@ full:
 	return r;
 }
 
+bool caller_descends_from(pid_t pid, pid_t ancestor)
+{
+	/* Informational only (it decides whether a reader may wait), so a
+	 * plain walk up the parents is enough. */
+	for (int depth = 0; pid > 1 && depth < 64; depth++) {
+		struct stat_fields sf = {0};
+		int dfd = proc_open_dir(pid);
+		if (dfd < 0)
+			return false;
+		int r = read_stat(dfd, &sf);
+		close(dfd);
+		if (r < 0)
+			return false;
+		if (sf.ppid == ancestor)
+			return true;
+		pid = sf.ppid;
+	}
+	return false;
+}
+
 int caller_identify(pid_t tid, uid_t uid, gid_t gid, struct caller *c)
 {
 	return caller_identify_need(tid, uid, gid,

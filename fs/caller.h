@@ -84,6 +84,9 @@ int caller_identify_cached(pid_t tid, uid_t uid, gid_t gid, unsigned need,
  * time); -ESRCH if not. */
 int caller_complete(struct caller *c, unsigned need)
     __attribute__((warn_unused_result));
+/* Whether pid is a descendant of ancestor (a provider command the daemon
+ * started, or one of its children). */
+bool caller_descends_from(pid_t pid, pid_t ancestor);
 /* Whether c is in group g: the request gid or a supplementary group. */
 bool caller_in_group(const struct caller *c, gid_t g);
 

@@ -119,6 +119,11 @@ static enum audit_sync sync_mode(const struct config *cfg)
 /* Store writes and integrity failures go to the audit log. */
 static void store_event(const char *event, const char *name, void *arg)
 {
+	if (!strcmp(event, "integrity"))
+		fprintf(stderr,
+			"credfs: integrity: %s failed its check and was set "
+			"aside\n",
+			name);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "name", name);
 	audit_event(arg, event, o);

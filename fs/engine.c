@@ -41,6 +41,7 @@ struct pstate {
 	int last_rc;
 	char *mfa_code; /* secmem, one use */
 	char last_error[512];
+	char integrity[512]; /* last rejected sealed cache file, sticky */
 };
 
 struct engine {
@@ -141,10 +142,17 @@ static void load_cache_locked(struct engine *e, int idx)
 	int r = store_cache_load(e->store, e->cfg->profiles[idx].name, &c, err,
 				 sizeof(err));
 	if (r < 0) {
-		if (r != -ENOENT && r != -ENOSYS)
+		if (r != -ENOENT && r != -ENOSYS) {
 			snprintf(p->last_error, sizeof(p->last_error),
 				 "sealed cache: %s",
 				 err[0] ? err : strerror(-r));
+			/* Kept for status after a refresh replaces it, and
+			 * logged: a tampered cache is an incident. */
+			snprintf(p->integrity, sizeof(p->integrity), "%s",
+				 p->last_error);
+			fprintf(stderr, "credfs: profile %s: %s\n",
+				e->cfg->profiles[idx].name, p->last_error);
+		}
 		return;
 	}
 	if (!cred_valid(c, time(NULL)) ||
@@ -271,9 +279,11 @@ done:
 		uint32_t rnd = 0;
 		if (getrandom(&rnd, sizeof(rnd), 0) < 0)
 			rnd = 0;
-		/* jitter: between half and the whole backoff */
+		/* jitter: between half and the whole backoff, at least 1 s */
 		p->next_attempt =
 		    now + base / 2 + (time_t)(rnd % (base / 2 + 1));
+		if (p->next_attempt <= now)
+			p->next_attempt = now + 1;
 		snprintf(p->last_error, sizeof(p->last_error), "%s",
 			 pe.msg[0] ? pe.msg : strerror(-r));
 	}
@@ -528,6 +538,8 @@ cJSON *engine_status(struct engine *e)
 			cJSON_AddStringToObject(o, "last_error", p->last_error);
 		else
 			cJSON_AddNullToObject(o, "last_error");
+		if (p->integrity[0])
+			cJSON_AddStringToObject(o, "integrity", p->integrity);
 		if (cred_valid(p->cur, now)) {
 			char kid[96];
 			cred_key_id(p->cur, kid, sizeof(kid));

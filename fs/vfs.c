@@ -116,6 +116,20 @@ static int gather(struct vfs *v, const struct file_cfg *f,
 	/* Every profile's refresh starts at once, and all share one
 	 * open_timeout: a file of slow profiles waits once, not per profile. */
 	long deadline = mono_ms() + v->cfg->open_timeout * 1000L;
+	/* A provider command of this daemon reading the mount would wait for
+	 * its own fetch: it gets what is cached now, without waiting. */
+	bool own = false;
+	if (wait) {
+		for (size_t k = 0; k < f->nprof && !own; k++) {
+			struct cred *c = engine_peek(v->engine, f->prof[k]);
+			if (!c)
+				own = caller_descends_from(
+				    fuse_get_context()->pid, getpid());
+			cred_unref(c);
+		}
+		if (own)
+			wait = false;
+	}
 	for (size_t k = 0; wait && k < f->nprof && k < VFS_MAX_PROFILES; k++)
 		if (!(f->per_caller && d &&
 		      !policy_admits_profile(d, f->labels[k])))
@@ -141,7 +155,11 @@ static int gather(struct vfs *v, const struct file_cfg *f,
 		} else {
 			c = engine_peek(v->engine, idx);
 			if (!c)
-				snprintf(whys[k], 256, "not fetched yet");
+				snprintf(
+				    whys[k], 256,
+				    own ? "a provider of this mount cannot "
+					  "wait for its own fetch"
+					: "not fetched yet");
 		}
 		rp[k].cred = c;
 		rp[k].why = whys[k];
@@ -239,9 +257,14 @@ static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 	if (!f->per_caller && memo_get(v, fidx, &st->st_size, &st->st_mtime))
 		goto times;
 	unsigned long gen = engine_generation(v->engine);
-	/* The owner's stat fetches what is missing, so st_size is what a
-	 * read returns; anyone else's only looks at the cache. */
-	gather(v, f, have_d ? &d : NULL, ctx->uid == v->cfg->owner, rp, whys);
+	/* A stat never waits for a provider: LOOKUP runs under the kernel's
+	 * lock on the name, and a provider command reading this same file
+	 * would queue behind it.  The owner's stat starts what is due, so the
+	 * open that follows finds it sooner. */
+	if (ctx->uid == v->cfg->owner)
+		for (size_t k = 0; k < n; k++)
+			engine_kick(v->engine, f->prof[k]);
+	gather(v, f, have_d ? &d : NULL, false, rp, whys);
 	if (render_file(
 		&(struct render_input){
 		    .file = f, .n = n, .p = rp, .now = time(NULL)},
@@ -663,18 +686,26 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 	}
 	atomic_fetch_add(&v->opens[fidx], 1);
 	h->mtime = newest(rp, n, v->started);
+	off_t known_size;
+	time_t known_mtime;
+	bool size_known = f->cache_kernel &&
+			  memo_get(v, fidx, &known_size, &known_mtime) &&
+			  known_size == (off_t)h->buf.len;
 	if (!f->per_caller)
 		memo_put(v, fidx, gen, rp, n, (off_t)h->buf.len, h->mtime);
 	/* Nothing to flush on close of a virtual file: saves a round trip. */
 	fi->noflush = 1;
-	if (f->cache_kernel) {
+	if (f->cache_kernel && size_known) {
 		/* Page cache kept while no credential changed since the
 		 * previous open; any refresh or revoke invalidates it. */
-		unsigned long gen = engine_generation(v->engine);
+		unsigned long g = engine_generation(v->engine);
 		fi->direct_io = 0;
-		fi->keep_cache =
-		    atomic_exchange(&v->cache_gen[fidx], gen) == gen;
+		fi->keep_cache = atomic_exchange(&v->cache_gen[fidx], g) == g;
 	} else {
+		/* The kernel caps cached reads at the size it was last told;
+		 * until a stat has seen this content, serve it directly. */
+		if (f->cache_kernel)
+			atomic_store(&v->cache_gen[fidx], (unsigned long)-1);
 		fi->direct_io = 1;
 	}
 	fi->nonseekable = 0;
