@@ -88,5 +88,21 @@ st=$("$CREDFS" -c "$CFG" status 2>&1) || fail "credfs status failed: $st"
 assert_match "$st" "prod +aws-assume-role +fresh +$exp" "credfs status (text) lists prod fresh with the expiry"
 assert_not_contains "$st$(status_json)" "$(ini_get "$MNT/credentials" prod aws_secret_access_key)" "status shows no secret"
 
+check "credfs exec: one command with the session in its environment"
+out=$(env -u AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE=/nonexistent \
+	"$CREDFS" -c "$CFG" exec prod -- "$AWS1" sts get-caller-identity \
+	--endpoint-url "$MOTO_URL" --output json 2>&1) ||
+	fail "credfs exec prod -- aws sts get-caller-identity failed: $out"
+assert_contains "$(json_get "$out" 'j["Arn"]')" "$ROLE_PREFIX" "credfs exec: the command runs as the assumed role"
+envout=$("$CREDFS" -c "$CFG" exec prod -- env)
+assert_contains "$envout" "AWS_ACCESS_KEY_ID=$(ini_get "$MNT/credentials" prod aws_access_key_id)" "AWS_ACCESS_KEY_ID is the served session's"
+assert_match "$envout" "AWS_CREDENTIAL_EXPIRATION=20[0-9]{2}-" "AWS_CREDENTIAL_EXPIRATION is set"
+assert_contains "$envout" "CREDFS_PROFILE=prod" "CREDFS_PROFILE is set"
+grep -q '"event":"exec","profile":"prod"' "$T/state/audit.log" ||
+	fail "no exec event in the audit log"
+pass "the exec is audited with the profile and key id"
+assert_fails_with "no such profile" "credfs exec of an unknown profile says so" -- \
+	"$CREDFS" -c "$CFG" exec nosuch -- true
+
 umount_credfs "$MNT"
 say "all checks passed"
