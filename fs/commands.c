@@ -1,6 +1,10 @@
 /* commands: thin clients of the control socket, plus check and exec. */
 #include "commands.h"
 #include "audit.h"
+#include "cred.h"
+#include "engine.h"
+#include "../crypto/key.h"
+#include "../crypto/store.h"
 #include "aws_cmd.h"
 #include "config.h"
 #include "ctl.h"
@@ -330,6 +334,74 @@ static void setenv_upper(const char *prefix, const char *name,
 	setenv(var, value, 1);
 }
 
+/* The reply the daemon's "env" request gives, computed here. */
+static cJSON *exec_fields_local(struct config *cfg, const char *profile)
+{
+	int idx = config_find_profile(cfg, profile);
+	uint8_t *key = NULL;
+	struct store *st = NULL;
+	struct audit *a = NULL;
+	struct engine *e = NULL;
+	struct cred *c = NULL;
+	cJSON *rep = NULL;
+	char err[600] = "";
+
+	if (key_load(cfg, isatty(0), &key, err, sizeof(err)) < 0) {
+		fprintf(stderr, "credfs: exec %s: key: %s\n", profile, err);
+		goto out;
+	}
+	if (store_open(cfg->state_dir, key, &st, err, sizeof(err)) < 0) {
+		fprintf(stderr, "credfs: exec %s: store: %s\n", profile, err);
+		goto out;
+	}
+	if (strcmp(cfg->audit_log, "syslog") != 0 &&
+	    audit_open(cfg->audit_log, AUDIT_SYNC_ALWAYS, &a, err,
+		       sizeof(err)) < 0 &&
+	    cfg->audit_required) {
+		fprintf(stderr, "credfs: exec %s: audit log: %s\n", profile,
+			err);
+		goto out;
+	}
+	if (engine_new(cfg, st, a, &e) < 0)
+		goto out;
+	/* the provider's own timeout: nobody else is waiting */
+	if (engine_refresh_if_needed(e, idx, &c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "credfs: exec %s: %s\n", profile, err);
+		goto out;
+	}
+	rep = cJSON_CreateObject();
+	cJSON_AddBoolToObject(rep, "ok", true);
+	cJSON *f = cJSON_AddObjectToObject(rep, "fields");
+	for (size_t i = 0; i < cred_count(c); i++)
+		cJSON_AddStringToObject(f, cred_name_at(c, i),
+					cred_value_at(c, i));
+	if (cred_expiration(c)) {
+		char t[32];
+		cred_format_time(cred_expiration(c), t, sizeof(t));
+		cJSON_AddStringToObject(rep, "expiration", t);
+	}
+	cJSON *ev = cJSON_CreateObject();
+	char kid[96];
+	cred_key_id(c, kid, sizeof(kid));
+	cJSON_AddStringToObject(ev, "profile", profile);
+	cJSON_AddStringToObject(ev, "key_id", kid);
+	cJSON_AddNumberToObject(ev, "pid", getpid());
+	cJSON_AddBoolToObject(ev, "daemon", false);
+	if (audit_event(a, "exec", ev) < 0 && a && cfg->audit_required) {
+		fprintf(stderr, "credfs: exec %s: audit log: cannot write\n",
+			profile);
+		cJSON_Delete(rep);
+		rep = NULL;
+	}
+out:
+	cred_unref(c);
+	engine_free(e);
+	audit_close(a);
+	store_free(st);
+	key_free(key);
+	return rep;
+}
+
 int cmd_exec(struct config *cfg, int argc, char **argv)
 {
 	int i = 1, r;
@@ -345,9 +417,26 @@ int cmd_exec(struct config *cfg, int argc, char **argv)
 		return r;
 	cJSON *req = request("env");
 	cJSON_AddStringToObject(req, "profile", profile);
-	cJSON *rep = call(cfg, profile, req, (cfg->open_timeout + 5) * 1000);
-	if (!rep)
+	char err[600] = "";
+	cJSON *rep = ctl_call(cfg, req, (cfg->open_timeout + 5) * 1000, err,
+			      sizeof(err));
+	if (!rep && strstr(err, "no daemon is running")) {
+		/* Like aws-vault exec: no mount needed.  The credential comes
+		 * from the sealed cache or the provider, and the exec is
+		 * audited by this process. */
+		rep = exec_fields_local(cfg, profile);
+		if (!rep)
+			return 1;
+	} else if (!rep) {
+		fprintf(stderr, "credfs: %s: %s\n", profile, err);
 		return 1;
+	} else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rep, "ok"))) {
+		cJSON *e = cJSON_GetObjectItemCaseSensitive(rep, "error");
+		fprintf(stderr, "credfs: %s: %s\n", profile,
+			cJSON_IsString(e) ? e->valuestring : "failed");
+		cJSON_Delete(rep);
+		return 1;
+	}
 	cJSON *f = cJSON_GetObjectItemCaseSensitive(rep, "fields"), *it;
 	static const struct {
 		const char *field, *var;

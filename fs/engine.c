@@ -438,6 +438,13 @@ int engine_refresh_now(struct engine *e, int idx, const char *mfa_code,
 	return r;
 }
 
+int engine_refresh_if_needed(struct engine *e, int idx, struct cred **out,
+			     char *err, size_t errlen)
+{
+	return engine_get(e, idx, profile_timeout_ms(e, idx) + 1000, out, err,
+			  errlen);
+}
+
 int engine_revoke(struct engine *e, int idx, char *err, size_t errlen)
 {
 	size_t from = idx < 0 ? 0 : (size_t)idx;

@@ -46,6 +46,11 @@ int engine_revoke(struct engine *e, int idx, char *err, size_t errlen);
 /* Fetch now (credfs login passes an MFA code; NULL otherwise) and wait. */
 int engine_refresh_now(struct engine *e, int idx, const char *mfa_code,
 		       int timeout_ms, char *err, size_t errlen);
+/* For one-shot commands: the valid credential of idx, fetching it (with
+ * the provider's own timeout) when the cache has none or it is due. */
+int engine_refresh_if_needed(struct engine *e, int idx, struct cred **out,
+			     char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 /* Status of every profile as a JSON array (no secrets). */
 cJSON *engine_status(struct engine *e);
 /* Provider calls made for profile idx since start (tests, bench). */
