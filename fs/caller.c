@@ -393,6 +393,20 @@ static void read_ancestors(struct caller *c, pid_t ppid,
 	}
 }
 
+/* A tracer can attach to one thread; a tracer on the leader controls the
+ * whole address space too, so a thread's identity looks at both. */
+static void leader_tracer(struct caller *c, pid_t tgid, pid_t tid)
+{
+	struct status_fields lst;
+	int lfd;
+
+	if (c->tracer || tgid == tid || (lfd = proc_open_dir(tgid)) < 0)
+		return;
+	if (read_status(lfd, &lst) == 0)
+		c->tracer = lst.tracer;
+	close(lfd);
+}
+
 /* Sets what must be valid even on failure, without clearing the large
  * path arrays (a 70 KiB memset per open is measurable). */
 static void caller_reset(struct caller *c, pid_t tid, uid_t uid, gid_t gid)
@@ -479,18 +493,7 @@ int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 	memcpy(c->groups, st.groups, st.ngroups * sizeof(gid_t));
 	c->groups_truncated = st.groups_truncated;
 
-	/* A tracer can attach to one thread; a tracer on the leader controls
-	 * the whole address space too, so look at both. */
-	if (!c->tracer && st.tgid != tid) {
-		struct status_fields lst;
-		int lfd = proc_open_dir(st.tgid);
-
-		if (lfd >= 0) {
-			if (read_status(lfd, &lst) == 0)
-				c->tracer = lst.tracer;
-			close(lfd);
-		}
-	}
+	leader_tracer(c, st.tgid, tid);
 
 	if ((r = fill_optional(c, dirfd, st.ppid, sf.starttime, need)) < 0)
 		goto out;
@@ -633,15 +636,7 @@ int caller_identify_cached(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 		c->ngroups = st.ngroups;
 		memcpy(c->groups, st.groups, st.ngroups * sizeof(gid_t));
 		c->groups_truncated = st.groups_truncated;
-		if (!c->tracer && st.tgid != tid) {
-			struct status_fields lst;
-			int lfd = proc_open_dir(st.tgid);
-			if (lfd >= 0) {
-				if (read_status(lfd, &lst) == 0)
-					c->tracer = lst.tracer;
-				close(lfd);
-			}
-		}
+		leader_tracer(c, st.tgid, tid);
 	}
 	if ((fresh & CALLER_NEED_CGROUP) && (r = read_cgroup(dirfd, c)) < 0) {
 		close(dirfd);

@@ -371,23 +371,9 @@ static cJSON *exec_fields_local(struct config *cfg, const char *profile)
 	}
 	rep = cJSON_CreateObject();
 	cJSON_AddBoolToObject(rep, "ok", true);
-	cJSON *f = cJSON_AddObjectToObject(rep, "fields");
-	for (size_t i = 0; i < cred_count(c); i++)
-		cJSON_AddStringToObject(f, cred_name_at(c, i),
-					cred_value_at(c, i));
-	if (cred_expiration(c)) {
-		char t[32];
-		cred_format_time(cred_expiration(c), t, sizeof(t));
-		cJSON_AddStringToObject(rep, "expiration", t);
-	}
-	cJSON *ev = cJSON_CreateObject();
-	char kid[96];
-	cred_key_id(c, kid, sizeof(kid));
-	cJSON_AddStringToObject(ev, "profile", profile);
-	cJSON_AddStringToObject(ev, "key_id", kid);
-	cJSON_AddNumberToObject(ev, "pid", getpid());
-	cJSON_AddBoolToObject(ev, "daemon", false);
-	if (audit_event(a, "exec", ev) < 0 && a && cfg->audit_required) {
+	ctl_env_reply(rep, c);
+	if (ctl_audit_exec(a, profile, c, getpid(), false) < 0 && a &&
+	    cfg->audit_required) {
 		fprintf(stderr, "credfs: exec %s: audit log: cannot write\n",
 			profile);
 		cJSON_Delete(rep);

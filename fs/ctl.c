@@ -173,27 +173,44 @@ static cJSON *handle(struct conn *cn, cJSON *req)
 		if (r < 0)
 			return reply_err("%s", err);
 		o = reply_ok();
-		cJSON *f = cJSON_AddObjectToObject(o, "fields");
-		for (size_t i = 0; i < cred_count(cr); i++)
-			cJSON_AddStringToObject(f, cred_name_at(cr, i),
-						cred_value_at(cr, i));
-		if (cred_expiration(cr)) {
-			char t[32];
-			cred_format_time(cred_expiration(cr), t, sizeof(t));
-			cJSON_AddStringToObject(o, "expiration", t);
+		ctl_env_reply(o, cr);
+		int ar = ctl_audit_exec(c->audit, c->cfg->profiles[idx].name,
+					cr, cn->peer_pid, true);
+		if (ar < 0 && c->audit && c->cfg->audit_required) {
+			cJSON_Delete(o);
+			o = reply_err("%s", "the audit line cannot be written");
 		}
-		cJSON *a = cJSON_CreateObject();
-		char kid[96];
-		cred_key_id(cr, kid, sizeof(kid));
-		cJSON_AddStringToObject(a, "profile",
-					c->cfg->profiles[idx].name);
-		cJSON_AddStringToObject(a, "key_id", kid);
-		cJSON_AddNumberToObject(a, "pid", cn->peer_pid);
-		audit_event(c->audit, "exec", a);
 		cred_unref(cr);
 		return o;
 	}
 	return reply_err("unknown command '%s'", n);
+}
+
+void ctl_env_reply(cJSON *o, const struct cred *c)
+{
+	cJSON *f = cJSON_AddObjectToObject(o, "fields");
+	for (size_t i = 0; i < cred_count(c); i++)
+		cJSON_AddStringToObject(f, cred_name_at(c, i),
+					cred_value_at(c, i));
+	if (cred_expiration(c)) {
+		char t[32];
+		cred_format_time(cred_expiration(c), t, sizeof(t));
+		cJSON_AddStringToObject(o, "expiration", t);
+	}
+}
+
+int ctl_audit_exec(struct audit *a, const char *profile, const struct cred *c,
+		   pid_t pid, bool via_daemon)
+{
+	cJSON *ev = cJSON_CreateObject();
+	char kid[96];
+
+	cred_key_id(c, kid, sizeof(kid));
+	cJSON_AddStringToObject(ev, "profile", profile);
+	cJSON_AddStringToObject(ev, "key_id", kid);
+	cJSON_AddNumberToObject(ev, "pid", pid);
+	cJSON_AddBoolToObject(ev, "daemon", via_daemon);
+	return audit_event(a, "exec", ev);
 }
 
 static void *conn_thread(void *arg)

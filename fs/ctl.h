@@ -6,7 +6,9 @@
 #ifndef CREDFS_CTL_H
 #define CREDFS_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct config;
 struct engine;
@@ -30,6 +32,15 @@ char *ctl_socket_path(const struct config *cfg);
 int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, char *err,
 	      size_t errlen) __attribute__((warn_unused_result));
 void ctl_stop(struct ctl *c);
+
+struct cred;
+/* The "env" reply of `credfs exec`: o gets "fields" (every field of c) and
+ * "expiration".  WARNING: o then holds secrets; it is cJSON in secmem and
+ * goes only to the owner's socket or this process's environment. */
+void ctl_env_reply(cJSON *o, const struct cred *c);
+/* The "exec" audit event: profile, key id, the pid that asked. */
+int ctl_audit_exec(struct audit *a, const char *profile, const struct cred *c,
+		   pid_t pid, bool via_daemon);
 
 /* Client: sends req (consumed) and returns the reply, or NULL with err
  * ("no daemon is running for CONFIG" when nothing listens). */
