@@ -98,6 +98,13 @@ int cmd_status(struct config *cfg, int argc, char **argv)
 		       jstr(it, "state"), jstr(it, "expires"),
 		       jstr(it, "last_refresh"), jstr(it, "last_error"));
 	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rep, "profiles"))
+	{
+		cJSON *bad = cJSON_GetObjectItemCaseSensitive(it, "integrity");
+		if (cJSON_IsString(bad))
+			printf("INTEGRITY %s: %s\n", jstr(it, "profile"),
+			       bad->valuestring);
+	}
 	printf("\n%-32s %-16s %8s %8s\n", "FILE", "FORMAT", "OPENS", "DENIALS");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rep, "files"))
 	{
