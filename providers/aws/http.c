@@ -242,6 +242,7 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 {
 	static const char *const secret[] = {
 	    "authorization:",
+	    "proxy-authorization:",
 	    "x-amz-security-token:",
 	    "x-amz-sso_bearer_token:",
 	    "cookie:",
@@ -295,8 +296,20 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 					dir, (int)(colon - (data + i)),
 					data + i);
 			} else if (ll) {
-				fprintf(stderr, "credfs-http: %s %.*s\n", dir,
-					(int)ll, data + i);
+				/* A request line's query may carry a signature
+				 * or token (presigned URLs): path only. */
+				const char *q = type == CURLINFO_HEADER_OUT &&
+							i == 0 ?
+						    memchr(data, '?', ll) :
+						    NULL;
+				if (q)
+					fprintf(stderr,
+						"credfs-http: %s %.*s?(query "
+						"redacted)\n",
+						dir, (int)(q - data), data);
+				else
+					fprintf(stderr, "credfs-http: %s %.*s\n",
+						dir, (int)ll, data + i);
 			}
 		}
 		i = j + 1;

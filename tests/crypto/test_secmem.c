@@ -302,9 +302,10 @@ static void test_lock_limit(void)
 	int status;
 
 #if defined(__SANITIZE_ADDRESS__)
-	/* ASan turns mlock into a no-op that always succeeds */
-	printf("ok %d # SKIP mlock is a no-op under AddressSanitizer\n",
-	       ++tap_count);
+	/* ASan turns mlock into a no-op that always succeeds: the plain
+	 * build of the suite runs this check. */
+	printf("# RLIMIT_MEMLOCK check: mlock is a no-op under "
+	       "AddressSanitizer; run by the plain build\n");
 	return;
 #endif
 	pid = fork();

@@ -242,7 +242,7 @@ if command -v strace >/dev/null 2>&1; then
 		assert_not_contains "$out" "not permitted" "control: strace -p of an ordinary process is allowed"
 	fi
 else
-	say "NOTE: strace not installed: attach not checked with strace"
+	skip "strace is not installed: attach cannot be checked"
 fi
 if command -v gdb >/dev/null 2>&1; then
 	set +e
@@ -258,7 +258,7 @@ if command -v gdb >/dev/null 2>&1; then
 	fi
 	pass "gcore as $TEST_USER produced nothing"
 else
-	say "NOTE: gdb not installed: gdb -p not checked"
+	skip "gdb is not installed: gdb -p cannot be checked"
 fi
 ucred umount "$U/mnt" >/dev/null 2>&1 || fusermount3 -u -z "$U/mnt" || true
 [ -n "$ctl" ] && kill "$ctl" 2>/dev/null || true

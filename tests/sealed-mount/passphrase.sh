@@ -98,9 +98,9 @@ keyring_cleanup() {
 # shellcheck disable=SC2154 # _rc is set inside the trap
 trap '_rc=$?; keyring_cleanup; (exit $_rc); _lib_cleanup' EXIT
 if ! command -v keyctl >/dev/null 2>&1; then
-	say "NOTE: keyctl is not installed: the keyring part is not checked"
+	skip "keyctl is not installed: the keyring part cannot be checked"
 elif ! keyctl show @u >/dev/null 2>&1; then
-	say "NOTE: the user keyring is not usable here ($(keyctl show @u 2>&1 | head -n 1)): lock/keyring not checked"
+	skip "the user keyring is not usable here ($(keyctl show @u 2>&1 | head -n 1))"
 else
 	export CREDFS_KEYRING=on
 	keyring_cleanup

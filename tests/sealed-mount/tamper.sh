@@ -154,12 +154,9 @@ assert_eq "$(aws_field "$T/r.store" base aws_access_key_id)" "" "base is left ou
 assert_not_contains "$txt" "$BASE_SK_RAND" "the stored secret is not served"
 assert_match "$txt" "# profile base left out: .*store entry aws-base" \
 	"a comment names the profile and the store entry"
-if grep 'profile base left out' "$T/r.store" | grep -Eq 'authentication|set aside|integrity|corrupt'; then
-	pass "the comment says what is wrong with the entry"
-else
-	say "NOTE: the comment says only: $(grep 'profile base left out' "$T/r.store")"
-	say "NOTE: (the first attempt set the entry aside; an immediate retry then found no entry)"
-fi
+grep 'profile base left out' "$T/r.store" | grep -Eq 'authentication|set aside|integrity|corrupt' ||
+	fail "the comment does not say what is wrong: $(grep 'profile base left out' "$T/r.store")"
+pass "the comment says what is wrong with the entry"
 assert_match "$(audit_events refresh_failed | grep '"profile":"base"' | head -n 1)" \
 	'store entry aws-base: .*(authentication failed|set aside)' \
 	"the audit log's refresh_failed for base gives the integrity failure"
