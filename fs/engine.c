@@ -365,18 +365,21 @@ int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
 	return r;
 }
 
-void engine_kick(struct engine *e, int idx)
+bool engine_kick(struct engine *e, int idx)
 {
 	struct pstate *p = &e->p[idx];
 	time_t now = time(NULL);
+	bool valid;
 
 	pthread_mutex_lock(&p->mu);
 	load_cache_locked(e, idx);
 	p->last_read = now;
-	if (cred_due(e, cred_valid(p->cur, now) ? p->cur : NULL, now) &&
-	    !p->refreshing && now >= p->next_attempt)
+	valid = cred_valid(p->cur, now);
+	if (cred_due(e, valid ? p->cur : NULL, now) && !p->refreshing &&
+	    now >= p->next_attempt)
 		start_refresh_locked(e, idx);
 	pthread_mutex_unlock(&p->mu);
+	return valid;
 }
 
 struct cred *engine_peek(struct engine *e, int idx)

@@ -35,8 +35,9 @@ void engine_free(struct engine *e);
 int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
 	       char *why, size_t whylen) __attribute__((warn_unused_result));
 /* Starts a refresh if one is due, without waiting (a reader about to
- * wait on several profiles starts them all first). */
-void engine_kick(struct engine *e, int idx);
+ * wait on several profiles starts them all first); true if a valid
+ * credential is there now. */
+bool engine_kick(struct engine *e, int idx);
 /* The current credential if valid, never waiting nor fetching. */
 struct cred *engine_peek(struct engine *e, int idx);
 

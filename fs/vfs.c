@@ -24,8 +24,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define VFS_MAX_PROFILES CONFIG_MAX_FILE_PROFILES
-
 struct vfs {
 	const struct config *cfg;
 	struct engine *engine;
@@ -64,6 +62,31 @@ struct handle {
 	time_t mtime;	   /* H_VIRT: newest credential's refresh */
 	struct secbuf buf; /* H_VIRT: the snapshot served at every offset */
 };
+
+/* One identity buffer per FUSE worker thread (70 KiB: the ancestor
+ * paths), not an allocation per open. */
+static pthread_key_t caller_key;
+static pthread_once_t caller_once = PTHREAD_ONCE_INIT;
+
+static void caller_key_init(void)
+{
+	pthread_key_create(&caller_key, free);
+}
+
+static struct caller *thread_caller(void)
+{
+	struct caller *c;
+
+	pthread_once(&caller_once, caller_key_init);
+	if (!(c = pthread_getspecific(caller_key))) {
+		c = malloc(sizeof(*c));
+		if (c && pthread_setspecific(caller_key, c) != 0) {
+			free(c);
+			c = NULL;
+		}
+	}
+	return c;
+}
 
 static struct vfs *self(void)
 {
@@ -116,25 +139,18 @@ static int gather(struct vfs *v, const struct file_cfg *f,
 	/* Every profile's refresh starts at once, and all share one
 	 * open_timeout: a file of slow profiles waits once, not per profile. */
 	long deadline = mono_ms() + v->cfg->open_timeout * 1000L;
-	/* A provider command of this daemon reading the mount would wait for
-	 * its own fetch: it gets what is cached now, without waiting. */
-	bool own = false;
-	if (wait) {
-		for (size_t k = 0; k < f->nprof && !own; k++) {
-			struct cred *c = engine_peek(v->engine, f->prof[k]);
-			if (!c)
-				own = caller_descends_from(
-				    fuse_get_context()->pid, getpid());
-			cred_unref(c);
-		}
-		if (own)
-			wait = false;
-	}
-	for (size_t k = 0; wait && k < f->nprof && k < VFS_MAX_PROFILES; k++)
+	bool missing = false, own = false;
+	for (size_t k = 0; wait && k < f->nprof; k++)
 		if (!(f->per_caller && d &&
-		      !policy_admits_profile(d, f->labels[k])))
-			engine_kick(v->engine, f->prof[k]);
-	for (size_t k = 0; k < f->nprof && k < VFS_MAX_PROFILES; k++) {
+		      !policy_admits_profile(d, f->labels[k])) &&
+		    !engine_kick(v->engine, f->prof[k]))
+			missing = true;
+	/* A provider command of this daemon reading the mount would wait for
+	 * its own fetch: it gets what is cached now, without waiting.  Asked
+	 * only when someone would wait, so it costs the common open nothing. */
+	if (missing && caller_descends_from(fuse_get_context()->pid, getpid()))
+		own = true, wait = false;
+	for (size_t k = 0; k < f->nprof; k++) {
 		struct cred *c = NULL;
 		int idx = f->prof[k];
 		rp[k] = (struct render_profile){
@@ -225,8 +241,8 @@ static void memo_put(struct vfs *v, size_t fidx, unsigned long gen,
 static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 			struct stat *st)
 {
-	struct render_profile rp[VFS_MAX_PROFILES];
-	char whys[VFS_MAX_PROFILES][256];
+	struct render_profile rp[CONFIG_MAX_FILE_PROFILES];
+	char whys[CONFIG_MAX_FILE_PROFILES][256];
 	struct secbuf b = {0};
 	char err[256];
 	size_t n = f->nprof;
@@ -236,7 +252,7 @@ static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 	bool have_d = false;
 
 	memset(st, 0, sizeof(*st));
-	if (f->per_caller && !(c = malloc(sizeof(*c))))
+	if (f->per_caller && !(c = thread_caller()))
 		return -ENOMEM;
 	st->st_mode = S_IFREG | f->mode;
 	st->st_nlink = 1;
@@ -265,22 +281,19 @@ static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 		for (size_t k = 0; k < n; k++)
 			engine_kick(v->engine, f->prof[k]);
 	gather(v, f, have_d ? &d : NULL, false, rp, whys);
+	st->st_mtime = newest(rp, n, v->started);
 	if (render_file(
 		&(struct render_input){
 		    .file = f, .n = n, .p = rp, .now = time(NULL)},
 		&b, err, sizeof(err)) == 0) {
 		st->st_size = (off_t)b.len;
-		st->st_mtime = newest(rp, n, v->started);
 		if (!f->per_caller)
 			memo_put(v, fidx, gen, rp, n, st->st_size,
 				 st->st_mtime);
 	}
 	secbuf_wipe(&b);
-	if (!st->st_mtime)
-		st->st_mtime = newest(rp, n, v->started);
 	release_creds(rp, n);
 times:
-	free(c);
 	if (!st->st_mtime)
 		st->st_mtime = v->started;
 	st->st_atime = st->st_ctime = st->st_mtime;
@@ -573,9 +586,9 @@ static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 static void audit_deny(struct vfs *v, const struct file_cfg *f,
 		       const struct caller *c, const struct policy_decision *d)
 {
-	const char *labels[VFS_MAX_PROFILES];
+	const char *labels[CONFIG_MAX_FILE_PROFILES];
 	size_t n = 0;
-	for (size_t k = 0; k < f->nprof && k < VFS_MAX_PROFILES; k++)
+	for (size_t k = 0; k < f->nprof; k++)
 		labels[n++] = f->labels[k];
 	audit_open_event(v->audit, f->path, labels, n, c, d, NULL, 0, 0);
 }
@@ -592,10 +605,11 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 		     struct fuse_file_info *fi)
 {
 	struct fuse_context *ctx = fuse_get_context();
-	struct render_profile rp[VFS_MAX_PROFILES];
-	char whys[VFS_MAX_PROFILES][256];
-	const char *labels[VFS_MAX_PROFILES], *kids[VFS_MAX_PROFILES];
-	char kidbuf[VFS_MAX_PROFILES][96];
+	struct render_profile rp[CONFIG_MAX_FILE_PROFILES];
+	char whys[CONFIG_MAX_FILE_PROFILES][256];
+	const char *labels[CONFIG_MAX_FILE_PROFILES],
+	    *kids[CONFIG_MAX_FILE_PROFILES];
+	char kidbuf[CONFIG_MAX_FILE_PROFILES][96];
 	struct policy_decision d;
 	struct caller *c = NULL;
 	struct handle *h = NULL;
@@ -606,15 +620,13 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
 		return -EACCES;
-	unsigned long long t0 = ns_now(), t1, t2, t3;
-	if (!(c = malloc(sizeof(*c))))
+	unsigned long long t0 = ns_now(), t1 = 0, t2, t3;
+	if (!(c = thread_caller()))
 		return -ENOMEM;
-	/* Only what this file's rules look at, plus what the audit line
-	 * carries; ancestors and hashes are read when a rule reaches them. */
-	t1 = 0;
-	/* The audit line's cmdline and cgroup may come from the identity
-	 * cache (the same task within a second); what a rule looks at is
-	 * read now. */
+	/* What this file's rules look at is read now; the audit line's
+	 * cmdline and cgroup may come from the identity cache (the same task
+	 * within a second); ancestors and hashes only when a rule reaches
+	 * them. */
 	if (caller_identify_cached(ctx->pid, ctx->uid, ctx->gid,
 				   policy_needs(f->policy) |
 				       CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP,
@@ -698,9 +710,9 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 	if (f->cache_kernel && size_known) {
 		/* Page cache kept while no credential changed since the
 		 * previous open; any refresh or revoke invalidates it. */
-		unsigned long g = engine_generation(v->engine);
 		fi->direct_io = 0;
-		fi->keep_cache = atomic_exchange(&v->cache_gen[fidx], g) == g;
+		fi->keep_cache =
+		    atomic_exchange(&v->cache_gen[fidx], gen) == gen;
 	} else {
 		/* The kernel caps cached reads at the size it was last told;
 		 * until a stat has seen this content, serve it directly. */
@@ -719,7 +731,6 @@ out:
 		secbuf_wipe(&h->buf);
 		free(h);
 	}
-	free(c);
 	return r;
 }
 
