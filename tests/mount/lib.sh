@@ -244,25 +244,27 @@ PROD_SK=prod/secret+key/0123456789abcdefXYZ
 BASE_AK=AKIABASEMOUNTTEST001
 BASE_SK=base/secret+key/9876543210fedcbaXYZ
 
-# write_config [EXTRA]: the standard test config to $CFG, EXTRA (more
-# sections) appended.  Uses $T/helper.sh and $T/base.keys.
-write_config() {
-	write_helper "$T/helper.sh" "$PROD_AK" "$PROD_SK"
+# write_config_in DIR CONFIG [EXTRA]: the standard test config (state in
+# DIR/state, DIR/helper.sh, DIR/base.keys) to CONFIG, EXTRA (more sections)
+# appended.
+write_config_in() {
+	local dir=$1 cfg=$2
+	write_helper "$dir/helper.sh" "$PROD_AK" "$PROD_SK"
 	printf 'access_key_id = %s\nsecret_access_key = %s\n' \
-		"$BASE_AK" "$BASE_SK" >"$T/base.keys"
-	chmod 600 "$T/base.keys"
-	cat >"$CFG" <<EOF
+		"$BASE_AK" "$BASE_SK" >"$dir/base.keys"
+	chmod 600 "$dir/base.keys"
+	cat >"$cfg" <<EOF
 [credfs]
-state_dir = $T/state
-key = keyfile:$T/state/key
+state_dir = $dir/state
+key = keyfile:$dir/state/key
 
 [profile prod]
 provider = exec
-command = $T/helper.sh
+command = $dir/helper.sh
 
 [profile base]
 provider = aws-static
-secret_file = $T/base.keys
+secret_file = $dir/base.keys
 
 [file credentials]
 format = aws-credentials
@@ -272,11 +274,14 @@ profiles = prod default=prod base
 format = aws-process
 profiles = prod
 EOF
-	if [ -n "${1:-}" ]; then
-		printf '\n%s\n' "$1" >>"$CFG"
+	if [ -n "${3:-}" ]; then
+		printf '\n%s\n' "$3" >>"$cfg"
 	fi
-	chmod 600 "$CFG"
+	chmod 600 "$cfg"
 }
+
+# write_config [EXTRA]: the standard test config to $CFG, in $T.
+write_config() { write_config_in "$T" "$CFG" "${1:-}"; }
 
 is_mounted() { # MOUNTPOINT
 	grep -q " $1 fuse" /proc/mounts

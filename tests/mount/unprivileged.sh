@@ -26,30 +26,7 @@ UMNT=$U/.aws
 _LIB_MOUNTS+=("$UMNT")
 mkdir -p "$UMNT/cli/cache" "$U/state"
 printf '[default]\nregion = eu-north-1\n' >"$UMNT/config"
-write_helper "$U/helper.sh" "$PROD_AK" "$PROD_SK"
-printf 'access_key_id = %s\nsecret_access_key = %s\n' "$BASE_AK" "$BASE_SK" >"$U/base.keys"
-chmod 600 "$U/base.keys"
-cat >"$U/config" <<EOF
-[credfs]
-state_dir = $U/state
-key = keyfile:$U/state/key
-
-[profile prod]
-provider = exec
-command = $U/helper.sh
-
-[profile base]
-provider = aws-static
-secret_file = $U/base.keys
-
-[file credentials]
-format = aws-credentials
-profiles = prod default=prod base
-
-[file process/prod.json]
-format = aws-process
-profiles = prod
-EOF
+write_config_in "$U" "$U/config"
 chown -R "$TEST_UID:$TEST_GID" "$U"
 chmod 700 "$U" "$U/state"
 ucred() { run_as_user "$UCREDFS" -c "$U/config" "$@"; }

@@ -9,28 +9,7 @@ lib_init killnine "$@"
 ROUNDS=${KILLNINE_ROUNDS:-50}
 
 sm_helper "$T/helper.sh"
-cat >"$CFG" <<EOF
-[credfs]
-state_dir = $T/state
-key = keyfile:$T/state/key
-audit_sync = always
-
-[profile prod]
-provider = exec
-command = $T/helper.sh prod
-
-[profile dev]
-provider = exec
-command = $T/helper.sh dev
-
-[profile fast]
-provider = exec
-command = $T/helper.sh fast
-
-[profile base]
-provider = aws-static
-secret = aws-base
-
+sm_config "audit_sync = always" "prod dev fast base" "
 [file credentials]
 format = aws-credentials
 profiles = prod dev base
@@ -38,8 +17,7 @@ profiles = prod dev base
 [file fast.json]
 format = aws-process
 profiles = fast
-EOF
-chmod 600 "$CFG"
+"
 # fast: 2 s credentials, refreshed at half their lifetime by the daemon
 echo 2 >"$T/life.fast"
 printf 'access_key_id=AKIAKILLNINETEST0001\nsecret_access_key=%s\n' \

@@ -8,16 +8,7 @@ set -euo pipefail
 lib_init provider_down "$@"
 
 sm_helper "$T/helper.sh"
-cat >"$CFG" <<EOF
-[credfs]
-state_dir = $T/state
-key = keyfile:$T/state/key
-open_timeout = 2s
-
-[profile prod]
-provider = exec
-command = $T/helper.sh prod
-
+sm_config "open_timeout = 2s" "prod" "
 [profile slow]
 provider = exec
 command = $T/helper.sh slow
@@ -38,8 +29,7 @@ profiles = slow
 [file both]
 format = aws-credentials
 profiles = prod slow default=slow
-EOF
-chmod 600 "$CFG"
+"
 
 # timed_read FILE: prints "SECONDS RESULT" where RESULT is OK:<AccessKeyId
 # or first aws_access_key_id> or the errno name.

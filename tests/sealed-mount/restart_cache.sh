@@ -6,15 +6,7 @@ set -euo pipefail
 lib_init restart_cache "$@"
 
 sm_helper "$T/helper.sh"
-cat >"$CFG" <<EOF
-[credfs]
-state_dir = $T/state
-key = keyfile:$T/state/key
-
-[profile prod]
-provider = exec
-command = $T/helper.sh prod
-
+sm_config "" "prod" "
 [file credentials]
 format = aws-credentials
 profiles = prod
@@ -22,8 +14,7 @@ profiles = prod
 [file process/prod.json]
 format = aws-process
 profiles = prod
-EOF
-chmod 600 "$CFG"
+"
 
 mount_credfs
 cat "$MNT/credentials" >"$T/first.txt" || fail "first read failed"

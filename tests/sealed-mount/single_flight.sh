@@ -8,16 +8,7 @@ lib_init single_flight "$@"
 
 sm_helper "$T/helper.sh"
 echo 1 >"$T/delay.prod"
-cat >"$CFG" <<EOF
-[credfs]
-state_dir = $T/state
-key = keyfile:$T/state/key
-open_timeout = 30s
-
-[profile prod]
-provider = exec
-command = $T/helper.sh prod
-
+sm_config "open_timeout = 30s" "prod" "
 [file credentials]
 format = aws-credentials
 profiles = prod
@@ -25,8 +16,7 @@ profiles = prod
 [file process/prod.json]
 format = aws-process
 profiles = prod
-EOF
-chmod 600 "$CFG"
+"
 
 cat >"$T/storm.py" <<'PYEOF'
 # storm.py PATH N: N threads open PATH at the same instant and read it whole.

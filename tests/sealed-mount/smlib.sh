@@ -47,6 +47,29 @@ HELPER
 	chmod 755 "$path"
 }
 
+# sm_config CREDFS_LINES PROFILES SECTIONS: $CFG with state and keyfile in
+# $T, CREDFS_LINES added to [credfs], one exec profile of the counting
+# helper per name in PROFILES ("base": the aws-static store entry aws-base),
+# then SECTIONS (the [file] sections and any other profile) as given.
+sm_config() {
+	local p
+	{
+		printf '[credfs]\nstate_dir = %s/state\nkey = keyfile:%s/state/key\n' \
+			"$T" "$T"
+		[ -z "$1" ] || printf '%s\n' "$1"
+		for p in $2; do
+			if [ "$p" = base ]; then
+				printf '\n[profile base]\nprovider = aws-static\nsecret = aws-base\n'
+			else
+				printf '\n[profile %s]\nprovider = exec\ncommand = %s/helper.sh %s\n' \
+					"$p" "$T" "$p"
+			fi
+		done
+		printf '\n%s\n' "$3"
+	} >"$CFG"
+	chmod 600 "$CFG"
+}
+
 calls() { # NAME
 	if [ -f "$T/calls.$1" ]; then
 		wc -l <"$T/calls.$1" | tr -d ' '

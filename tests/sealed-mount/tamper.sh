@@ -8,23 +8,7 @@ set -euo pipefail
 lib_init tamper "$@"
 
 sm_helper "$T/helper.sh"
-cat >"$CFG" <<EOF
-[credfs]
-state_dir = $T/state
-key = keyfile:$T/state/key
-
-[profile prod]
-provider = exec
-command = $T/helper.sh prod
-
-[profile dev]
-provider = exec
-command = $T/helper.sh dev
-
-[profile base]
-provider = aws-static
-secret = aws-base
-
+sm_config "" "prod dev base" "
 [file credentials]
 format = aws-credentials
 profiles = prod dev base
@@ -32,8 +16,7 @@ profiles = prod dev base
 [file process/prod.json]
 format = aws-process
 profiles = prod
-EOF
-chmod 600 "$CFG"
+"
 C=$T/state/cache
 BASE_SK_RAND=$(head -c 30 /dev/urandom | base64 -w0)
 printf 'access_key_id=AKIATAMPERTEST000001\nsecret_access_key=%s\n' "$BASE_SK_RAND" |
