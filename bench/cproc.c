@@ -48,39 +48,17 @@ static long call(char **argv)
 	return total;
 }
 
+static long call_op(void *arg)
+{
+	return call(arg);
+}
+
 int main(int argc, char **argv)
 {
-	long iters = 1000, warm = 50, bytes = 0;
-	int o;
+	long iters = 1000, warm = 50;
 
-	while ((o = getopt(argc, argv, "+n:w:")) != -1) {
-		if (o == 'n')
-			iters = atol(optarg);
-		else if (o == 'w')
-			warm = atol(optarg);
-		else
-			return 2;
-	}
-	if (optind >= argc)
+	if (bench_opts(argc, argv, &iters, &warm))
 		return 2;
-	char **hv = argv + optind;
-	for (long i = 0; i < warm; i++)
-		if (call(hv) < 0) {
-			fprintf(stderr, "cproc: %s failed\n", hv[0]);
-			return 1;
-		}
-	uint64_t *lat = calloc((size_t)iters, sizeof(*lat));
-	for (long i = 0; i < iters; i++) {
-		uint64_t t0 = bench_ns();
-		bytes = call(hv);
-		lat[i] = bench_ns() - t0;
-		if (bytes < 0) {
-			fprintf(stderr, "cproc: %s failed\n", hv[0]);
-			return 1;
-		}
-	}
-	printf("n=%ld bytes=%ld ", iters, bytes);
-	bench_stats(lat, (size_t)iters, stdout);
-	printf("\n");
-	return 0;
+	return bench_loop(warm, iters, call_op, argv + optind,
+			  "cproc: the helper");
 }

@@ -46,39 +46,17 @@ static long get(int port)
 	return total - (b + 4 - buf); /* body bytes */
 }
 
+static long get_op(void *arg)
+{
+	return get(*(int *)arg);
+}
+
 int main(int argc, char **argv)
 {
-	long iters = 5000, warm = 200, bytes = 0;
-	int o;
+	long iters = 5000, warm = 200;
 
-	while ((o = getopt(argc, argv, "n:w:")) != -1) {
-		if (o == 'n')
-			iters = atol(optarg);
-		else if (o == 'w')
-			warm = atol(optarg);
-		else
-			return 2;
-	}
-	if (optind >= argc)
+	if (bench_opts(argc, argv, &iters, &warm))
 		return 2;
 	int port = atoi(argv[optind]);
-	for (long i = 0; i < warm; i++)
-		if (get(port) < 0) {
-			fprintf(stderr, "httpget: GET failed\n");
-			return 1;
-		}
-	uint64_t *lat = calloc((size_t)iters, sizeof(*lat));
-	for (long i = 0; i < iters; i++) {
-		uint64_t t0 = bench_ns();
-		bytes = get(port);
-		lat[i] = bench_ns() - t0;
-		if (bytes < 0) {
-			fprintf(stderr, "httpget: GET failed\n");
-			return 1;
-		}
-	}
-	printf("n=%ld bytes=%ld ", iters, bytes);
-	bench_stats(lat, (size_t)iters, stdout);
-	printf("\n");
-	return 0;
+	return bench_loop(warm, iters, get_op, &port, "httpget: GET");
 }
