@@ -1138,7 +1138,6 @@ int store_cmd(const struct config *cfg, int argc, char **argv)
 		return 2;
 	}
 
-	secmem_init_cjson();
 	/* The key prompt needs a terminal; FIELD=VALUE lines may still come
 	 * from a pipe (then only passphrase_file or a keyfile can unlock). */
 	if (key_load(cfg, isatty(0), &key, err, sizeof(err)) < 0) {

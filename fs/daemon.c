@@ -137,7 +137,7 @@ void daemon_audit_store_events(struct audit *audit)
 /* Runs in the serving process.  status_fd: where to report readiness
  * ("OK\n") or the failure ("ERR ...\n"); -1 in the foreground. */
 static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
-		 int status_fd, bool foreground)
+		 int status_fd)
 {
 	struct store *store = NULL;
 	struct audit *audit = NULL;
@@ -150,7 +150,6 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 	bool mounted = false;
 
 	harden();
-	secmem_init_cjson();
 	/* Callers are identified through /proc by the pid the kernel gives
 	 * for our pid namespace; a /proc of another namespace would name
 	 * other processes. */
@@ -309,7 +308,7 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 		return 1;
 	}
 	if (foreground) {
-		r = serve(cfg, mountpoint, key, -1, true);
+		r = serve(cfg, mountpoint, key, -1);
 		key_free(key);
 		return r;
 	}
@@ -346,7 +345,7 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 			dup2(log >= 0 ? log : nul, 1);
 			dup2(log >= 0 ? log : nul, 2);
 		}
-		r = serve(cfg, mountpoint, key, pipefd[1], false);
+		r = serve(cfg, mountpoint, key, pipefd[1]);
 		key_free(key);
 		_exit(r);
 	}
@@ -379,7 +378,6 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 
 int daemon_umount(const struct config *cfg, const char *mountpoint)
 {
-	char err[256];
 	char *sock = ctl_socket_path(cfg);
 
 	if (run_fusermount_u(mountpoint, false) < 0) {
@@ -402,7 +400,6 @@ int daemon_umount(const struct config *cfg, const char *mountpoint)
 		struct timespec ts = {0, 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
-	(void)err;
 	free(sock);
 	return 0;
 }
