@@ -14,10 +14,11 @@
  * CREDFS_KDF=min keeps working without it and the limits can be raised for
  * a new state_dir without touching old ones.
  */
-#include "key.h"
-#include "sealed.h"
-#include "secmem.h"
-#include "fs/config.h"
+#include "core/util.h"
+#include "crypto/key.h"
+#include "crypto/sealed.h"
+#include "core/secmem.h"
+#include "core/config.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -58,34 +59,12 @@ static void kdf_clear(struct kdf *k)
 
 /* mkdir -p; missing parents are made 0700 too (~/.local/state may not
  * exist yet). */
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX], *slash;
-	int r;
-
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	if (errno != ENOENT)
-		return -errno;
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	slash = strrchr(tmp, '/');
-	if (!slash || slash == tmp)
-		return -ENOENT;
-	*slash = 0;
-	if ((r = mkdir_p(tmp)) < 0)
-		return r;
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	return -errno;
-}
-
 int key_ensure_dir(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	int r;
 
-	if ((r = mkdir_p(path)) < 0) {
+	if ((r = util_mkdir_p(path, 0700)) < 0) {
 		snprintf(err, errlen, "cannot create %s: %s", path,
 			 strerror(-r));
 		return r;

@@ -1,6 +1,6 @@
 /* sealed: XChaCha20-Poly1305 files with kind and name bound in the AD. */
-#include "sealed.h"
-#include "secmem.h"
+#include "crypto/sealed.h"
+#include "core/secmem.h"
 
 #include <errno.h>
 #include <fcntl.h>

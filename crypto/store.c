@@ -18,12 +18,12 @@
  * together), and a deleted or corrupt manifest, which resets the check (an
  * "integrity" event is raised when that happens with entries present).
  */
-#include "store.h"
-#include "key.h"
-#include "sealed.h"
-#include "secmem.h"
-#include "fs/config.h"
-#include "fs/cred.h"
+#include "crypto/store.h"
+#include "crypto/key.h"
+#include "crypto/sealed.h"
+#include "core/secmem.h"
+#include "core/config.h"
+#include "core/cred.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>

@@ -1,13 +1,13 @@
 /* vfs: virtual files rendered at open, passthrough for the rest. */
-#include "vfs.h"
-#include "audit.h"
-#include "caller.h"
-#include "config.h"
-#include "cred.h"
-#include "engine.h"
-#include "policy.h"
-#include "render.h"
-#include "../crypto/secmem.h"
+#include "fs/vfs.h"
+#include "access/audit.h"
+#include "access/caller.h"
+#include "core/config.h"
+#include "core/cred.h"
+#include "engine/engine.h"
+#include "access/policy.h"
+#include "core/render.h"
+#include "core/secmem.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -262,7 +262,7 @@ static int virt_getattr(struct vfs *v, const struct file_cfg *f,
 	if (f->per_caller) {
 		/* the size this caller would get */
 		if (caller_identify_need(ctx->pid, ctx->uid, ctx->gid,
-					 policy_needs(f->policy), c) < 0)
+					 rules_needs(f->policy), c) < 0)
 			goto times;
 		policy_decide(f->policy, c, &d);
 		if (!d.allow)
@@ -628,9 +628,9 @@ static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
 	 * within a second); ancestors and hashes only when a rule reaches
 	 * them. */
 	if (caller_identify_cached(ctx->pid, ctx->uid, ctx->gid,
-				   policy_needs(f->policy) |
+				   rules_needs(f->policy) |
 				       CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP,
-				   policy_needs(f->policy), c) < 0) {
+				   rules_needs(f->policy), c) < 0) {
 		/* Unidentifiable: denied, and audited with what is known. */
 		policy_decide(f->policy, NULL, &d);
 	} else {

@@ -6,7 +6,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "fs/config.h"
+#include "providers/registry.h"
+#include "core/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	(void)config_load(path, &c, &d);
+	(void)config_load(path, providers_all, &c, &d);
 	for (size_t i = 0; i < d.n; i++)
 		if (!d.msgs[i] || !d.msgs[i][0])
 			__builtin_trap(); /* every problem says something */

@@ -5,10 +5,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "crypto/secmem.h"
-#include "fs/cred.h"
+#include "core/secmem.h"
+#include "core/cred.h"
 #include "providers/exec.h"
-#include "providers/provider.h"
+#include "core/provider.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,9 +8,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "fs/cred.h"
+#include "core/cred.h"
 #include "providers/aws/sts.h"
-#include "providers/provider.h"
+#include "core/provider.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,10 +5,10 @@
  * plain file of `field = value` lines; it exists for tests and must be
  * private to the owner (0600).
  */
-#include "provider.h"
-#include "../crypto/secmem.h"
-#include "../crypto/store.h"
-#include "../fs/config.h"
+#include "core/provider.h"
+#include "core/secmem.h"
+#include "crypto/store.h"
+#include "core/config.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,10 +6,11 @@
  * runs with stdin from /dev/null, in its own process group, and is killed
  * when the fetch deadline passes.
  */
-#include "provider.h"
-#include "exec.h"
-#include "../crypto/secmem.h"
-#include "../fs/config.h"
+#include "core/util.h"
+#include "core/provider.h"
+#include "providers/exec.h"
+#include "core/secmem.h"
+#include "core/config.h"
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -123,7 +124,7 @@ int exec_parse_output(const char *out, size_t len, struct cred **res,
 	if (!it)
 		it = cJSON_GetObjectItemCaseSensitive(o, "expiration");
 	if (cJSON_IsString(it)) {
-		if (cred_parse_time(it->valuestring, &exp) < 0) {
+		if (util_time_parse(it->valuestring, &exp) < 0) {
 			perr_set(e, "command output: Expiration is not an "
 				    "RFC 3339 time");
 			goto out;

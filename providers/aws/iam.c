@@ -1,5 +1,5 @@
 /* iam: access key rotation (see iam.h). */
-#include "iam.h"
+#include "providers/aws/iam.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -9,12 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../crypto/secmem.h"
-#include "../../fs/config.h"
-#include "../../fs/cred.h"
-#include "../provider.h"
-#include "http.h"
-#include "sts.h"
+#include "core/secmem.h"
+#include "core/config.h"
+#include "core/cred.h"
+#include "core/provider.h"
+#include "providers/http.h"
+#include "providers/aws/sts.h"
 
 #define IAM_ENDPOINT "https://iam.amazonaws.com"
 #define IAM_TIMEOUT_MS 20000

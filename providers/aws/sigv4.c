@@ -1,5 +1,5 @@
 /* sigv4: AWS Signature Version 4 (see sigv4.h). */
-#include "sigv4.h"
+#include "providers/aws/sigv4.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../crypto/secmem.h"
-#include "http.h"
+#include "core/secmem.h"
+#include "providers/http.h"
 
 #define SIGV4_MAX_HEADERS 32
 #define SIGV4_MAX_PARAMS 128

@@ -17,11 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../crypto/secmem.h"
-#include "../../fs/config.h"
-#include "../../fs/cred.h"
-#include "../provider.h"
-#include "http.h"
+#include "core/util.h"
+#include "core/secmem.h"
+#include "core/config.h"
+#include "core/cred.h"
+#include "core/provider.h"
+#include "providers/http.h"
 
 #define SSO_MAX_FILE (64 * 1024)
 #define SSO_ACTION "GetRoleCredentials"
@@ -72,13 +73,13 @@ static int parse_expires(const char *s, time_t *t)
 	char tmp[64];
 	size_t n = strlen(s);
 
-	if (cred_parse_time(s, t) == 0)
+	if (util_time_parse(s, t) == 0)
 		return 0;
 	/* AWS CLI v1 wrote "2019-05-22T14:30:20UTC" */
 	if (n > 3 && n < sizeof(tmp) && strcmp(s + n - 3, "UTC") == 0) {
 		memcpy(tmp, s, n - 3);
 		strcpy(tmp + n - 3, "Z");
-		return cred_parse_time(tmp, t);
+		return util_time_parse(tmp, t);
 	}
 	return -EINVAL;
 }
@@ -148,7 +149,7 @@ static int sso_token(const struct provider_req *req, char **tok, struct perr *e)
 		goto out;
 	}
 	if (exp <= time(NULL)) {
-		cred_format_time(exp, when, sizeof(when));
+		util_time_format(exp, when, sizeof(when));
 		perr_set(e, "SSO token expired at %s: run `aws sso login`",
 			 when);
 		r = -EKEYEXPIRED;

@@ -1,5 +1,6 @@
 /* sts: Query API calls and the STS providers (see sts.h). */
-#include "sts.h"
+#include "core/util.h"
+#include "providers/aws/sts.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,12 +17,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../crypto/secmem.h"
-#include "../../fs/config.h"
-#include "../../fs/cred.h"
-#include "../provider.h"
-#include "http.h"
-#include "sigv4.h"
+#include "core/secmem.h"
+#include "core/config.h"
+#include "core/cred.h"
+#include "core/provider.h"
+#include "providers/http.h"
+#include "providers/aws/sigv4.h"
 
 #define STS_MAX_BODY (256 * 1024)
 #define STS_MAX_TOKEN 16384
@@ -294,7 +295,7 @@ static int parse_keys(const char *action, xmlNode *parent, bool token,
 		if (xml_text(xml_child(parent, "Expiration"), 64, &exp, &why) <
 		    0)
 			return bad(e, action, "Expiration", why);
-		r = cred_parse_time(exp, &res->expiration);
+		r = util_time_parse(exp, &res->expiration);
 		secmem_free(exp);
 		if (r < 0 || res->expiration <= 0)
 			return bad(e, action, "Expiration",
@@ -645,7 +646,7 @@ static int get_duration(const struct cfg_section *s, int def, int *secs)
 		*secs = def;
 		return 0;
 	}
-	return config_parse_duration(v, secs);
+	return util_duration_parse(v, secs);
 }
 
 static int profile_timeout(const struct provider_req *req)
@@ -760,7 +761,7 @@ static int sts_fetch(const struct provider_req *req, const char *action,
 	if (res.expiration && res.expiration < time(NULL)) {
 		char t[32];
 
-		cred_format_time(res.expiration, t, sizeof(t));
+		util_time_format(res.expiration, t, sizeof(t));
 		perr_set(e,
 			 "%s: credentials already expired at %s (check the "
 			 "clock)",
@@ -798,7 +799,7 @@ static void validate_duration(const struct cfg_section *s, void *diag, int min,
 
 	if (!v)
 		return;
-	if (config_parse_duration(v, &secs) < 0)
+	if (util_duration_parse(v, &secs) < 0)
 		cfg_error(diag, cfg_line(s, "duration"),
 			  "duration \"%s\" is not a duration (e.g. 1h)", v);
 	else if (secs < min || secs > max)

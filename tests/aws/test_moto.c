@@ -16,12 +16,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "crypto/secmem.h"
-#include "fs/config.h"
-#include "fs/cred.h"
+#include "core/secmem.h"
+#include "core/config.h"
+#include "core/cred.h"
 #include "providers/aws/iam.h"
 #include "providers/aws/sts.h"
-#include "providers/provider.h"
+#include "core/provider.h"
 #include "tap.h"
 
 extern const struct provider_ops provider_aws_session_token,

@@ -6,11 +6,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto/secmem.h"
-#include "fs/config.h"
-#include "providers/aws/http.h"
+#include "core/util.h"
+#include "core/secmem.h"
+#include "core/config.h"
+#include "providers/http.h"
 #include "providers/aws/sts.h"
-#include "providers/provider.h"
+#include "core/provider.h"
 #include "tap.h"
 
 #define NS "xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\""
@@ -130,7 +131,7 @@ static void test_good(void)
 		"wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY", "SecretAccessKey");
 	tap_str(res.session_token,
 		"AQoDYXdzEPT//////////wEXAMPLEtc764=", "SessionToken");
-	cred_parse_time(GOOD_EXP, &want);
+	util_time_parse(GOOD_EXP, &want);
 	tap_ok(res.expiration == want && want == 1893553445,
 	       "Expiration parsed");
 	tap_str(res.arn, "arn:aws:sts::123456789012:assumed-role/demo/s1",

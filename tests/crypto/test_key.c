@@ -1,7 +1,7 @@
 /* key: keyfile and passphrase modes, refusals, kdf.json, keyring cache. */
 #include "crypto/key.h"
-#include "crypto/secmem.h"
-#include "fs/config.h"
+#include "core/secmem.h"
+#include "core/config.h"
 #include "tap.h"
 
 #include <cjson/cJSON.h>

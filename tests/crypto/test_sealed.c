@@ -1,6 +1,6 @@
 /* sealed: roundtrip, tamper/truncate/swap rejection, set-aside, atomicity. */
 #include "crypto/sealed.h"
-#include "crypto/secmem.h"
+#include "core/secmem.h"
 #include "tap.h"
 
 #include <dirent.h>

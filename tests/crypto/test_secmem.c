@@ -1,5 +1,5 @@
 /* secmem: slab allocator behaviour, wiping, stats, threads, mlock limit. */
-#include "crypto/secmem.h"
+#include "core/secmem.h"
 #include "tap.h"
 
 #include <cjson/cJSON.h>

@@ -1,8 +1,8 @@
 /* store: entries, cache, names, replay, integrity events. */
 #include "crypto/sealed.h"
-#include "crypto/secmem.h"
+#include "core/secmem.h"
 #include "crypto/store.h"
-#include "fs/cred.h"
+#include "core/cred.h"
 #include "tap.h"
 
 #include <dirent.h>

@@ -1,7 +1,7 @@
 /* audit: chain, tamper detection, hostile strings, ENOSPC, concurrency. */
-#include "fs/audit.h"
-#include "fs/caller.h"
-#include "fs/policy.h"
+#include "access/audit.h"
+#include "access/caller.h"
+#include "access/policy.h"
 #include "tap.h"
 
 #include <cjson/cJSON.h>

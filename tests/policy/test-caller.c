@@ -1,6 +1,6 @@
 /* caller: identification of real processes from /proc. */
-#include "fs/caller.h"
-#include "fs/policy.h"
+#include "access/caller.h"
+#include "access/policy.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -198,7 +198,7 @@ static pid_t spawn_copy(const char *path)
 static void test_deleted_replaced(void)
 {
 	char dir[] = "/tmp/credfs-caller-XXXXXX", path[PATH_MAX];
-	struct policy *p;
+	struct rules *p;
 	struct policy_decision d;
 	uint8_t orig[32], other[32];
 	char err[256], spec[3 * PATH_MAX + 64];
@@ -219,13 +219,13 @@ static void test_deleted_replaced(void)
 	r = caller_identify(pid, geteuid(), getegid(), &c);
 	ok(r == 0 && c.exe_deleted, "deleted exe flagged (%d)", r);
 	is_str(c.exe, path, "exe path without ' (deleted)'");
-	p = policy_new(geteuid());
+	p = rules_new(geteuid());
 	snprintf(spec, sizeof(spec), "exe:%s", path);
-	r = policy_add_rule(p, true, spec, 1, err, sizeof(err));
+	r = rules_add(p, true, spec, 1, err, sizeof(err));
 	policy_decide(p, &c, &d);
 	ok(r == 0 && !d.allow, "deleted exe does not match allow exe: (%s)",
 	   d.rule);
-	policy_free(p);
+	rules_free(p);
 	r = caller_exe_sha256(&c);
 	ok(r == 0 && c.have_sha256 && !memcmp(c.exe_sha256, orig, 32),
 	   "sha256 of a deleted running binary is its content");

@@ -1,6 +1,6 @@
 /* policy: rule parsing and decisions over synthetic callers. */
-#include "fs/caller.h"
-#include "fs/policy.h"
+#include "access/caller.h"
+#include "access/policy.h"
 #include "tap.h"
 
 #include <errno.h>
@@ -28,18 +28,18 @@ static struct caller *mk(uid_t uid, gid_t gid, const char *exe)
 
 static void expect_error(const char *spec, bool allow, const char *want)
 {
-	struct policy *p = policy_new(1000);
+	struct rules *p = rules_new(1000);
 	char err[256] = "";
-	int r = policy_add_rule(p, allow, spec, 7, err, sizeof(err));
+	int r = rules_add(p, allow, spec, 7, err, sizeof(err));
 
 	ok(r == -EINVAL && strstr(err, want), "'%s' rejected: %s", spec, err);
-	ok(policy_rule_count(p) == 0, "  and not added");
-	policy_free(p);
+	ok(rules_count(p) == 0, "  and not added");
+	rules_free(p);
 }
 
-static struct policy *mkpolicy(uid_t owner, const char *const *rules)
+static struct rules *mkpolicy(uid_t owner, const char *const *rules)
 {
-	struct policy *p = policy_new(owner);
+	struct rules *p = rules_new(owner);
 	char err[256];
 	int line = 10;
 
@@ -47,7 +47,7 @@ static struct policy *mkpolicy(uid_t owner, const char *const *rules)
 		bool allow = !strncmp(*rules, "allow ", 6);
 		const char *spec = *rules + (allow ? 6 : 5);
 
-		if (policy_add_rule(p, allow, spec, line, err, sizeof(err))) {
+		if (rules_add(p, allow, spec, line, err, sizeof(err))) {
 			printf("# bad rule %s: %s\n", *rules, err);
 			abort();
 		}
@@ -55,7 +55,7 @@ static struct policy *mkpolicy(uid_t owner, const char *const *rules)
 	return p;
 }
 
-static void decide(struct policy *p, struct caller *c, bool want_allow,
+static void decide(struct rules *p, struct caller *c, bool want_allow,
 		   const char *want_rule, int want_line, const char *name)
 {
 	struct policy_decision d;
@@ -71,7 +71,7 @@ static void decide(struct policy *p, struct caller *c, bool want_allow,
 
 static void test_parse(void)
 {
-	struct policy *p;
+	struct rules *p;
 	struct policy_decision d;
 	char err[256];
 
@@ -97,22 +97,22 @@ static void test_parse(void)
 	expect_error("uid:1000 profiles:prod,prod", true, "listed twice");
 	expect_error("uid:1000 profiles:prod", false, "allow rule");
 
-	p = policy_new(1000);
-	ok(policy_add_rule(p, true, "uid:root gid:root", 3, err, sizeof(err)) ==
+	p = rules_new(1000);
+	ok(rules_add(p, true, "uid:root gid:root", 3, err, sizeof(err)) ==
 	       0,
 	   "names resolve: uid:root gid:root");
-	ok(policy_add_rule(p, true, "  uid:1000\t exe:/usr/bin/aws  ", 4, err,
+	ok(rules_add(p, true, "  uid:1000\t exe:/usr/bin/aws  ", 4, err,
 			   sizeof(err)) == 0,
 	   "whitespace tolerated");
-	ok(policy_rule_count(p) == 2, "two rules");
+	ok(rules_count(p) == 2, "two rules");
 	policy_decide(p, mk(0, 0, "/bin/sh"), &d);
 	ok(d.allow && d.line == 3 && !strcmp(d.rule, "allow uid:root gid:root"),
 	   "uid:root admits uid 0 (line %d, '%s')", d.line, d.rule);
 	policy_decide(p, mk(1000, 1000, "/usr/bin/aws"), &d);
 	is_str(d.rule, "allow uid:1000 exe:/usr/bin/aws",
 	       "rule text normalised");
-	policy_free(p);
-	policy_free(NULL);
+	rules_free(p);
+	rules_free(NULL);
 }
 
 static void test_basic(void)
@@ -123,7 +123,7 @@ static void test_basic(void)
 	    "deny exe:/usr/bin/curl",
 	    NULL,
 	};
-	struct policy *p = policy_new(1000);
+	struct rules *p = rules_new(1000);
 	struct caller *c;
 
 	decide(p, mk(1000, 1000, "/usr/bin/cat"), true, "default: owner uid", 0,
@@ -131,7 +131,7 @@ static void test_basic(void)
 	decide(p, mk(1001, 1000, "/usr/bin/cat"), false, "default: owner uid",
 	       0, "no rules: other uid");
 	decide(p, NULL, false, "unidentified caller", 0, "NULL caller");
-	policy_free(p);
+	rules_free(p);
 
 	p = mkpolicy(1000, rules);
 	decide(p, mk(1000, 1000, "/usr/bin/aws"), true,
@@ -161,7 +161,7 @@ static void test_basic(void)
 	c->pid = 0;
 	decide(p, c, false, "unidentified caller", 0,
 	       "failed identification (pid 0, no exe) is never trusted");
-	policy_free(p);
+	rules_free(p);
 }
 
 static void test_order(void)
@@ -176,24 +176,24 @@ static void test_order(void)
 	    "deny uid:1000 exe:/usr/bin/curl",
 	    NULL,
 	};
-	struct policy *p;
+	struct rules *p;
 
 	p = mkpolicy(1000, deny_first);
 	decide(p, mk(1000, 1000, "/usr/bin/curl"), false,
 	       "deny uid:1000 exe:/usr/bin/curl", 10, "deny first: curl");
 	decide(p, mk(1000, 1000, "/usr/bin/aws"), true, "allow uid:1000", 11,
 	       "deny first: aws");
-	policy_free(p);
+	rules_free(p);
 	p = mkpolicy(1000, allow_first);
 	decide(p, mk(1000, 1000, "/usr/bin/curl"), true, "allow uid:1000", 10,
 	       "first match wins: curl allowed");
-	policy_free(p);
+	rules_free(p);
 }
 
 static void test_gid_groups(void)
 {
 	static const char *const rules[] = {"allow gid:2000", NULL};
-	struct policy *p = mkpolicy(1000, rules);
+	struct rules *p = mkpolicy(1000, rules);
 	struct caller *c;
 
 	decide(p, mk(1000, 2000, "/bin/x"), true, "allow gid:2000", 10,
@@ -209,7 +209,7 @@ static void test_gid_groups(void)
 	c->groups_truncated = true;
 	decide(p, c, false, "default: no rule matched", 0,
 	       "groups cut short: allow gid: does not hold");
-	policy_free(p);
+	rules_free(p);
 	{
 		static const char *const deny[] = {"deny gid:2000",
 						   "allow uid:1000", NULL};
@@ -220,30 +220,30 @@ static void test_gid_groups(void)
 		c->groups_truncated = false;
 		decide(p, c, true, "allow uid:1000", 11,
 		       "full group list, not in it: allowed");
-		policy_free(p);
+		rules_free(p);
 	}
 }
 
 static void test_traced(void)
 {
 	static const char *const rules[] = {"allow uid:1000", NULL};
-	struct policy *p = mkpolicy(1000, rules);
+	struct rules *p = mkpolicy(1000, rules);
 	struct caller *c = mk(1000, 1000, "/usr/bin/aws");
 
 	c->tracer = 999;
 	decide(p, c, true, "allow uid:1000", 10, "traced, deny_traced off");
-	policy_set_deny_traced(p, true);
+	rules_set_deny_traced(p, true);
 	decide(p, c, false, "deny_traced", 0, "traced, deny_traced on");
 	c->tracer = 0;
 	decide(p, c, true, "allow uid:1000", 10, "untraced, deny_traced on");
-	policy_free(p);
+	rules_free(p);
 
-	p = policy_new(1000);
-	policy_set_deny_traced(p, true);
+	p = rules_new(1000);
+	rules_set_deny_traced(p, true);
 	c = mk(1000, 1000, "/usr/bin/aws");
 	c->tracer = 1;
 	decide(p, c, false, "deny_traced", 0, "traced owner, no rules");
-	policy_free(p);
+	rules_free(p);
 }
 
 static void test_ancestors_cgroup(void)
@@ -254,11 +254,11 @@ static void test_ancestors_cgroup(void)
 	    "allow uid:1001 cgroup:/user.slice/**",
 	    NULL,
 	};
-	struct policy *p = mkpolicy(1000, rules);
+	struct rules *p = mkpolicy(1000, rules);
 	struct caller *c;
 
-	ok(policy_needs(p) == (CALLER_NEED_ANCESTORS | CALLER_NEED_CGROUP),
-	   "policy_needs: ancestors and cgroup (0x%x)", policy_needs(p));
+	ok(rules_needs(p) == (CALLER_NEED_ANCESTORS | CALLER_NEED_CGROUP),
+	   "rules_needs: ancestors and cgroup (0x%x)", rules_needs(p));
 	c = mk(1000, 1000, "/bin/cat");
 	c->nancestors = 2;
 	strcpy(c->ancestors[0], "/bin/bash");
@@ -290,13 +290,13 @@ static void test_ancestors_cgroup(void)
 	c->tid = c->pid = 0;
 	decide(p, c, false, "unidentified caller", 0,
 	       "cgroup needed but caller gone");
-	policy_free(p);
+	rules_free(p);
 
-	p = policy_new(1000);
-	ok(policy_add_rule(p, true, "uid:1000 exe:/x", 1, NULL, 0) == 0 &&
-	       policy_needs(p) == 0,
-	   "policy_needs: uid/exe need nothing optional");
-	policy_free(p);
+	p = rules_new(1000);
+	ok(rules_add(p, true, "uid:1000 exe:/x", 1, NULL, 0) == 0 &&
+	       rules_needs(p) == 0,
+	   "rules_needs: uid/exe need nothing optional");
+	rules_free(p);
 }
 
 static void sha_of_file(const char *path, uint8_t out[32])
@@ -325,7 +325,7 @@ static void hex(const uint8_t *h, char *out)
 
 static void test_sha256(void)
 {
-	struct policy *p = policy_new(getuid());
+	struct rules *p = rules_new(getuid());
 	struct policy_decision d;
 	struct caller *c, self;
 	uint8_t h[32];
@@ -335,7 +335,7 @@ static void test_sha256(void)
 	memset(h, 0xab, sizeof(h));
 	hex(h, hx);
 	snprintf(spec, sizeof(spec), "uid:1000 exe_sha256:%s", hx);
-	ok(policy_add_rule(p, true, spec, 20, err, sizeof(err)) == 0,
+	ok(rules_add(p, true, spec, 20, err, sizeof(err)) == 0,
 	   "exe_sha256 rule parses");
 	c = mk(1000, 1000, "/bin/x");
 	c->have_sha256 = true;
@@ -355,21 +355,21 @@ static void test_sha256(void)
 	decide(p, c, false, "default: no rule matched", 0,
 	       "uid checked before hashing");
 	ok(!c->have_sha256, "  and nothing was hashed");
-	policy_free(p);
+	rules_free(p);
 
 	/* The real thing: this process's own binary, hashed lazily. */
 	sha_of_file("/proc/self/exe", h);
 	hex(h, hx);
-	p = policy_new(getuid());
+	p = rules_new(getuid());
 	snprintf(spec, sizeof(spec), "exe_sha256:%s", hx);
-	ok(policy_add_rule(p, true, spec, 21, err, sizeof(err)) == 0,
+	ok(rules_add(p, true, spec, 21, err, sizeof(err)) == 0,
 	   "own hash rule");
 	r = caller_identify_need(gettid(), geteuid(), getegid(), 0, &self);
 	ok(r == 0, "identify self (need 0): %d", r);
 	policy_decide(p, &self, &d);
 	ok(d.allow && d.line == 21 && self.have_sha256,
 	   "own binary matches its exe_sha256 (%s)", d.rule);
-	policy_free(p);
+	rules_free(p);
 }
 
 static void test_profiles(void)
@@ -382,7 +382,7 @@ static void test_profiles(void)
 	};
 	static const char *const labels[] = {"prod", "dev", "default"};
 	static const char *const fewer[] = {"prod"};
-	struct policy *p = mkpolicy(1000, rules);
+	struct rules *p = mkpolicy(1000, rules);
 	struct policy_decision d;
 	char err[256];
 	int line = 0;
@@ -399,13 +399,13 @@ static void test_profiles(void)
 	policy_decide(p, mk(1001, 1001, "/usr/bin/aws"), &d);
 	ok(!d.allow && !policy_admits_profile(&d, "prod"),
 	   "denied: nothing admitted");
-	ok(policy_check_profiles(p, labels, 3, &line, err, sizeof(err)) == 0,
+	ok(rules_check_profiles(p, labels, 3, &line, err, sizeof(err)) == 0,
 	   "check_profiles: all known");
-	ok(policy_check_profiles(p, fewer, 1, &line, err, sizeof(err)) ==
+	ok(rules_check_profiles(p, fewer, 1, &line, err, sizeof(err)) ==
 		   -EINVAL &&
 	       line == 10 && strstr(err, "'dev'"),
 	   "check_profiles: unknown 'dev' at line %d: %s", line, err);
-	policy_free(p);
+	rules_free(p);
 }
 
 static double now_us(void)
@@ -429,7 +429,7 @@ static void test_timing(void)
 	static const unsigned needs[3] = {
 	    0, CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP,
 	    CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP | CALLER_NEED_ANCESTORS};
-	struct policy *p;
+	struct rules *p;
 	struct policy_decision d;
 	const int n = 500;
 	double t0, t[3] = {1e9, 1e9, 1e9}, t_pol = 1e9, x;
@@ -468,7 +468,7 @@ static void test_timing(void)
 	/* Generous bound: catches an accidental O(n) or a syscall storm,
 	 * not a slow CI machine. */
 	ok(t_core + t_pol < 200, "identity + policy well under 200 us");
-	policy_free(p);
+	rules_free(p);
 }
 
 int main(void)

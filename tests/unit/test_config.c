@@ -1,6 +1,8 @@
 /* config: every problem reported as FILE:LINE: message, all at once. */
+#include "core/util.h"
+#include "providers/registry.h"
 #include "tap.h"
-#include "fs/config.h"
+#include "core/config.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -41,13 +43,13 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 
-	ok(config_parse_duration("90s", &secs) == 0 && secs == 90, "90s");
-	ok(config_parse_duration("15m", &secs) == 0 && secs == 900, "15m");
-	ok(config_parse_duration("1h30m", &secs) == 0 && secs == 5400, "1h30m");
-	ok(config_parse_duration("12", &secs) < 0, "no unit refused");
-	ok(config_parse_duration("5x", &secs) < 0, "bad unit refused");
-	ok(config_parse_duration("", &secs) < 0, "empty refused");
-	ok(config_parse_duration("-5m", &secs) < 0, "negative refused");
+	ok(util_duration_parse("90s", &secs) == 0 && secs == 90, "90s");
+	ok(util_duration_parse("15m", &secs) == 0 && secs == 900, "15m");
+	ok(util_duration_parse("1h30m", &secs) == 0 && secs == 5400, "1h30m");
+	ok(util_duration_parse("12", &secs) < 0, "no unit refused");
+	ok(util_duration_parse("5x", &secs) < 0, "bad unit refused");
+	ok(util_duration_parse("", &secs) < 0, "empty refused");
+	ok(util_duration_parse("-5m", &secs) < 0, "negative refused");
 
 	setenv("CREDFS_T_HOME", "/h", 1);
 	char *e = config_expand_path("$CREDFS_T_HOME/x/${CREDFS_T_HOME}");
@@ -74,7 +76,7 @@ int main(void)
 			      "format = token\n"
 			      "profiles = tok\n"
 			      "newline = yes\n");
-	r = config_load(p, &c, &d);
+	r = config_load(p, providers_all, &c, &d);
 	ok(r == 0, "good config loads");
 	dump(&d);
 	if (c) {
@@ -121,7 +123,7 @@ int main(void)
 			     "[file t/under]\n"		 /* 27 */
 			     "format = json\n"		 /* 28 */
 			     "profiles = a\n");		 /* 29 */
-	r = config_load(p, &c, &d);
+	r = config_load(p, providers_all, &c, &d);
 	ok(r == -EINVAL, "bad config refused");
 	dump(&d);
 	char want[1024];
@@ -157,7 +159,7 @@ int main(void)
 			       "[profile z]\n"			      /* 10 */
 			       "provider = aws-assume-role\n"	      /* 11 */
 			       "role_arn = arn:aws:iam::1:role/r\n"); /* 12 */
-	r = config_load(p, &c, &d);
+	r = config_load(p, providers_all, &c, &d);
 	ok(r == -EINVAL, "cycle refused");
 	dump(&d);
 	HAS(4, "profile x: source cycle: x -> y -> x");
@@ -190,7 +192,7 @@ int main(void)
 			o += (size_t)snprintf(big + o, sizeof(big) - o, "\n");
 		}
 		p = write_cfg("many", big);
-		r = config_load(p, &c, &d);
+		r = config_load(p, providers_all, &c, &d);
 		ok(r == -EINVAL && d.n == 1 &&
 		       strstr(d.msgs[0], "more than 64 profiles"),
 		   "more than 64 profiles in a file is refused");
@@ -202,7 +204,7 @@ int main(void)
 		diag_free(&d);
 	}
 
-	r = config_load("/nonexistent/credfs/config", &c, &d);
+	r = config_load("/nonexistent/credfs/config", providers_all, &c, &d);
 	ok(r == -ENOENT && c == NULL, "missing config is ENOENT");
 	ok(d.n == 1 && strstr(d.msgs[0], "cannot read config"),
 	   "missing config explained");

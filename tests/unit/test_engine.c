@@ -1,10 +1,11 @@
 /* engine: single flight, serve-while-refreshing, failures, deadlines. */
+#include "providers/registry.h"
 #include "tap.h"
-#include "fs/config.h"
-#include "fs/cred.h"
-#include "fs/engine.h"
-#include "providers/provider.h"
-#include "crypto/secmem.h"
+#include "core/config.h"
+#include "core/cred.h"
+#include "engine/engine.h"
+#include "core/provider.h"
+#include "core/secmem.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -77,7 +78,7 @@ int main(void)
 	if (write(fd, text, strlen(text)) < 0)
 		return 1;
 	close(fd);
-	if (config_load(path, &cfg, &d) < 0)
+	if (config_load(path, providers_all, &cfg, &d) < 0)
 		return 1;
 	unlink(path);
 	cfg->profiles[0].ops = &fake;

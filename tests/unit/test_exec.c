@@ -1,9 +1,10 @@
 /* exec provider: credential_process output, failures, deadline. */
+#include "providers/registry.h"
 #include "tap.h"
-#include "fs/config.h"
-#include "fs/cred.h"
-#include "providers/provider.h"
-#include "crypto/secmem.h"
+#include "core/config.h"
+#include "core/cred.h"
+#include "core/provider.h"
+#include "core/secmem.h"
 
 #include <errno.h>
 #include <time.h>

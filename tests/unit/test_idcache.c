@@ -1,6 +1,6 @@
 /* caller identity cache: reused for the same task and executable only. */
 #include "tap.h"
-#include "fs/caller.h"
+#include "access/caller.h"
 
 #include <signal.h>
 #include <sys/prctl.h>

@@ -1,9 +1,9 @@
 /* render: formats, and the injection rule. */
 #include "tap.h"
-#include "fs/config.h"
-#include "fs/cred.h"
-#include "fs/render.h"
-#include "crypto/secmem.h"
+#include "core/config.h"
+#include "core/cred.h"
+#include "core/render.h"
+#include "core/secmem.h"
 
 #include <errno.h>
 #include <fcntl.h>

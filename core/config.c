@@ -1,7 +1,8 @@
 /* config: parse with libinih, then check everything and report it all. */
-#include "config.h"
-#include "policy.h"
-#include "../providers/provider.h"
+#include "core/util.h"
+#include "core/config.h"
+#include "core/rules.h"
+#include "core/provider.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -106,46 +107,6 @@ int cfg_line(const struct cfg_section *s, const char *key)
 		if (strcmp(s->kv[i].key, key) == 0)
 			return s->kv[i].line;
 	return s->line;
-}
-
-int config_parse_duration(const char *s, int *seconds)
-{
-	char *end;
-	long total = 0;
-
-	if (!s || !*s)
-		return -EINVAL;
-	while (*s) {
-		if (!isdigit((unsigned char)*s))
-			return -EINVAL;
-		errno = 0;
-		long v = strtol(s, &end, 10);
-		if (errno || v < 0 || v > 100000000)
-			return -EINVAL;
-		long mul;
-		switch (*end) {
-		case 's':
-			mul = 1;
-			break;
-		case 'm':
-			mul = 60;
-			break;
-		case 'h':
-			mul = 3600;
-			break;
-		case 'd':
-			mul = 86400;
-			break;
-		default:
-			return -EINVAL;
-		}
-		total += v * mul;
-		if (total > 366L * 86400)
-			return -EINVAL;
-		s = end + 1;
-	}
-	*seconds = (int)total;
-	return 0;
 }
 
 char *config_expand_path(const char *s)
@@ -464,7 +425,7 @@ static void check_credfs(struct config *c, const struct cfg_section *s,
 			c->audit_sync = strdup(kv->value);
 		} else if (!strcmp(kv->key, "refresh_before") ||
 			   !strcmp(kv->key, "open_timeout")) {
-			if (config_parse_duration(kv->value, &secs) < 0)
+			if (util_duration_parse(kv->value, &secs) < 0)
 				diag_add(
 				    d, kv->line,
 				    "%s: '%s' is not a duration (like 90s, "
@@ -504,15 +465,18 @@ static void check_profile(struct config *c, struct profile_cfg *p,
 	const char *prov = cfg_get(s, "provider");
 
 	check_duplicates(s, d, NULL);
+	char names[512];
+
+	provider_list_names(c->providers, names, sizeof(names));
 	if (!prov) {
 		diag_add(d, s->line, "profile %s: no provider (one of: %s)",
-			 p->name, provider_names());
+			 p->name, names);
 		return;
 	}
-	if (!(p->ops = provider_find(prov))) {
+	if (!(p->ops = provider_lookup(c->providers, prov))) {
 		diag_add(d, cfg_line(s, "provider"),
 			 "profile %s: unknown provider '%s' (one of: %s)",
-			 p->name, prov, provider_names());
+			 p->name, prov, names);
 		return;
 	}
 	for (size_t i = 0; i < s->nkv; i++) {
@@ -547,7 +511,7 @@ static void check_profile(struct config *c, struct profile_cfg *p,
 	}
 	const char *t = cfg_get(s, "timeout");
 	int secs;
-	if (t && (config_parse_duration(t, &secs) < 0 || secs < 1))
+	if (t && (util_duration_parse(t, &secs) < 0 || secs < 1))
 		diag_add(d, cfg_line(s, "timeout"),
 			 "profile %s: timeout: '%s' is not a duration", p->name,
 			 t);
@@ -878,24 +842,24 @@ static void check_file(struct config *c, struct file_cfg *f, struct diag *d)
 		}
 	}
 
-	f->policy = policy_new(c->owner);
-	policy_set_deny_traced(f->policy, c->deny_traced);
+	f->policy = rules_new(c->owner);
+	rules_set_deny_traced(f->policy, c->deny_traced);
 	for (size_t i = 0; i < s->nkv; i++) {
 		bool allow = !strcmp(s->kv[i].key, "allow");
 		if (!allow && strcmp(s->kv[i].key, "deny"))
 			continue;
 		err[0] = 0;
-		if (policy_add_rule(f->policy, allow, s->kv[i].value,
+		if (rules_add(f->policy, allow, s->kv[i].value,
 				    s->kv[i].line, err, sizeof(err)) < 0)
 			diag_add(d, s->kv[i].line, "file %s: %s %s", f->path,
 				 s->kv[i].key, err[0] ? err : "invalid rule");
 	}
 	int bad_line = 0;
-	if (policy_check_profiles(f->policy, (const char *const *)f->labels,
+	if (rules_check_profiles(f->policy, (const char *const *)f->labels,
 				  f->nprof, &bad_line, err, sizeof(err)) < 0)
 		diag_add(d, bad_line ? bad_line : s->line, "file %s: %s",
 			 f->path, err);
-	if (f->per_caller && policy_rule_count(f->policy) == 0)
+	if (f->per_caller && rules_count(f->policy) == 0)
 		diag_add(d, cfg_line(s, "view"),
 			 "file %s: view = per-caller needs allow rules with "
 			 "profiles:",
@@ -951,7 +915,8 @@ char *config_default_path(void)
 	return config_expand_path("~/.config/credfs/config");
 }
 
-int config_load(const char *path, struct config **out, struct diag *d)
+int config_load(const char *path, const struct provider_ops *const *providers,
+		struct config **out, struct diag *d)
 {
 	struct config *c = calloc(1, sizeof(*c));
 	struct parse_state ps = {.cfg = c, .d = d};
@@ -961,6 +926,7 @@ int config_load(const char *path, struct config **out, struct diag *d)
 	if (!c)
 		return -ENOMEM;
 	c->path = strdup(path);
+	c->providers = providers;
 	d->file = c->path;
 	c->owner = getuid();
 	c->refresh_before = 15 * 60;
@@ -1071,7 +1037,7 @@ void config_free(struct config *c)
 			free(f->vars[k]);
 		free(f->vars);
 		free(f->template_path);
-		policy_free(f->policy);
+		rules_free(f->policy);
 	}
 	free(c->files);
 	for (size_t i = 0; i < c->nprofiles; i++)

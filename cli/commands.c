@@ -1,14 +1,15 @@
 /* commands: thin clients of the control socket, plus check and exec. */
-#include "commands.h"
-#include "audit.h"
-#include "cred.h"
-#include "engine.h"
-#include "../crypto/key.h"
-#include "../crypto/store.h"
-#include "aws_cmd.h"
-#include "config.h"
-#include "ctl.h"
-#include "../crypto/secmem.h"
+#include "providers/registry.h"
+#include "cli/commands.h"
+#include "access/audit.h"
+#include "core/cred.h"
+#include "engine/engine.h"
+#include "crypto/key.h"
+#include "crypto/store.h"
+#include "cli/aws_cmd.h"
+#include "core/config.h"
+#include "daemon/ctl.h"
+#include "core/secmem.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -23,7 +24,7 @@ int cmd_check(const char *path)
 {
 	struct config *cfg = NULL;
 	struct diag d = {0};
-	int r = config_load(path, &cfg, &d);
+	int r = config_load(path, providers_all, &cfg, &d);
 
 	for (size_t i = 0; i < d.n; i++)
 		fprintf(stderr, "%s\n", d.msgs[i]);

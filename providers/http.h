@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "../../crypto/secmem.h"
+#include "core/secmem.h"
 
 struct perr;
 struct http_resp;

@@ -11,7 +11,7 @@
  * One mutex guards everything: the allocator is not on a hot path (a few
  * allocations per credential refresh or per open).
  */
-#include "secmem.h"
+#include "core/secmem.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -17,7 +17,7 @@
  * fourth field): a pid that was recycled to another user's process between
  * the request and the lookup is refused rather than trusted.
  */
-#include "caller.h"
+#include "access/caller.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* cred: a small, reference-counted set of secret fields. */
-#include "cred.h"
-#include "../crypto/secmem.h"
+#include "core/cred.h"
+#include "core/secmem.h"
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -159,49 +159,6 @@ void cred_key_id(const struct cred *c, char *buf, size_t len)
 		}
 	}
 	snprintf(buf, len, "-");
-}
-
-void cred_format_time(time_t t, char *buf, size_t len)
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-int cred_parse_time(const char *s, time_t *out)
-{
-	struct tm tm = {0};
-	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		p = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
-	if (!p)
-		return -EINVAL;
-	if (*p == '.') {
-		p++;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	long off = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-		int hh, mm;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 &&
-		    sscanf(p + 1, "%2d%2d", &hh, &mm) != 2)
-			return -EINVAL;
-		off = sign * (hh * 3600L + mm * 60L);
-		p += strlen(p);
-	} else if (*p != 0) {
-		return -EINVAL;
-	}
-	if (*p != 0)
-		return -EINVAL;
-	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -EINVAL;
-	*out = t - off;
-	return 0;
 }
 
 char *cred_to_json(const struct cred *c, size_t *len)

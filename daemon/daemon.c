@@ -1,13 +1,13 @@
 /* daemon: mount, daemonise once serving, and tear down cleanly. */
-#include "daemon.h"
-#include "audit.h"
-#include "config.h"
-#include "ctl.h"
-#include "engine.h"
-#include "vfs.h"
-#include "../crypto/key.h"
-#include "../crypto/secmem.h"
-#include "../crypto/store.h"
+#include "daemon/daemon.h"
+#include "access/audit.h"
+#include "core/config.h"
+#include "daemon/ctl.h"
+#include "engine/engine.h"
+#include "fs/vfs.h"
+#include "crypto/key.h"
+#include "core/secmem.h"
+#include "crypto/store.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -7,6 +7,8 @@
 #ifndef CREDFS_CALLER_H
 #define CREDFS_CALLER_H
 
+#include "core/rules.h"
+
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,16 +19,8 @@
 
 /* Optional parts of an identity (the pinned core, tid/pid/uid/gid/tracer/
  * exe/comm/groups and the pin, is always read; starttime is 0 when pidfs
- * pins and no ancestors were asked for).  policy_needs() says which a
+ * pins and no ancestors were asked for).  rules_needs() says which a
  * policy wants; the audit line wants CMDLINE | CGROUP. */
-#define CALLER_NEED_CMDLINE 0x1u
-#define CALLER_NEED_CGROUP 0x2u
-#define CALLER_NEED_ANCESTORS 0x4u
-#define CALLER_NEED_SHA256 0x8u /* hashed lazily by policy_decide */
-#define CALLER_NEED_ALL 0xfu
-/* The status file's parts (TracerPid, supplementary groups) read now, not
- * taken from the identity cache: deny_traced and gid: rules need it. */
-#define CALLER_NEED_STATUS 0x10u
 
 struct caller {
 	pid_t tid;

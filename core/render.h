@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "../crypto/secmem.h"
+#include "core/secmem.h"
 
 struct cred;
 struct file_cfg;

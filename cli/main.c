@@ -1,11 +1,12 @@
 /* credfs: short-lived cloud credentials as files, checked and audited. */
-#include "commands.h"
-#include "config.h"
-#include "audit.h"
-#include "aws_cmd.h"
-#include "daemon.h"
-#include "../crypto/secmem.h"
-#include "../crypto/store.h"
+#include "providers/registry.h"
+#include "cli/commands.h"
+#include "core/config.h"
+#include "access/audit.h"
+#include "cli/aws_cmd.h"
+#include "daemon/daemon.h"
+#include "core/secmem.h"
+#include "crypto/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ static const struct {
 static int load(const char *path, struct config **cfg)
 {
 	struct diag d = {0};
-	int r = config_load(path, cfg, &d);
+	int r = config_load(path, providers_all, cfg, &d);
 	for (size_t i = 0; i < d.n; i++)
 		fprintf(stderr, "%s\n", d.msgs[i]);
 	diag_free(&d);

@@ -1,13 +1,15 @@
 /* demo: a throw-away mount with a refreshing credential, to try credfs
  * with nothing set up. */
-#include "commands.h"
-#include "config.h"
-#include "cred.h"
-#include "ctl.h"
-#include "audit.h"
-#include "daemon.h"
-#include "../crypto/key.h"
-#include "../crypto/store.h"
+#include "core/util.h"
+#include "providers/registry.h"
+#include "cli/commands.h"
+#include "core/config.h"
+#include "core/cred.h"
+#include "daemon/ctl.h"
+#include "access/audit.h"
+#include "daemon/daemon.h"
+#include "crypto/key.h"
+#include "crypto/store.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -63,7 +65,7 @@ int cmd_demo(const char *self, int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--duration") && i + 1 < argc) {
-			if (config_parse_duration(argv[++i], &duration) < 0) {
+			if (util_duration_parse(argv[++i], &duration) < 0) {
 				fprintf(stderr,
 					"credfs: demo: --duration: '%s' "
 					"is not a duration\n",
@@ -150,7 +152,7 @@ int cmd_demo(const char *self, int argc, char **argv)
 	mkdir(path, 0700);
 
 	snprintf(path, sizeof(path), "%s/config", dir);
-	if (config_load(path, &cfg, &d) < 0) {
+	if (config_load(path, providers_all, &cfg, &d) < 0) {
 		for (size_t i = 0; i < d.n; i++)
 			fprintf(stderr, "%s\n", d.msgs[i]);
 		goto out;
@@ -235,7 +237,7 @@ int cmd_demo(const char *self, int argc, char **argv)
 			    cJSON_GetObjectItemCaseSensitive(it, "expires");
 			if (f != last_fetches && cJSON_IsString(k)) {
 				char now[32];
-				cred_format_time(time(NULL), now, sizeof(now));
+				util_time_format(time(NULL), now, sizeof(now));
 				printf("%s  session refreshed: key %s, expires "
 				       "%s\n",
 				       now, k->valuestring,

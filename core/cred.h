@@ -47,9 +47,5 @@ char *cred_to_json(const struct cred *c, size_t *len)
 int cred_from_json(const char *json, size_t len, struct cred **out)
     __attribute__((warn_unused_result));
 
-/* RFC 3339 UTC "2026-11-28T22:38:29Z" into buf (at least 32 bytes). */
-void cred_format_time(time_t t, char *buf, size_t len);
-/* Parses RFC 3339 / ISO 8601 with Z, +hh:mm, or fractional seconds. */
-int cred_parse_time(const char *s, time_t *out);
 
 #endif

@@ -16,9 +16,9 @@
  * escapes control characters, so a hostile comm, exe or cmdline stays
  * inside one line and one JSON string.
  */
-#include "audit.h"
-#include "caller.h"
-#include "policy.h"
+#include "access/audit.h"
+#include "access/caller.h"
+#include "access/policy.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

@@ -5,16 +5,16 @@
  * writers from several processes), then tell a running daemon, if any.
  * Only access key ids ever reach the terminal or the log.
  */
-#include "aws_cmd.h"
-#include "audit.h"
-#include "config.h"
-#include "cred.h"
-#include "ctl.h"
-#include "daemon.h"
-#include "../crypto/key.h"
-#include "../crypto/store.h"
-#include "../providers/provider.h"
-#include "../providers/aws/iam.h"
+#include "cli/aws_cmd.h"
+#include "access/audit.h"
+#include "core/config.h"
+#include "core/cred.h"
+#include "daemon/ctl.h"
+#include "daemon/daemon.h"
+#include "crypto/key.h"
+#include "crypto/store.h"
+#include "core/provider.h"
+#include "providers/aws/iam.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

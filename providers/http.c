@@ -1,5 +1,5 @@
 /* http: libcurl wrapper for the AWS providers (see http.h). */
-#include "http.h"
+#include "providers/http.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../provider.h"
+#include "core/provider.h"
 
 #define HTTP_MAX_BODY (1024 * 1024)
 #define HTTP_DEFAULT_TIMEOUT_MS 30000

@@ -1,11 +1,12 @@
 /* engine: single-flight refresh with backoff, sealed cache, status. */
-#include "engine.h"
-#include "audit.h"
-#include "config.h"
-#include "cred.h"
-#include "../crypto/secmem.h"
-#include "../crypto/store.h"
-#include "../providers/provider.h"
+#include "core/util.h"
+#include "engine/engine.h"
+#include "access/audit.h"
+#include "core/config.h"
+#include "core/cred.h"
+#include "core/secmem.h"
+#include "crypto/store.h"
+#include "core/provider.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -100,7 +101,7 @@ static int profile_timeout_ms(const struct engine *e, int idx)
 	const char *t = cfg_get(e->cfg->profiles[idx].sec, "timeout");
 	int secs = ENGINE_DEFAULT_FETCH_TIMEOUT;
 	if (t)
-		config_parse_duration(t, &secs);
+		util_duration_parse(t, &secs);
 	return secs * 1000;
 }
 
@@ -116,7 +117,7 @@ static void audit_refresh(struct engine *e, int idx, const struct cred *c,
 		cred_key_id(c, kid, sizeof(kid));
 		cJSON_AddStringToObject(o, "key_id", kid);
 		if (cred_expiration(c)) {
-			cred_format_time(cred_expiration(c), exp, sizeof(exp));
+			util_time_format(cred_expiration(c), exp, sizeof(exp));
 			cJSON_AddStringToObject(o, "expires", exp);
 		} else {
 			cJSON_AddNullToObject(o, "expires");
@@ -533,13 +534,13 @@ cJSON *engine_status(struct engine *e)
 					e->cfg->profiles[i].ops->name);
 		cJSON_AddStringToObject(o, "state", state_name(e, p, now));
 		if (cred_valid(p->cur, now) && cred_expiration(p->cur)) {
-			cred_format_time(cred_expiration(p->cur), t, sizeof(t));
+			util_time_format(cred_expiration(p->cur), t, sizeof(t));
 			cJSON_AddStringToObject(o, "expires", t);
 		} else {
 			cJSON_AddNullToObject(o, "expires");
 		}
 		if (p->last_refresh) {
-			cred_format_time(p->last_refresh, t, sizeof(t));
+			util_time_format(p->last_refresh, t, sizeof(t));
 			cJSON_AddStringToObject(o, "last_refresh", t);
 		} else {
 			cJSON_AddNullToObject(o, "last_refresh");

@@ -1,12 +1,13 @@
 /* ctl: a small request/response server on a Unix socket. */
-#include "ctl.h"
-#include "audit.h"
-#include "config.h"
-#include "cred.h"
-#include "engine.h"
-#include "vfs.h"
-#include "../crypto/key.h"
-#include "../crypto/secmem.h"
+#include "core/util.h"
+#include "daemon/ctl.h"
+#include "access/audit.h"
+#include "core/config.h"
+#include "core/cred.h"
+#include "engine/engine.h"
+#include "fs/vfs.h"
+#include "crypto/key.h"
+#include "core/secmem.h"
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -194,7 +195,7 @@ void ctl_env_reply(cJSON *o, const struct cred *c)
 					cred_value_at(c, i));
 	if (cred_expiration(c)) {
 		char t[32];
-		cred_format_time(cred_expiration(c), t, sizeof(t));
+		util_time_format(cred_expiration(c), t, sizeof(t));
 		cJSON_AddStringToObject(o, "expiration", t);
 	}
 }

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-struct policy;
+struct rules;
 struct provider_ops;
 
 struct cfg_kv {
@@ -82,11 +82,12 @@ struct file_cfg {
 	bool newline; /* token: trailing newline */
 	char **vars;  /* env: "NAME=field" pairs, NULL-ended, or NULL */
 	char *template_path;
-	struct policy *policy;
+	struct rules *policy;
 };
 
 struct config {
 	char *path;
+	const struct provider_ops *const *providers; /* as given to config_load */
 	struct cfg_section *sec;
 	size_t nsec;
 
@@ -112,13 +113,12 @@ struct config {
 char *config_default_path(void);
 /* Parses and checks.  On any problem returns -EINVAL with d filled; the
  * caller prints d and exits 2.  A missing file is -ENOENT (in d). */
-int config_load(const char *path, struct config **out, struct diag *d);
+int config_load(const char *path, const struct provider_ops *const *providers,
+		struct config **out, struct diag *d);
 void config_free(struct config *c);
 int config_find_profile(const struct config *c, const char *name);
 const struct file_cfg *config_find_file(const struct config *c,
 					const char *path);
-/* Parses "90s", "15m", "1h", "2d"; -EINVAL if not a duration. */
-int config_parse_duration(const char *s, int *seconds);
 /* Expands "~" and "$VAR"/"${VAR}"; malloc'd. */
 char *config_expand_path(const char *s);
 const char *format_name(enum file_format f);

@@ -2,14 +2,14 @@
  *
  * A provider turns a [profile] section (plus the credential of its
  * `source =` profile, when it has one) into a struct cred.  Adding a
- * provider touches its own file and one line in registry.c.
+ * provider touches its own file and one line in providers/registry.c.
  */
 #ifndef CREDFS_PROVIDER_H
 #define CREDFS_PROVIDER_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "../fs/cred.h"
+#include "core/cred.h"
 
 struct cfg_section;
 struct store;
@@ -53,8 +53,12 @@ struct provider_ops {
 		      struct perr *e);
 };
 
-const struct provider_ops *provider_find(const char *name);
-/* For `credfs check`: space-separated list of known provider names. */
-const char *provider_names(void);
+/* A provider table is a NULL-ended array of ops (providers/registry.h has
+ * the real one; the config is given it, so core never names a provider). */
+const struct provider_ops *provider_lookup(const struct provider_ops *const *table,
+					   const char *name);
+/* For diagnostics: "a, b, c" into buf. */
+void provider_list_names(const struct provider_ops *const *table, char *buf,
+			 size_t len);
 
 #endif
