@@ -22,7 +22,7 @@
 #include "providers/aws/iam.h"
 #include "providers/aws/sts.h"
 #include "core/provider.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 extern const struct provider_ops provider_aws_session_token,
     provider_aws_assume_role, provider_aws_web_identity, provider_aws_sso;

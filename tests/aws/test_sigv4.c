@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "providers/aws/sigv4.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #define AKID "AKIDEXAMPLE"
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"

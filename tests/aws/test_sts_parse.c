@@ -12,7 +12,7 @@
 #include "providers/http.h"
 #include "providers/aws/sts.h"
 #include "core/provider.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #define NS "xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\""
 #define GOOD_EXP "2030-01-02T03:04:05Z"

@@ -2,7 +2,7 @@
 #include "crypto/key.h"
 #include "core/secmem.h"
 #include "core/config.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* sealed: roundtrip, tamper/truncate/swap rejection, set-aside, atomicity. */
 #include "crypto/sealed.h"
 #include "core/secmem.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* secmem: slab allocator behaviour, wiping, stats, threads, mlock limit. */
 #include "core/secmem.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #include <cjson/cJSON.h>
 #include <linux/capability.h>

@@ -3,7 +3,7 @@
 #include "core/secmem.h"
 #include "crypto/store.h"
 #include "core/cred.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #include <dirent.h>
 #include <errno.h>

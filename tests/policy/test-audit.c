@@ -2,7 +2,7 @@
 #include "access/audit.h"
 #include "access/caller.h"
 #include "access/policy.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* caller: identification of real processes from /proc. */
 #include "access/caller.h"
 #include "access/policy.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>

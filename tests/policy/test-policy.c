@@ -1,7 +1,7 @@
 /* policy: rule parsing and decisions over synthetic callers. */
 #include "access/caller.h"
 #include "access/policy.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>

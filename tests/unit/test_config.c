@@ -1,7 +1,7 @@
 /* config: every problem reported as FILE:LINE: message, all at once. */
 #include "core/util.h"
 #include "providers/registry.h"
-#include "tap.h"
+#include "tests/tap.h"
 #include "core/config.h"
 
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* engine: single flight, serve-while-refreshing, failures, deadlines. */
 #include "providers/registry.h"
-#include "tap.h"
+#include "tests/tap.h"
 #include "core/config.h"
 #include "core/cred.h"
 #include "engine/engine.h"

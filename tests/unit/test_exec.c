@@ -1,6 +1,6 @@
 /* exec provider: credential_process output, failures, deadline. */
 #include "providers/registry.h"
-#include "tap.h"
+#include "tests/tap.h"
 #include "core/config.h"
 #include "core/cred.h"
 #include "core/provider.h"

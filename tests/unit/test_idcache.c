@@ -1,5 +1,5 @@
 /* caller identity cache: reused for the same task and executable only. */
-#include "tap.h"
+#include "tests/tap.h"
 #include "access/caller.h"
 
 #include <signal.h>

@@ -1,5 +1,5 @@
 /* render: formats, and the injection rule. */
-#include "tap.h"
+#include "tests/tap.h"
 #include "core/config.h"
 #include "core/cred.h"
 #include "core/render.h"
