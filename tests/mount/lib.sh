@@ -7,7 +7,7 @@
 #
 # It provides: $CREDFS (absolute), $T (private temp dir), $MNT, $CFG, $HOME
 # (= $T/home), say/check/pass/fail, skip (exit 77; exit 1 under CI=true),
-# need_cmd, assert_eq/assert_contains/assert_not_contains/assert_match/
+# need_cmd, host_has/host_missing (tests/host.sh), assert_eq/assert_contains/assert_not_contains/assert_match/
 # assert_fails_with, errno_of (python statement -> errno name), json_get,
 # write_helper/write_config, mount_credfs/umount_credfs/is_mounted,
 # status_json/daemon_pid, wait_until, ensure_test_user/run_as_user, and a
@@ -21,6 +21,8 @@ MNT=
 CFG=
 TEST_NAME=
 PY=${PYTHON:-python3}
+# host_has/host_missing: the host settings and the commands that add them.
+. "$(dirname "${BASH_SOURCE[0]}")/../host.sh"
 _LIB_MOUNTS=()
 _LIB_PIDS=()
 _LIB_DIRS=() # more private dirs: removed at exit, their processes killed
@@ -59,6 +61,8 @@ need_cmd() {
 _lib_fuse_usable() {
 	[ -c /dev/fuse ] || skip "/dev/fuse is missing"
 	if ! (exec 9<>/dev/fuse) 2>/dev/null; then
+		host_has fuse_mode ||
+			fail "uid $(id -u) cannot open /dev/fuse: $(host_missing fuse_mode)"
 		skip "/dev/fuse cannot be opened read-write by uid $(id -u)"
 	fi
 	grep -qw fuse /proc/filesystems 2>/dev/null ||
@@ -344,14 +348,15 @@ wait_until() {
 
 TEST_USER=${CREDFS_TEST_USER:-credfs-test}
 
-# ensure_test_user: skips unless the user exists (root creates it).
+# ensure_test_user: fails, naming the command that adds it, unless the user
+# exists (under CI=true, as root, it is created).
 ensure_test_user() {
 	if ! id "$TEST_USER" >/dev/null 2>&1; then
-		if [ "$(id -u)" = 0 ]; then
+		if [ "${CI:-}" = true ] && [ "$(id -u)" = 0 ]; then
 			useradd --create-home --shell /bin/bash "$TEST_USER" ||
-				skip "cannot create user $TEST_USER"
+				fail "cannot create user $TEST_USER"
 		else
-			skip "user $TEST_USER does not exist and we are not root"
+			fail "$(HOST_TEST_USER=$TEST_USER host_missing test_user)"
 		fi
 	fi
 	TEST_UID=$(id -u "$TEST_USER")
