@@ -7,8 +7,9 @@
 #
 # It provides: $CREDFS (absolute), $T (private temp dir), $MNT, $CFG, $HOME
 # (= $T/home), say/check/pass/fail, skip (exit 77; exit 1 under CI=true),
-# need_cmd, host_has/host_missing (tests/host.sh), assert_eq/assert_contains/assert_not_contains/assert_match/
-# assert_fails_with, errno_of (python statement -> errno name), json_get,
+# need_cmd, host_has/host_missing (tests/host.sh: the host settings and the
+# commands that add them), assert_eq/assert_contains/assert_not_contains/
+# assert_match/assert_fails_with, errno_of (python statement -> errno name), json_get,
 # write_helper/write_config, mount_credfs/umount_credfs/is_mounted,
 # status_json/daemon_pid, wait_until, ensure_test_user/run_as_user, and a
 # cleanup trap that unmounts lazily and kills the processes this test

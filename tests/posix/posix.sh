@@ -19,6 +19,7 @@ need_cmd setpriv
 need_cmd "$PY"
 ensure_test_user
 [ "$TEST_UID" != 0 ] || fail "CREDFS_TEST_USER=$TEST_USER is root"
+[ -u "$(command -v fusermount3)" ] || skip "fusermount3 is not setuid root (the user's own mount)"
 OPS=$(readlink -f "$(dirname "$0")/ops.py")
 
 # The build and source dirs may not be reachable by the user: private copies.
