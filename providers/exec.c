@@ -34,13 +34,6 @@ static const char *const required[] = {"command", NULL};
 
 #define EXEC_MAX_OUTPUT (256 * 1024)
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* AWS credential_process names -> credfs field names. */
 static const struct {
 	const char *json;
@@ -52,14 +45,14 @@ static const struct {
 };
 
 int exec_parse_output(const char *out, size_t len, struct cred **res,
-		      struct perr *e)
+		      struct error *e)
 {
 	cJSON *o = cJSON_ParseWithLength(out, len), *it;
 	struct cred *c = NULL;
 	int r = -EBADMSG;
 
 	if (!o || !cJSON_IsObject(o)) {
-		perr_set(e, "command output is not a JSON object");
+		error_set(e, EBADMSG, "command output is not a JSON object");
 		goto out;
 	}
 	if (!(c = cred_new())) {
@@ -75,7 +68,8 @@ int exec_parse_output(const char *out, size_t len, struct cred **res,
 	if (aws) {
 		it = cJSON_GetObjectItemCaseSensitive(o, "Version");
 		if (!cJSON_IsNumber(it) || it->valuedouble != 1) {
-			perr_set(e, "command output: Version must be 1");
+			error_set(e, EBADMSG,
+				  "command output: Version must be 1");
 			goto out;
 		}
 	}
@@ -91,9 +85,9 @@ int exec_parse_output(const char *out, size_t len, struct cred **res,
 				field = aws_map[i].field;
 		if (!cJSON_IsString(it)) {
 			if (field != name) {
-				perr_set(e,
-					 "command output: %s is not a string",
-					 name);
+				error_set(e, EIO,
+					  "command output: %s is not a string",
+					  name);
 				goto out;
 			}
 			continue; /* numbers, nested objects: not fields */
@@ -111,12 +105,13 @@ int exec_parse_output(const char *out, size_t len, struct cred **res,
 		    !cred_get(c, "secret_access_key") ||
 		    !*cred_get(c, "access_key_id") ||
 		    !*cred_get(c, "secret_access_key"))) {
-		perr_set(e, "command output: AccessKeyId and SecretAccessKey "
-			    "must be non-empty strings");
+		error_set(e, EBADMSG,
+			  "command output: AccessKeyId and SecretAccessKey "
+			  "must be non-empty strings");
 		goto out;
 	}
 	if (cred_count(c) == 0) {
-		perr_set(e, "command output has no string fields");
+		error_set(e, EBADMSG, "command output has no string fields");
 		goto out;
 	}
 	time_t exp = 0;
@@ -125,12 +120,14 @@ int exec_parse_output(const char *out, size_t len, struct cred **res,
 		it = cJSON_GetObjectItemCaseSensitive(o, "expiration");
 	if (cJSON_IsString(it)) {
 		if (util_time_parse(it->valuestring, &exp) < 0) {
-			perr_set(e, "command output: Expiration is not an "
-				    "RFC 3339 time");
+			error_set(e, EBADMSG,
+				  "command output: Expiration is not an "
+				  "RFC 3339 time");
 			goto out;
 		}
 	} else if (it) {
-		perr_set(e, "command output: Expiration is not a string");
+		error_set(e, EBADMSG,
+			  "command output: Expiration is not a string");
 		goto out;
 	}
 	it = cJSON_GetObjectItemCaseSensitive(o, "expires_in");
@@ -148,9 +145,12 @@ out:
 }
 
 static int fetch(const struct provider_req *req, struct cred **res,
-		 struct perr *e)
+		 struct error *e)
 {
-	const char *cmd = cfg_get(req->profile, "command");
+	const char *cmd = req->state;
+
+	if (!cmd)
+		return error_set(e, EINVAL, "command is not set");
 	int out[2] = {-1, -1}, err[2] = {-1, -1};
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -163,7 +163,7 @@ static int fetch(const struct provider_req *req, struct cred **res,
 
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
 		r = -errno;
-		perr_set(e, "command: pipe: %s", strerror(errno));
+		error_set(e, EIO, "command: pipe: %s", strerror(errno));
 		goto out;
 	}
 	posix_spawn_file_actions_init(&fa);
@@ -183,7 +183,7 @@ static int fetch(const struct provider_req *req, struct cred **res,
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (r != 0) {
-		perr_set(e, "command: spawn: %s", strerror(r));
+		error_set(e, EIO, "command: spawn: %s", strerror(r));
 		r = -r;
 		pid = -1;
 		goto out;
@@ -193,11 +193,11 @@ static int fetch(const struct provider_req *req, struct cred **res,
 	out[1] = err[1] = -1;
 
 	long deadline =
-	    now_ms() + (req->timeout_ms > 0 ? req->timeout_ms : 10000);
+	    util_mono_ms() + (req->timeout_ms > 0 ? req->timeout_ms : 10000);
 	struct pollfd pfd[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
 	int open_fds = 2;
 	while (open_fds > 0) {
-		long left = deadline - now_ms();
+		long left = deadline - util_mono_ms();
 		if (left <= 0) {
 			timed_out = true;
 			break;
@@ -221,10 +221,10 @@ static int fetch(const struct provider_req *req, struct cred **res,
 				if (obuf.len + (size_t)k > EXEC_MAX_OUTPUT ||
 				    secbuf_append(&obuf, buf, (size_t)k) < 0) {
 					sodium_memzero(buf, sizeof(buf));
-					perr_set(e,
-						 "command: output larger than "
-						 "%d bytes",
-						 EXEC_MAX_OUTPUT);
+					error_set(e, E2BIG,
+						  "command: output larger than "
+						  "%d bytes",
+						  EXEC_MAX_OUTPUT);
 					r = -E2BIG;
 					kill(-pid, SIGKILL);
 					goto reap;
@@ -251,19 +251,20 @@ reap:
 	/* first line of stderr only */
 	ebuf[strcspn(ebuf, "\r\n")] = 0;
 	if (timed_out) {
-		perr_set(e, "command timed out after %d ms", req->timeout_ms);
+		error_set(e, ETIMEDOUT, "command timed out after %d ms",
+			  req->timeout_ms);
 		r = -ETIMEDOUT;
 		goto out;
 	}
 	if (WIFSIGNALED(status)) {
-		perr_set(e, "command killed by signal %d%s%s", WTERMSIG(status),
-			 elen ? ": " : "", ebuf);
+		error_set(e, EIO, "command killed by signal %d%s%s",
+			  WTERMSIG(status), elen ? ": " : "", ebuf);
 		r = -EIO;
 		goto out;
 	}
 	if (WEXITSTATUS(status) != 0) {
-		perr_set(e, "command exited with status %d%s%.200s",
-			 WEXITSTATUS(status), elen ? ": " : "", ebuf);
+		error_set(e, EIO, "command exited with status %d%s%.200s",
+			  WEXITSTATUS(status), elen ? ": " : "", ebuf);
 		r = -EIO;
 		goto out;
 	}
@@ -283,11 +284,24 @@ out:
 	return r;
 }
 
+/* The state is the command line itself. */
+static int parse(const struct cfg_section *s, struct diag *d, void **state)
+{
+	const char *cmd = cfg_get(s, "command");
+
+	if (!cmd) /* reported as a required key */
+		return -EINVAL;
+	return (*state = strdup(cmd)) ? 0 : -ENOMEM;
+}
+
 const struct provider_ops provider_exec = {
     .name = "exec",
     .keys = keys,
     .required = required,
-    .source = "no",
+    .source = PROVIDER_SOURCE_NONE,
+    .cacheable = true,
     .fields = NULL, /* whatever the command prints */
+    .parse = parse,
+    .free_state = free,
     .fetch = fetch,
 };

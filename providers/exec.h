@@ -5,11 +5,11 @@
 #include <stddef.h>
 
 struct cred;
-struct perr;
+struct error;
 
 /* Parses a command's stdout: 0 and *res (cred_unref it), or -EBADMSG
  * with e set. */
 int exec_parse_output(const char *out, size_t len, struct cred **res,
-		      struct perr *e) __attribute__((warn_unused_result));
+		      struct error *e) __attribute__((warn_unused_result));
 
 #endif

@@ -1,4 +1,5 @@
 /* http: libcurl wrapper for the AWS providers (see http.h). */
+#include "core/util.h"
 #include "providers/http.h"
 
 #include <arpa/inet.h>
@@ -24,14 +25,6 @@ static CURLcode http_init_rc = CURLE_FAILED_INIT;
 static void http_global_init(void)
 {
 	http_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static bool host_is_loopback(const char *host)
@@ -100,17 +93,17 @@ out:
 	return r;
 }
 
-int http_check_url(const char *url, struct perr *e)
+int http_check_url(const char *url, struct error *e)
 {
 	struct url_parts p;
 	int r;
 
 	if (!url || !*url) {
-		perr_set(e, "no endpoint URL");
+		error_set(e, EINVAL, "no endpoint URL");
 		return -EINVAL;
 	}
 	if ((r = url_split(url, &p)) < 0) {
-		perr_set(e, "endpoint is not a valid URL");
+		error_set(e, EIO, "endpoint is not a valid URL");
 		return r;
 	}
 	if (strcasecmp(p.scheme, "https") == 0) {
@@ -119,17 +112,17 @@ int http_check_url(const char *url, struct perr *e)
 		if (host_is_loopback(p.host)) {
 			r = 0;
 		} else {
-			perr_set(e,
-				 "endpoint %s: plain http is only allowed to "
-				 "a loopback host; use https",
-				 p.host);
+			error_set(e, EPERM,
+				  "endpoint %s: plain http is only allowed to "
+				  "a loopback host; use https",
+				  p.host);
 			r = -EPERM;
 		}
 	} else {
-		perr_set(e,
-			 "endpoint scheme \"%.16s\" not supported; use "
-			 "https",
-			 p.scheme);
+		error_set(e, EPERM,
+			  "endpoint scheme \"%.16s\" not supported; use "
+			  "https",
+			  p.scheme);
 		r = -EPERM;
 	}
 	url_parts_free(&p);
@@ -298,18 +291,19 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 			} else if (ll) {
 				/* A request line's query may carry a signature
 				 * or token (presigned URLs): path only. */
-				const char *q = type == CURLINFO_HEADER_OUT &&
-							i == 0 ?
-						    memchr(data, '?', ll) :
-						    NULL;
+				const char *q =
+				    type == CURLINFO_HEADER_OUT && i == 0
+					? memchr(data, '?', ll)
+					: NULL;
 				if (q)
 					fprintf(stderr,
 						"credfs-http: %s %.*s?(query "
 						"redacted)\n",
 						dir, (int)(q - data), data);
 				else
-					fprintf(stderr, "credfs-http: %s %.*s\n",
-						dir, (int)ll, data + i);
+					fprintf(stderr,
+						"credfs-http: %s %.*s\n", dir,
+						(int)ll, data + i);
 			}
 		}
 		i = j + 1;
@@ -382,7 +376,7 @@ static int perform_once(const struct http_req *req, struct curl_slist *hdrs,
 {
 	CURL *h;
 	struct sink s = {.resp = resp};
-	int64_t left = deadline - now_ms();
+	int64_t left = deadline - util_mono_ms();
 	int r = 0;
 
 	if (left <= 0) {
@@ -439,14 +433,14 @@ static int perform_once(const struct http_req *req, struct curl_slist *hdrs,
 }
 
 int http_request(const struct http_req *req, struct http_resp *resp,
-		 struct perr *e)
+		 struct error *e)
 {
 	struct curl_slist *hdrs = NULL;
 	const char *what = req->what ? req->what : "request";
 	int timeout =
 	    req->timeout_ms > 0 ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
 	int max = req->max_attempts > 0 ? req->max_attempts : 4;
-	int64_t deadline = now_ms() + timeout;
+	int64_t deadline = util_mono_ms() + timeout;
 	char host[256] = "", path[512];
 	size_t i;
 	int r, attempt;
@@ -456,7 +450,7 @@ int http_request(const struct http_req *req, struct http_resp *resp,
 		return r;
 	pthread_once(&http_once, http_global_init);
 	if (http_init_rc != CURLE_OK) {
-		perr_set(e, "%s: libcurl failed to initialise", what);
+		error_set(e, EIO, "%s: libcurl failed to initialise", what);
 		return -EIO;
 	}
 	if (http_url_parts(req->url, host, sizeof(host), path, sizeof(path)) <
@@ -486,8 +480,9 @@ int http_request(const struct http_req *req, struct http_resp *resp,
 				      &too_big)) < 0)
 			goto out;
 		if (too_big) {
-			perr_set(e, "%s: response from %s larger than %d bytes",
-				 what, host, HTTP_MAX_BODY);
+			error_set(e, EFBIG,
+				  "%s: response from %s larger than %d bytes",
+				  what, host, HTTP_MAX_BODY);
 			r = -EFBIG;
 			goto out;
 		}
@@ -502,12 +497,12 @@ int http_request(const struct http_req *req, struct http_resp *resp,
 		}
 		wait = backoff_ms(attempt);
 		if (!retry || attempt + 1 >= max ||
-		    now_ms() + wait >= deadline) {
+		    util_mono_ms() + wait >= deadline) {
 			if (cc == CURLE_OK)
 				break; /* the caller reports the status */
 			/* cerr names host and cause, never headers */
-			perr_set(e, "%s: %s: %s", what, host,
-				 cerr[0] ? cerr : curl_easy_strerror(cc));
+			error_set(e, EIO, "%s: %s: %s", what, host,
+				  cerr[0] ? cerr : curl_easy_strerror(cc));
 			r = curl_errno(cc);
 			goto out;
 		}

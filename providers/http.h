@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include "core/secmem.h"
 
-struct perr;
+struct error;
 struct http_resp;
 
 struct http_req {
@@ -43,7 +43,7 @@ struct http_resp {
 
 /* 0 when url may be used: https, or http to a loopback host.  Otherwise
  * -EPERM (or -EINVAL for a malformed url) with e set. */
-int http_check_url(const char *url, struct perr *e)
+int http_check_url(const char *url, struct error *e)
     __attribute__((warn_unused_result));
 /* The Host header value libcurl will send ("h" or "h:port"), and the
  * path ("/" if none), for request signing. */
@@ -55,7 +55,7 @@ int http_url_parts(const char *url, char *host, size_t hostlen, char *path,
  * -errno on transport failure with e set ("AssumeRole: connect to HOST:
  * timed out"). */
 int http_request(const struct http_req *req, struct http_resp *resp,
-		 struct perr *e) __attribute__((warn_unused_result));
+		 struct error *e) __attribute__((warn_unused_result));
 void http_resp_wipe(struct http_resp *resp);
 /* application/x-www-form-urlencoded / RFC 3986 encoding of s, AWS style
  * (unreserved A-Za-z0-9-_.~ kept, everything else %XX), appended to b. */

@@ -20,12 +20,13 @@ static atomic_int fail;
 static atomic_int lifetime = 3600;
 
 static int fake_fetch(const struct provider_req *req, struct cred **out,
-		      struct perr *e)
+		      struct error *e)
 {
 	atomic_fetch_add(&calls, 1);
 	usleep((useconds_t)atomic_load(&delay_ms) * 1000);
 	if (atomic_load(&fail)) {
-		perr_set(e, "Fake: ServiceUnavailable: down for the test");
+		error_set(e, EIO,
+			  "Fake: ServiceUnavailable: down for the test");
 		return -EIO;
 	}
 	struct cred *c = cred_new();

@@ -9,23 +9,37 @@
 #include <errno.h>
 #include <time.h>
 
-static int run(const char *cmd, int timeout_ms, struct cred **c, struct perr *e)
+static int run(const char *cmd, int timeout_ms, struct cred **c,
+	       struct error *e)
 {
 	struct cfg_kv kv[] = {{"provider", "exec", 1},
 			      {"command", (char *)cmd, 2}};
 	struct cfg_section s = {
 	    .kind = "profile", .name = "t", .kv = kv, .nkv = 2};
-	struct provider_req req = {
-	    .profile_name = "t", .profile = &s, .timeout_ms = timeout_ms};
+	const struct provider_ops *ops = provider_find("exec");
+	struct provider_common common = {0};
+	struct diag d = {0};
+	void *state = NULL;
+	int r;
+
+	if (ops->parse(&s, &d, &state) < 0)
+		return -EINVAL;
+	diag_free(&d);
+	struct provider_req req = {.profile_name = "t",
+				   .common = &common,
+				   .state = state,
+				   .timeout_ms = timeout_ms};
 	*c = NULL;
 	e->msg[0] = 0;
-	return provider_find("exec")->fetch(&req, c, e);
+	r = ops->fetch(&req, c, e);
+	ops->free_state(state);
+	return r;
 }
 
 int main(void)
 {
 	struct cred *c;
-	struct perr e;
+	struct error e;
 	int r;
 
 	secmem_init_cjson();
