@@ -12,4 +12,10 @@ struct error;
 int exec_parse_output(const char *out, size_t len, struct cred **res,
 		      struct error *e) __attribute__((warn_unused_result));
 
+/* A bounded, one-line excerpt of what a command wrote to stderr, with
+ * whatever looks like a secret replaced by "[redacted]": the value of a
+ * key=value pair, a JSON string member's value, any run of 16 or more
+ * base64/hex/key-id characters.  out is NUL-terminated. */
+void exec_stderr_excerpt(const char *in, size_t len, char *out, size_t outlen);
+
 #endif
