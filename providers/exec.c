@@ -300,6 +300,56 @@ static int spawn(const char *cmd, int out_w, int err_w, pid_t *pid,
 
 #define EXEC_MAX_STDERR 4096
 
+/* Reads what the (non-blocking) stdout pipe holds now: 1 at EOF or the
+ * end of the JSON object, 0 when more may come, -E2BIG past the limit. */
+static int drain_stdout(int fd, struct secbuf *ob, struct json_end *je)
+{
+	char buf[4096];
+	int r = 0;
+
+	while (r == 0) {
+		ssize_t k = read(fd, buf, sizeof(buf));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			r = k == 0;
+			break;
+		}
+		json_end_feed(je, buf, (size_t)k);
+		if (ob->len + (size_t)k > EXEC_MAX_OUTPUT ||
+		    secbuf_append(ob, buf, (size_t)k) < 0)
+			r = -E2BIG;
+		else if (je->done)
+			r = 1;
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return r;
+}
+
+/* The same for stderr, kept up to cap bytes; true at EOF. */
+static bool drain_stderr(int fd, char *ebuf, size_t cap, size_t *elen)
+{
+	char buf[1024];
+	bool eof = false;
+
+	for (;;) {
+		ssize_t k = read(fd, buf, sizeof(buf));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			eof = k == 0;
+			break;
+		}
+		size_t c = (size_t)k;
+		if (c > cap - *elen)
+			c = cap - *elen;
+		memcpy(ebuf + *elen, buf, c);
+		*elen += c;
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return eof;
+}
+
 static int fetch(const struct provider_req *req, struct cred **res,
 		 struct error *e)
 {
@@ -353,81 +403,34 @@ static int fetch(const struct provider_req *req, struct cred **res,
 			break;
 		if (n <= 0)
 			continue;
-		/* stdout: to the end of the JSON object */
-		while (!out_done && (pfd[0].revents & (POLLIN | POLLHUP))) {
-			char buf[4096];
-			ssize_t k = read(out[0], buf, sizeof(buf));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0) {
-				out_done = k == 0;
-				break;
-			}
-			json_end_feed(&je, buf, (size_t)k);
-			if (obuf.len + (size_t)k > EXEC_MAX_OUTPUT ||
-			    secbuf_append(&obuf, buf, (size_t)k) < 0) {
-				sodium_memzero(buf, sizeof(buf));
+		if (!out_done && pfd[0].revents) {
+			int d = drain_stdout(out[0], &obuf, &je);
+			if (d < 0) {
 				r = error_set(e, E2BIG,
 					      "command: output larger than %d "
 					      "bytes",
 					      EXEC_MAX_OUTPUT);
 				kill(-pid, SIGKILL);
-				goto reap;
-			}
-			sodium_memzero(buf, sizeof(buf));
-			out_done = je.done;
-		}
-		while (!err_done && (pfd[1].revents & (POLLIN | POLLHUP))) {
-			char buf[1024];
-			ssize_t k = read(err[0], buf, sizeof(buf));
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k <= 0) {
-				err_done = k == 0;
 				break;
 			}
-			size_t c = (size_t)k;
-			if (c > sizeof(ebuf) - elen)
-				c = sizeof(ebuf) - elen;
-			memcpy(ebuf + elen, buf, c);
-			elen += c;
-			sodium_memzero(buf, sizeof(buf));
+			out_done = d == 1;
 		}
+		if (!err_done && pfd[1].revents)
+			err_done =
+			    drain_stderr(err[0], ebuf, sizeof(ebuf), &elen);
 	}
 	if (timed_out)
 		kill(-pid, SIGKILL); /* the whole group */
-reap:
 	while (waitpid(pid, exited ? NULL : &status, 0) < 0 && errno == EINTR)
 		;
-	if (exited) {
-		/* what is left in the pipes; a child of the command holding
-		 * them open does not keep us here */
-		for (;;) {
-			char buf[4096];
-			ssize_t k =
-			    out_done ? 0 : read(out[0], buf, sizeof(buf));
-			if (k <= 0)
-				break;
-			json_end_feed(&je, buf, (size_t)k);
-			if (obuf.len + (size_t)k > EXEC_MAX_OUTPUT ||
-			    secbuf_append(&obuf, buf, (size_t)k) < 0) {
-				sodium_memzero(buf, sizeof(buf));
-				r = error_set(e, E2BIG,
-					      "command: output larger than %d "
-					      "bytes",
-					      EXEC_MAX_OUTPUT);
-				pid = -1;
-				goto out;
-			}
-			sodium_memzero(buf, sizeof(buf));
-			if ((out_done = je.done))
-				break;
-		}
-		ssize_t k;
-		while (elen < sizeof(ebuf) &&
-		       (k = read(err[0], ebuf + elen, sizeof(ebuf) - elen)) > 0)
-			elen += (size_t)k;
-	}
+	/* What is left in the pipes once the command exited; a child of it
+	 * holding them open does not keep us here (they do not block). */
+	if (exited && r == 0 && !out_done &&
+	    drain_stdout(out[0], &obuf, &je) < 0)
+		r = error_set(e, E2BIG, "command: output larger than %d bytes",
+			      EXEC_MAX_OUTPUT);
+	if (exited && !err_done)
+		drain_stderr(err[0], ebuf, sizeof(ebuf), &elen);
 	pid = -1;
 	if (r < 0)
 		goto out;

@@ -1,4 +1,4 @@
-/* http: libcurl wrapper for the AWS providers (see http.h). */
+/* http: the libcurl client every HTTP provider uses (see http.h). */
 #include "core/util.h"
 #include "providers/http.h"
 
@@ -180,6 +180,7 @@ int http_urlencode(struct secbuf *b, const char *s)
 
 struct sink {
 	struct http_resp *resp;
+	const char *error_header; /* or NULL */
 	bool too_big;
 };
 
@@ -201,10 +202,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct sink *s = arg;
 	size_t len = size * n;
-	static const char name[] = "x-amzn-errortype:";
-	size_t nl = sizeof(name) - 1;
+	const char *name = s->error_header;
+	size_t nl = name ? strlen(name) : 0;
 
-	if (len > nl && strncasecmp(p, name, nl) == 0) {
+	if (nl && len > nl + 1 && strncasecmp(p, name, nl) == 0 &&
+	    p[nl] == ':') {
+		nl++;
 		const char *v = p + nl;
 		size_t vl = len - nl, i = 0;
 
@@ -222,6 +225,25 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* A header whose name says it may carry a credential (Authorization,
+ * Cookie, X-Amz-Security-Token, X-Vault-Token, X-Api-Key, ...). */
+static bool header_is_secret(const char *line, size_t len)
+{
+	static const char *const words[] = {
+	    "authorization", "cookie", "token", "secret",
+	    "password",	     "key",    NULL};
+	const char *colon = memchr(line, ':', len);
+	size_t nl = colon ? (size_t)(colon - line) : 0;
+
+	for (size_t w = 0; words[w]; w++) {
+		size_t wl = strlen(words[w]);
+		for (size_t off = 0; off + wl <= nl; off++)
+			if (strncasecmp(line + off, words[w], wl) == 0)
+				return true;
+	}
+	return false;
+}
+
 static bool debug_enabled(void)
 {
 	const char *v = getenv("CREDFS_DEBUG_HTTP");
@@ -233,15 +255,6 @@ static bool debug_enabled(void)
 static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 		    void *arg)
 {
-	static const char *const secret[] = {
-	    "authorization:",
-	    "proxy-authorization:",
-	    "x-amz-security-token:",
-	    "x-amz-sso_bearer_token:",
-	    "cookie:",
-	    "set-cookie:",
-	    NULL,
-	};
 	const char *dir = "";
 	size_t i = 0;
 
@@ -264,18 +277,12 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 		return 0;
 	}
 	while (i < size) {
-		size_t j = i, k;
+		size_t j = i;
 		bool redact = false;
 
 		while (j < size && data[j] != '\n')
 			j++;
-		for (k = 0; secret[k]; k++) {
-			size_t sl = strlen(secret[k]);
-
-			if (j - i >= sl &&
-			    strncasecmp(data + i, secret[k], sl) == 0)
-				redact = true;
-		}
+		redact = header_is_secret(data + i, j - i);
 		if (j > i) {
 			size_t ll = j - i;
 
@@ -375,7 +382,7 @@ static int perform_once(const struct http_req *req, struct curl_slist *hdrs,
 			char *cerr, bool *too_big)
 {
 	CURL *h;
-	struct sink s = {.resp = resp};
+	struct sink s = {.resp = resp, .error_header = req->error_header};
 	int64_t left = deadline - util_mono_ms();
 	int r = 0;
 

@@ -298,6 +298,7 @@ static int sso_fetch(const struct provider_req *req, struct cred **out,
 	    .ca_file = req->common->ca_file,
 	    .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000,
 	    .what = SSO_ACTION,
+	    .error_header = "x-amzn-ErrorType",
 	};
 	if ((r = http_request(&hr, &resp, e)) < 0)
 		goto out;

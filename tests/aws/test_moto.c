@@ -332,12 +332,12 @@ static void test_web_identity(void)
 	struct cfg_section *p;
 	struct cred *c, *src;
 	struct error e;
-	const char *ep = env("WEB_ENDPOINT");
+	const char *wep = env("WEB_ENDPOINT");
 	int r;
 
 	p = section("web", "provider", "aws-web-identity", "role_arn",
 		    env("WEB_ROLE_ARN"), "token_file", env("JWT_FILE"),
-		    "session_name", "web-{user}", "endpoint", ep, NULL);
+		    "session_name", "web-{user}", "endpoint", wep, NULL);
 	r = fetch(&provider_aws_web_identity, p, NULL, NULL, &c, &e);
 	tap_ok(r == 0 && good_cred(c, "ASIA", 600),
 	       "AssumeRoleWithWebIdentity from token_file (%s)", e.msg);
@@ -350,7 +350,7 @@ static void test_web_identity(void)
 	if (!src || cred_set(src, "access_token", env("JWT_SOURCE_TOKEN")) < 0)
 		abort();
 	p = section("web2", "provider", "aws-web-identity", "role_arn",
-		    env("WEB_ROLE_ARN"), "source", "oidc", "endpoint", ep,
+		    env("WEB_ROLE_ARN"), "source", "oidc", "endpoint", wep,
 		    NULL);
 	r = fetch(&provider_aws_web_identity, p, src, NULL, &c, &e);
 	tap_ok(r == 0 && good_cred(c, "ASIA", 600),
@@ -362,7 +362,7 @@ static void test_web_identity(void)
 
 	p = section("web3", "provider", "aws-web-identity", "role_arn",
 		    env("WEB_ROLE_ARN"), "token_file", "/nonexistent/jwt",
-		    "endpoint", ep, NULL);
+		    "endpoint", wep, NULL);
 	r = fetch(&provider_aws_web_identity, p, NULL, NULL, &c, &e);
 	tap_ok(r == -ENOENT && strstr(e.msg, "/nonexistent/jwt"),
 	       "missing token_file: %s", e.msg);
