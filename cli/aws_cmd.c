@@ -210,7 +210,7 @@ int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
 {
 	struct state st = {0};
 	struct cred *old = NULL, *nc = NULL;
-	struct perr e = {.msg = ""}, de = {.msg = ""};
+	struct error e = {0}, de = {0};
 	char what[200], old_id[KEY_ID_LEN], new_id[KEY_ID_LEN] = "";
 	char err[600] = "", deps[512];
 	const struct profile_cfg *pc;
@@ -417,7 +417,7 @@ int aws_cmd_deactivate_source(struct config *cfg, const char *profile)
 {
 	struct state st = {0};
 	struct cred *c = NULL;
-	struct perr e = {.msg = ""};
+	struct error e = {0};
 	struct deact_target t;
 	char what[200], key_id[KEY_ID_LEN];
 	const struct profile_cfg *root;

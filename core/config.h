@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "core/provider.h"
 
 struct rules;
-struct provider_ops;
 
 struct cfg_kv {
 	char *key;
@@ -30,20 +30,28 @@ struct cfg_section {
 
 /* Last value of key in s, or NULL. */
 const char *cfg_get(const struct cfg_section *s, const char *key);
+/* A malloc'd copy of that value if set and not empty, else NULL (for
+ * provider parse ops). */
+char *cfg_strdup(const struct cfg_section *s, const char *key);
 /* Line of that value, or the section's line. */
 int cfg_line(const struct cfg_section *s, const char *key);
 
-/* Diagnostics: collected errors, each "FILE:LINE: message". */
+/* Diagnostics: collected errors, each formatted once as "FILE:LINE:
+ * message" (or "FILE: message" without a line), with its line kept in
+ * lines[] (0: none) for sorting. */
 struct diag {
 	char **msgs;
+	int *lines;
 	size_t n;
 	const char *file;
 };
 void diag_add(struct diag *d, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Stable sort by line (config_load does it before returning). */
+void diag_sort(struct diag *d);
 void diag_free(struct diag *d);
-/* For provider validate() hooks, whose diag is opaque. */
-void cfg_error(void *diag, int line, const char *fmt, ...)
+/* The same as diag_add, for provider parse() ops. */
+void cfg_error(struct diag *d, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 enum file_format {
@@ -66,6 +74,12 @@ struct profile_cfg {
 	const struct cfg_section *sec;
 	const struct provider_ops *ops;
 	int source; /* index into config.profiles, or -1 */
+	/* endpoint, region, ca_file, timeout: parsed once */
+	struct provider_common common;
+	/* ops->parse's typed state, freed with free_state (kept apart from
+	 * ops, so a test may swap ops) */
+	void *state;
+	void (*free_state)(void *state);
 };
 
 struct file_cfg {
@@ -87,7 +101,8 @@ struct file_cfg {
 
 struct config {
 	char *path;
-	const struct provider_ops *const *providers; /* as given to config_load */
+	const struct provider_ops *const
+	    *providers; /* as given to config_load */
 	struct cfg_section *sec;
 	size_t nsec;
 

@@ -1,5 +1,6 @@
 /* cred: a small, reference-counted set of secret fields. */
 #include "core/cred.h"
+#include "core/util.h"
 #include "core/secmem.h"
 
 #include <cjson/cJSON.h>
@@ -152,8 +153,7 @@ void cred_key_id(const struct cred *c, char *buf, size_t len)
 			unsigned char md[SHA256_DIGEST_LENGTH];
 			SHA256((const unsigned char *)v, strlen(v), md);
 			char hex[13];
-			for (int k = 0; k < 6; k++)
-				snprintf(hex + 2 * k, 3, "%02x", md[k]);
+			util_hex(md, 6, hex);
 			snprintf(buf, len, "sha256:%s", hex);
 			return;
 		}

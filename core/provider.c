@@ -1,25 +1,9 @@
 #include "core/provider.h"
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-void perr_set(struct perr *e, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!e)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	/* One line, always: a remote message may carry newlines. */
-	for (char *p = e->msg; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-}
-
-const struct provider_ops *provider_lookup(const struct provider_ops *const *table,
-					   const char *name)
+const struct provider_ops *
+provider_lookup(const struct provider_ops *const *table, const char *name)
 {
 	for (size_t i = 0; table && table[i]; i++)
 		if (strcmp(table[i]->name, name) == 0)

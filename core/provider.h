@@ -1,8 +1,10 @@
 /* provider: the table every credential source implements.
  *
  * A provider turns a [profile] section (plus the credential of its
- * `source =` profile, when it has one) into a struct cred.  Adding a
- * provider touches its own file and one line in providers/registry.c.
+ * `source =` profile, when it has one) into a struct cred.  The section is
+ * parsed once, at config load, by ops->parse into the provider's own typed
+ * state; a fetch only reads that state.  Adding a provider touches its own
+ * file and one line in providers/registry.c.
  */
 #ifndef CREDFS_PROVIDER_H
 #define CREDFS_PROVIDER_H
@@ -10,25 +12,37 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "core/cred.h"
+#include "core/error.h"
 
 struct cfg_section;
+struct diag;
 struct store;
 
-/* Error text for the user: names the call and the remote cause, e.g.
- * "AssumeRole: AccessDenied: User ... is not authorized".  Never a secret. */
-struct perr {
-	char msg[512];
+/* Whether a profile of this provider takes `source = PROFILE`. */
+enum provider_source {
+	PROVIDER_SOURCE_NONE = 0, /* takes none */
+	PROVIDER_SOURCE_REQUIRED, /* needs one */
+	PROVIDER_SOURCE_OPTIONAL, /* either */
 };
-void perr_set(struct perr *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+
+/* The keys every profile may have, parsed once by config_load (owned by
+ * the config). */
+struct provider_common {
+	char *endpoint;	 /* http(s) URL, or NULL: the provider's default */
+	char *region;	 /* or NULL: the provider's default */
+	char *ca_file;	 /* expanded path, or NULL: the system store */
+	int timeout;	 /* whole-fetch deadline in seconds, 0: not set */
+	bool has_source; /* `source =` given */
+};
 
 struct provider_req {
 	const char *profile_name;
-	const struct cfg_section *profile; /* the [profile NAME] section */
-	const struct cred *source;	   /* `source =` credential, or NULL */
-	struct store *store;		   /* sealed store, NULL if none */
-	const char *mfa_code;		   /* from `credfs login`, or NULL */
-	int timeout_ms;			   /* whole-fetch deadline */
+	const struct provider_common *common; /* never NULL */
+	const void *state;		      /* from ops->parse, or NULL */
+	const struct cred *source; /* `source =` credential, or NULL */
+	struct store *store;	   /* sealed store, NULL if none */
+	const char *mfa_code;	   /* from `credfs login`, or NULL */
+	int timeout_ms;		   /* whole-fetch deadline */
 };
 
 struct provider_ops {
@@ -39,24 +53,36 @@ struct provider_ops {
 	const char *const *keys;
 	/* Keys that must be present. */
 	const char *const *required;
-	/* "yes": needs `source =`; "no": takes none; "maybe": either. */
-	const char *source;
-	/* Fields the produced credential carries (for format checks). */
+	enum provider_source source;
+	/* Its credentials may be kept in the sealed cache (false for a
+	 * provider whose credential is itself long-lived, like aws-static:
+	 * it is read from the store each time). */
+	bool cacheable;
+	/* Fields the produced credential carries (for format checks);
+	 * NULL: any. */
 	const char *const *fields;
-	/* Extra static checks; report with cfg_error().  May be NULL. */
-	int (*validate)(const struct cfg_section *profile, void *diag);
-	/* Fetch a fresh credential.  0 and *out set, or -errno and e set. */
+	/* Called once at config load: checks the section (problems go to d
+	 * with cfg_error(), with their line) and returns the typed state
+	 * fetch reads as req->state (freed with free_state).  0 and *state
+	 * set (it may be NULL), or -EINVAL after reporting to d.  NULL:
+	 * the provider has nothing to parse. */
+	int (*parse)(const struct cfg_section *profile, struct diag *d,
+		     void **state);
+	void (*free_state)(void *state);
+	/* Fetch a fresh credential.  0 and *out set, or -errno and e set
+	 * (the engine takes the returned code as authoritative). */
 	int (*fetch)(const struct provider_req *req, struct cred **out,
-		     struct perr *e);
-	/* Revoke a lease at the provider (Vault); may be NULL. */
+		     struct error *e);
+	/* Revoke a lease at the provider (Vault); NULL: nothing to revoke
+	 * beyond dropping the cached credential. */
 	int (*revoke)(const struct provider_req *req, const struct cred *c,
-		      struct perr *e);
+		      struct error *e);
 };
 
 /* A provider table is a NULL-ended array of ops (providers/registry.h has
  * the real one; the config is given it, so core never names a provider). */
-const struct provider_ops *provider_lookup(const struct provider_ops *const *table,
-					   const char *name);
+const struct provider_ops *
+provider_lookup(const struct provider_ops *const *table, const char *name);
 /* For diagnostics: "a, b, c" into buf. */
 void provider_list_names(const struct provider_ops *const *table, char *buf,
 			 size_t len);

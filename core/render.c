@@ -1,6 +1,7 @@
 /* render: aws-credentials, aws-process, env, json, token and template. */
 #include "core/util.h"
 #include "core/render.h"
+#include "core/error.h"
 #include "core/config.h"
 #include "core/cred.h"
 
@@ -16,9 +17,18 @@ bool render_value_ok(const char *v)
 {
 	if (!v || !*v)
 		return false;
-	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f)
 			return false;
+		/* C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F), and the
+		 * line and paragraph separators U+2028/U+2029 (E2 80 A8/A9)
+		 * that some readers take as line ends. */
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return false;
+		if (p[0] == 0xe2 && p[1] == 0x80 &&
+		    (p[2] == 0xa8 || p[2] == 0xa9))
+			return false;
+	}
 	return true;
 }
 
@@ -207,7 +217,7 @@ static int env_line(struct secbuf *b, const char *name, const char *v)
 }
 
 static int render_env(const struct file_cfg *f, const struct render_profile *rp,
-		      struct secbuf *b, char *err, size_t errlen)
+		      struct secbuf *b, struct error *err)
 {
 	const struct cred *c = rp->cred;
 	char exp[32];
@@ -227,9 +237,9 @@ static int render_env(const struct file_cfg *f, const struct render_profile *rp,
 				v = exp;
 			}
 			if (!v) {
-				snprintf(err, errlen,
-					 "profile %s has no field '%s'",
-					 rp->profile, eq + 1);
+				error_set(err, EIO,
+					  "profile %s has no field '%s'",
+					  rp->profile, eq + 1);
 				return -EIO;
 			}
 			if ((r = env_line(b, name, v)) < 0)
@@ -258,14 +268,14 @@ static int render_env(const struct file_cfg *f, const struct render_profile *rp,
 
 static int render_token(const struct file_cfg *f,
 			const struct render_profile *rp, struct secbuf *b,
-			char *err, size_t errlen)
+			struct error *err)
 {
 	const char *v = cred_get(rp->cred, f->field);
 	int r;
 
 	if (!v) {
-		snprintf(err, errlen, "profile %s has no field '%s'",
-			 rp->profile, f->field);
+		error_set(err, EIO, "profile %s has no field '%s'", rp->profile,
+			  f->field);
 		return -EIO;
 	}
 	if ((r = secbuf_append(b, v, strlen(v))) < 0)
@@ -276,7 +286,7 @@ static int render_token(const struct file_cfg *f,
 #define TEMPLATE_MAX (64 * 1024)
 
 static int render_template(const struct render_input *in, struct secbuf *b,
-			   char *err, size_t errlen)
+			   struct error *err)
 {
 	const struct file_cfg *f = in->file;
 	char *tpl = NULL;
@@ -284,8 +294,8 @@ static int render_template(const struct render_input *in, struct secbuf *b,
 	int r = -EIO, fd;
 
 	if ((fd = open(f->template_path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, errlen, "template %s: %s", f->template_path,
-			 strerror(errno));
+		error_set(err, EIO, "template %s: %s", f->template_path,
+			  strerror(errno));
 		return -EIO;
 	}
 	if (!(tpl = malloc(TEMPLATE_MAX + 1))) {
@@ -295,8 +305,8 @@ static int render_template(const struct render_input *in, struct secbuf *b,
 	n = read(fd, tpl, TEMPLATE_MAX + 1);
 	close(fd);
 	if (n < 0 || n > TEMPLATE_MAX) {
-		snprintf(err, errlen, "template %s: %s", f->template_path,
-			 n < 0 ? strerror(errno) : "larger than 64 KiB");
+		error_set(err, EIO, "template %s: %s", f->template_path,
+			  n < 0 ? strerror(errno) : "larger than 64 KiB");
 		goto out;
 	}
 	tpl[n] = 0;
@@ -310,8 +320,8 @@ static int render_template(const struct render_input *in, struct secbuf *b,
 			goto out;
 		const char *close = strstr(open, "}}");
 		if (!close) {
-			snprintf(err, errlen, "template %s: '{{' without '}}'",
-				 f->template_path);
+			error_set(err, EIO, "template %s: '{{' without '}}'",
+				  f->template_path);
 			r = -EIO;
 			goto out;
 		}
@@ -325,10 +335,10 @@ static int render_template(const struct render_input *in, struct secbuf *b,
 		char *dot = strchr(ref, '.');
 		r = -EIO;
 		if (!dot) {
-			snprintf(err, errlen,
-				 "template %s: '{{ %s }}' is not "
-				 "{{ profile.field }}",
-				 f->template_path, ref);
+			error_set(err, EIO,
+				  "template %s: '{{ %s }}' is not "
+				  "{{ profile.field }}",
+				  f->template_path, ref);
 			goto out;
 		}
 		*dot = 0;
@@ -337,16 +347,16 @@ static int render_template(const struct render_input *in, struct secbuf *b,
 			if (!strcmp(in->p[i].label, ref))
 				rp = &in->p[i];
 		if (!rp) {
-			snprintf(err, errlen,
-				 "template %s: '%s' is not a profile of this "
-				 "file",
-				 f->template_path, ref);
+			error_set(err, EIO,
+				  "template %s: '%s' is not a profile of this "
+				  "file",
+				  f->template_path, ref);
 			goto out;
 		}
 		char why[600], exp[32];
 		if (rp->hidden || !usable(rp, false, why, sizeof(why))) {
-			snprintf(err, errlen, "profile %s: %s", rp->profile,
-				 rp->hidden ? "not admitted" : why);
+			error_set(err, EIO, "profile %s: %s", rp->profile,
+				  rp->hidden ? "not admitted" : why);
 			goto out;
 		}
 		const char *v = cred_get(rp->cred, dot + 1);
@@ -356,8 +366,8 @@ static int render_template(const struct render_input *in, struct secbuf *b,
 			v = exp;
 		}
 		if (!v) {
-			snprintf(err, errlen, "profile %s has no field '%s'",
-				 rp->profile, dot + 1);
+			error_set(err, EIO, "profile %s has no field '%s'",
+				  rp->profile, dot + 1);
 			goto out;
 		}
 		if ((r = secbuf_append(b, v, strlen(v))) < 0)
@@ -370,14 +380,14 @@ out:
 	return r;
 }
 
-int render_file(const struct render_input *in, struct secbuf *out, char *err,
-		size_t errlen)
+int render_file_e(const struct render_input *in, struct secbuf *out,
+		  struct error *err)
 {
 	const struct file_cfg *f = in->file;
 	char why[600];
 	int r;
 
-	err[0] = 0;
+	error_clear(err);
 	/* One allocation for a typical file. */
 	if ((r = secbuf_reserve(out, 2048)) < 0)
 		return r;
@@ -386,20 +396,20 @@ int render_file(const struct render_input *in, struct secbuf *out, char *err,
 		r = render_aws_credentials(in, out);
 		break;
 	case FMT_TEMPLATE:
-		r = render_template(in, out, err, errlen);
+		r = render_template(in, out, err);
 		break;
 	default:
 		if (in->n != 1 || in->p[0].hidden) {
-			snprintf(err, errlen, "no profile admitted");
-			return -EACCES;
+			return error_setk(err, EACCES, ERROR_DENIED,
+					  "no profile admitted");
 		}
 		if (!usable(&in->p[0],
 			    f->format == FMT_AWS_PROCESS ||
 				(f->format == FMT_ENV && !f->vars),
 			    why, sizeof(why))) {
 			comment_safe(why);
-			snprintf(err, errlen, "profile %s: %s",
-				 in->p[0].profile, why);
+			error_set(err, EIO, "profile %s: %s", in->p[0].profile,
+				  why);
 			return -EIO;
 		}
 		switch (f->format) {
@@ -410,19 +420,30 @@ int render_file(const struct render_input *in, struct secbuf *out, char *err,
 			r = render_json(&in->p[0], out);
 			break;
 		case FMT_ENV:
-			r = render_env(f, &in->p[0], out, err, errlen);
+			r = render_env(f, &in->p[0], out, err);
 			break;
 		case FMT_TOKEN:
-			r = render_token(f, &in->p[0], out, err, errlen);
+			r = render_token(f, &in->p[0], out, err);
 			break;
 		default:
-			snprintf(err, errlen, "format %s is not available",
-				 format_name(f->format));
+			error_set(err, EIO, "format %s is not available",
+				  format_name(f->format));
 			r = -EIO;
 			break;
 		}
 	}
 	if (r < 0)
 		secbuf_wipe(out);
+	return r;
+}
+
+int render_file(const struct render_input *in, struct secbuf *out, char *err,
+		size_t errlen)
+{
+	struct error e = {0};
+	int r = render_file_e(in, out, &e);
+
+	if (errlen)
+		snprintf(err, errlen, "%s", r < 0 ? e.msg : "");
 	return r;
 }

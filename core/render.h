@@ -30,8 +30,14 @@ struct render_input {
 	time_t now;
 };
 
+struct error;
+
 /* 0 and out filled, or -EIO with err set (a single-credential format whose
- * credential cannot be served, a template that does not resolve). */
+ * credential cannot be served, a template that does not resolve), or
+ * -EACCES when no profile is admitted. */
+int render_file_e(const struct render_input *in, struct secbuf *out,
+		  struct error *err) __attribute__((warn_unused_result));
+/* The same with the message formatted into err (old interface). */
 int render_file(const struct render_input *in, struct secbuf *out, char *err,
 		size_t errlen) __attribute__((warn_unused_result));
 

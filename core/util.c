@@ -168,7 +168,6 @@ int util_mkdir_p(const char *path, mode_t mode)
 	return -errno;
 }
 
-
 int util_read_fd_secret(int fd, size_t max, char **out, size_t *len)
 {
 	size_t cap = 4096, n = 0;
@@ -182,11 +181,13 @@ int util_read_fd_secret(int fd, size_t max, char **out, size_t *len)
 		return -ENOMEM;
 	for (;;) {
 		if (n + 1 >= cap) {
-			if (cap >= max + 1) {
+			/* room for max + 1 bytes and the NUL: a read that
+			 * fills it proves the input is past max */
+			if (cap >= max + 2) {
 				secmem_free(buf);
 				return -EFBIG;
 			}
-			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			size_t ncap = cap * 2 > max + 2 ? max + 2 : cap * 2;
 			if (!(nb = secmem_alloc(ncap))) {
 				secmem_free(buf);
 				return -ENOMEM;

@@ -24,24 +24,25 @@
 #define ENGINE_BACKOFF_MAX 300
 #define ENGINE_DEFAULT_FETCH_TIMEOUT 30
 
+/* Wall-clock times (time()) are what status shows and what credential
+ * expiry is compared with; intervals and deadlines (backoff, waits,
+ * activity) use the monotonic clock, which does not jump. */
 struct pstate {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv; /* on CLOCK_MONOTONIC */
 	struct cred *cur;
 	bool refreshing;
-	long refresh_started; /* ms, CLOCK_REALTIME */
+	long refresh_started; /* util_mono_ms */
 	bool cache_checked;
 	bool ever_had;
 	unsigned failures;
-	time_t last_refresh;
-	time_t last_attempt;
-	time_t next_attempt;
-	time_t last_read;
+	time_t last_refresh; /* wall, for status */
+	long next_attempt;   /* util_mono_ms; 0: now */
+	long last_read;	     /* util_mono_ms; 0: never */
 	unsigned long fetches;
 	unsigned long round; /* completed refresh attempts */
-	int last_rc;
-	char *mfa_code; /* secmem, one use */
-	char last_error[512];
+	struct error last;   /* last failure; code 0 after a success */
+	char *mfa_code;	     /* secmem, one use */
 	char integrity[512]; /* last rejected sealed cache file, sticky */
 };
 
@@ -64,11 +65,22 @@ struct job {
 	int idx;
 };
 
-static long now_ms(void)
+/* An absolute CLOCK_MONOTONIC time for pthread_cond_timedwait. */
+static struct timespec mono_abs(long ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+	struct timespec ts = {.tv_sec = ms / 1000,
+			      .tv_nsec = (ms % 1000) * 1000000};
+	return ts;
+}
+
+static void cond_init_mono(pthread_cond_t *cv)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &a);
+	pthread_condattr_destroy(&a);
 }
 
 /* Seconds before expiry at which c is due for refresh. */
@@ -98,11 +110,22 @@ static bool cred_due(const struct engine *e, const struct cred *c, time_t now)
 
 static int profile_timeout_ms(const struct engine *e, int idx)
 {
-	const char *t = cfg_get(e->cfg->profiles[idx].sec, "timeout");
-	int secs = ENGINE_DEFAULT_FETCH_TIMEOUT;
-	if (t)
-		util_duration_parse(t, &secs);
-	return secs * 1000;
+	int secs = e->cfg->profiles[idx].common.timeout;
+
+	return (secs > 0 ? secs : ENGINE_DEFAULT_FETCH_TIMEOUT) * 1000;
+}
+
+static struct provider_req make_req(const struct engine *e, int idx)
+{
+	const struct profile_cfg *pc = &e->cfg->profiles[idx];
+	struct provider_req req = {
+	    .profile_name = pc->name,
+	    .common = &pc->common,
+	    .state = pc->state,
+	    .store = e->store,
+	    .timeout_ms = profile_timeout_ms(e, idx),
+	};
+	return req;
 }
 
 static void audit_refresh(struct engine *e, int idx, const struct cred *c,
@@ -144,15 +167,14 @@ static void load_cache_locked(struct engine *e, int idx)
 				 sizeof(err));
 	if (r < 0) {
 		if (r != -ENOENT && r != -ENOSYS) {
-			snprintf(p->last_error, sizeof(p->last_error),
-				 "sealed cache: %s",
-				 err[0] ? err : strerror(-r));
+			error_set(&p->last, r, "sealed cache: %s",
+				  err[0] ? err : strerror(-r));
 			/* Kept for status after a refresh replaces it, and
 			 * logged: a tampered cache is an incident. */
 			snprintf(p->integrity, sizeof(p->integrity), "%s",
-				 p->last_error);
+				 p->last.msg);
 			fprintf(stderr, "credfs: profile %s: %s\n",
-				e->cfg->profiles[idx].name, p->last_error);
+				e->cfg->profiles[idx].name, p->last.msg);
 		}
 		return;
 	}
@@ -185,13 +207,13 @@ static void start_refresh_locked(struct engine *e, int idx)
 	j->e = e;
 	j->idx = idx;
 	p->refreshing = true;
-	p->refresh_started = now_ms();
+	p->refresh_started = util_mono_ms();
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, refresh_thread, j) != 0) {
 		p->refreshing = false;
-		snprintf(p->last_error, sizeof(p->last_error),
-			 "cannot start refresh: %s", strerror(errno));
+		error_set(&p->last, EAGAIN, "cannot start refresh: %s",
+			  strerror(errno));
 		free(j);
 	}
 	pthread_attr_destroy(&attr);
@@ -202,19 +224,18 @@ static void do_refresh(struct engine *e, int idx)
 	const struct profile_cfg *pc = &e->cfg->profiles[idx];
 	struct pstate *p = &e->p[idx];
 	struct cred *src = NULL, *c = NULL;
-	struct perr pe = {.msg = ""};
-	char why[512] = "", *mfa = NULL;
-	int r, timeout = profile_timeout_ms(e, idx);
+	struct error pe = {0};
+	char *mfa = NULL;
+	struct provider_req req = make_req(e, idx);
+	int r;
 
 	if (pc->source >= 0) {
-		r = engine_get(e, pc->source, timeout, &src, why, sizeof(why));
+		r = engine_get_e(e, pc->source, req.timeout_ms, &src, &pe);
 		if (r < 0) {
 			/* The source's own retry time is not ours. */
-			char *sfx = strstr(why, " (next attempt in ");
-			if (sfx)
-				*sfx = 0;
-			perr_set(&pe, "source %s: %s",
-				 e->cfg->profiles[pc->source].name, why);
+			pe.retry_in = 0;
+			error_prefix(&pe, "source %s",
+				     e->cfg->profiles[pc->source].name);
 			goto done;
 		}
 	}
@@ -223,27 +244,30 @@ static void do_refresh(struct engine *e, int idx)
 	p->mfa_code = NULL;
 	pthread_mutex_unlock(&p->mu);
 
-	struct provider_req req = {
-	    .profile_name = pc->name,
-	    .profile = pc->sec,
-	    .source = src,
-	    .store = e->store,
-	    .mfa_code = mfa,
-	    .timeout_ms = timeout,
-	};
+	req.source = src;
+	req.mfa_code = mfa;
 	r = pc->ops->fetch(&req, &c, &pe);
+	if (r < 0) {
+		/* The return value is the code; the message is the
+		 * provider's, or the code's own text. */
+		if (!pe.msg[0])
+			snprintf(pe.msg, sizeof(pe.msg), "%s", strerror(-r));
+		pe.code = -r;
+		if (pe.kind == ERROR_GENERIC)
+			pe.kind = ERROR_PROVIDER;
+	}
 	if (r == 0 && !cred_obtained(c))
 		cred_set_obtained(c, time(NULL));
 	if (r == 0 && !cred_valid(c, time(NULL))) {
-		perr_set(&pe, "provider returned an expired credential");
+		r = error_setk(&pe, EKEYEXPIRED, ERROR_PROVIDER,
+			       "provider returned an expired credential");
 		cred_unref(c);
 		c = NULL;
-		r = -EKEYEXPIRED;
 	}
 done:
 	secmem_free(mfa);
 	cred_unref(src);
-	if (r == 0 && e->store && strcmp(pc->ops->name, "aws-static") != 0) {
+	if (r == 0 && e->store && pc->ops->cacheable) {
 		char err[256] = "";
 		if (store_cache_save(e->store, pc->name, c, err, sizeof(err)) <
 			0 &&
@@ -257,10 +281,8 @@ done:
 	audit_refresh(e, idx, r == 0 ? c : NULL, pe.msg);
 
 	pthread_mutex_lock(&p->mu);
-	time_t now = time(NULL);
+	long now = util_mono_ms();
 	p->fetches++;
-	p->last_attempt = now;
-	p->last_rc = r;
 	if (r == 0) {
 		cred_unref(p->cur);
 		p->cur = c;
@@ -268,25 +290,25 @@ done:
 		p->ever_had = true;
 		p->failures = 0;
 		p->next_attempt = 0;
-		p->last_refresh = now;
-		p->last_error[0] = 0;
+		p->last_refresh = time(NULL);
+		error_clear(&p->last);
 		atomic_fetch_add(&e->generation, 1);
 	} else {
 		p->failures++;
 		unsigned shift = p->failures < 9 ? p->failures - 1 : 8;
-		time_t base = (time_t)1 << shift;
+		long base = 1L << shift;
 		if (base > ENGINE_BACKOFF_MAX)
 			base = ENGINE_BACKOFF_MAX;
 		uint32_t rnd = 0;
 		if (getrandom(&rnd, sizeof(rnd), 0) < 0)
 			rnd = 0;
 		/* jitter: between half and the whole backoff, at least 1 s */
-		p->next_attempt =
-		    now + base / 2 + (time_t)(rnd % (base / 2 + 1));
-		if (p->next_attempt <= now)
-			p->next_attempt = now + 1;
-		snprintf(p->last_error, sizeof(p->last_error), "%s",
-			 pe.msg[0] ? pe.msg : strerror(-r));
+		long secs = base / 2 + (long)(rnd % (uint32_t)(base / 2 + 1));
+		if (secs < 1)
+			secs = 1;
+		p->next_attempt = now + secs * 1000;
+		p->last = pe;
+		p->last.retry_in = 0;
 	}
 	p->round++;
 	p->refreshing = false;
@@ -303,24 +325,32 @@ static void *refresh_thread(void *arg)
 	return NULL;
 }
 
-int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
-	       char *why, size_t whylen)
+/* Seconds until p may be refreshed again (0: now); caller holds p->mu. */
+static int retry_in_locked(const struct pstate *p, long now)
+{
+	return p->next_attempt > now
+		   ? (int)((p->next_attempt - now + 999) / 1000)
+		   : 0;
+}
+
+int engine_get_e(struct engine *e, int idx, int timeout_ms, struct cred **out,
+		 struct error *err)
 {
 	struct pstate *p = &e->p[idx];
-	long deadline = now_ms() + timeout_ms;
+	long deadline = util_mono_ms() + timeout_ms;
 	int r = 0;
 
 	*out = NULL;
 	pthread_mutex_lock(&p->mu);
 	load_cache_locked(e, idx);
-	time_t now = time(NULL);
-	p->last_read = now;
+	p->last_read = util_mono_ms();
 	unsigned long round0 = p->round;
 	for (;;) {
-		now = time(NULL);
+		time_t now = time(NULL);
+		long mono = util_mono_ms();
 		bool valid = cred_valid(p->cur, now);
 		if (cred_due(e, valid ? p->cur : NULL, now) && !p->refreshing &&
-		    now >= p->next_attempt && p->round == round0)
+		    mono >= p->next_attempt && p->round == round0)
 			start_refresh_locked(e, idx);
 		if (valid) {
 			*out = cred_ref(p->cur);
@@ -332,16 +362,15 @@ int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
 			atomic_fetch_add(&e->generation, 1);
 		}
 		if (!p->refreshing) {
-			char when[64] = "";
-			if (p->next_attempt > now)
-				snprintf(when, sizeof(when),
-					 " (next attempt in %lds)",
-					 (long)(p->next_attempt - now));
-			snprintf(why, whylen, "%s%s",
-				 p->last_error[0] ? p->last_error
-						  : "no credential yet",
-				 when);
-			r = p->last_rc < 0 ? p->last_rc : -EAGAIN;
+			if (p->last.code) {
+				if (err)
+					*err = p->last;
+				r = -p->last.code;
+			} else {
+				r = error_set(err, EAGAIN, "no credential yet");
+			}
+			if (err)
+				err->retry_in = retry_in_locked(p, mono);
 			break;
 		}
 		/* A refresh that has already kept readers waiting for the
@@ -349,20 +378,40 @@ int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
 		 * every profile of a file share one budget. */
 		long bound = p->refresh_started + timeout_ms;
 		long dl = deadline < bound ? deadline : bound;
-		long left = dl - now_ms();
-		if (left <= 0) {
-			snprintf(why, whylen,
-				 "provider did not answer within %d ms "
-				 "(refresh still running)",
-				 timeout_ms);
-			r = -ETIMEDOUT;
+		if (dl - mono <= 0) {
+			r = error_setk(err, ETIMEDOUT, ERROR_PROVIDER,
+				       "provider did not answer within %d ms "
+				       "(refresh still running)",
+				       timeout_ms);
 			break;
 		}
-		struct timespec ts = {.tv_sec = dl / 1000,
-				      .tv_nsec = (dl % 1000) * 1000000};
+		struct timespec ts = mono_abs(dl);
 		pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 	}
 	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
+/* The old text interface: the message, and the retry time after it. */
+static void format_why(const struct error *err, char *why, size_t whylen)
+{
+	if (!why || !whylen)
+		return;
+	if (err->retry_in > 0)
+		snprintf(why, whylen, "%s (next attempt in %ds)", err->msg,
+			 err->retry_in);
+	else
+		snprintf(why, whylen, "%s", err->msg);
+}
+
+int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
+	       char *why, size_t whylen)
+{
+	struct error err = {0};
+	int r = engine_get_e(e, idx, timeout_ms, out, &err);
+
+	if (r < 0)
+		format_why(&err, why, whylen);
 	return r;
 }
 
@@ -374,10 +423,10 @@ bool engine_kick(struct engine *e, int idx)
 
 	pthread_mutex_lock(&p->mu);
 	load_cache_locked(e, idx);
-	p->last_read = now;
+	p->last_read = util_mono_ms();
 	valid = cred_valid(p->cur, now);
 	if (cred_due(e, valid ? p->cur : NULL, now) && !p->refreshing &&
-	    now >= p->next_attempt)
+	    p->last_read >= p->next_attempt)
 		start_refresh_locked(e, idx);
 	pthread_mutex_unlock(&p->mu);
 	return valid;
@@ -396,50 +445,62 @@ struct cred *engine_peek(struct engine *e, int idx)
 	return c;
 }
 
-int engine_refresh_now(struct engine *e, int idx, const char *mfa_code,
-		       int timeout_ms, char *err, size_t errlen)
+int engine_refresh_now_e(struct engine *e, int idx, const char *mfa_code,
+			 int timeout_ms, struct error *err)
 {
 	struct pstate *p = &e->p[idx];
-	long deadline = now_ms() + timeout_ms;
+	long deadline = util_mono_ms() + timeout_ms;
+	struct timespec ts = mono_abs(deadline);
 	int r;
 
 	pthread_mutex_lock(&p->mu);
 	/* Wait out a refresh already running: it may lack the code. */
-	while (p->refreshing) {
-		struct timespec ts = {.tv_sec = deadline / 1000,
-				      .tv_nsec = (deadline % 1000) * 1000000};
+	while (p->refreshing)
 		if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
 			break;
-	}
 	if (p->refreshing) {
 		pthread_mutex_unlock(&p->mu);
-		snprintf(err, errlen, "a refresh is still running");
-		return -EBUSY;
+		return error_set(err, EBUSY, "a refresh is still running");
 	}
 	secmem_free(p->mfa_code);
 	p->mfa_code = mfa_code ? secmem_strdup(mfa_code) : NULL;
 	p->next_attempt = 0;
-	p->last_read = time(NULL); /* asked for: keep it fresh */
+	p->last_read = util_mono_ms(); /* asked for: keep it fresh */
 	unsigned long round0 = p->round;
 	start_refresh_locked(e, idx);
-	while (p->round == round0) {
-		struct timespec ts = {.tv_sec = deadline / 1000,
-				      .tv_nsec = (deadline % 1000) * 1000000};
+	while (p->round == round0)
 		if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
 			break;
-	}
 	if (p->round == round0) {
-		snprintf(err, errlen, "refresh still running after %d ms",
-			 timeout_ms);
-		r = -ETIMEDOUT;
-	} else if (p->last_rc < 0) {
-		snprintf(err, errlen, "%s", p->last_error);
-		r = p->last_rc;
+		r = error_set(err, ETIMEDOUT,
+			      "refresh still running after %d ms", timeout_ms);
+	} else if (p->last.code) {
+		if (err)
+			*err = p->last;
+		r = -p->last.code;
 	} else {
 		r = 0;
 	}
 	pthread_mutex_unlock(&p->mu);
 	return r;
+}
+
+int engine_refresh_now(struct engine *e, int idx, const char *mfa_code,
+		       int timeout_ms, char *err, size_t errlen)
+{
+	struct error er = {0};
+	int r = engine_refresh_now_e(e, idx, mfa_code, timeout_ms, &er);
+
+	if (r < 0)
+		snprintf(err, errlen, "%s", er.msg);
+	return r;
+}
+
+int engine_refresh_if_needed_e(struct engine *e, int idx, struct cred **out,
+			       struct error *err)
+{
+	return engine_get_e(e, idx, profile_timeout_ms(e, idx) + 1000, out,
+			    err);
 }
 
 int engine_refresh_if_needed(struct engine *e, int idx, struct cred **out,
@@ -449,13 +510,12 @@ int engine_refresh_if_needed(struct engine *e, int idx, struct cred **out,
 			  errlen);
 }
 
-int engine_revoke(struct engine *e, int idx, char *err, size_t errlen)
+int engine_revoke_e(struct engine *e, int idx, struct error *err)
 {
 	size_t from = idx < 0 ? 0 : (size_t)idx;
 	size_t to = idx < 0 ? e->n : (size_t)idx + 1;
 	int rc = 0;
 
-	err[0] = 0;
 	for (size_t i = from; i < to; i++) {
 		const struct profile_cfg *pc = &e->cfg->profiles[i];
 		struct pstate *p = &e->p[i];
@@ -473,16 +533,16 @@ int engine_revoke(struct engine *e, int idx, char *err, size_t errlen)
 		if (e->store)
 			store_cache_remove(e->store, pc->name);
 		if (old && pc->ops->revoke) {
-			struct perr pe = {.msg = ""};
-			struct provider_req req = {
-			    .profile_name = pc->name,
-			    .profile = pc->sec,
-			    .store = e->store,
-			    .timeout_ms = profile_timeout_ms(e, (int)i),
-			};
-			if (pc->ops->revoke(&req, old, &pe) < 0) {
-				snprintf(err, errlen, "profile %s: %s",
-					 pc->name, pe.msg);
+			struct error pe = {0};
+			struct provider_req req = make_req(e, (int)i);
+			int r = pc->ops->revoke(&req, old, &pe);
+			if (r < 0) {
+				if (err) {
+					*err = pe;
+					err->code = -r;
+					error_prefix(err, "profile %s",
+						     pc->name);
+				}
 				rc = -EIO;
 			}
 		}
@@ -501,6 +561,15 @@ int engine_revoke(struct engine *e, int idx, char *err, size_t errlen)
 	return rc;
 }
 
+int engine_revoke(struct engine *e, int idx, char *err, size_t errlen)
+{
+	struct error er = {0};
+	int r = engine_revoke_e(e, idx, &er);
+
+	snprintf(err, errlen, "%s", r < 0 ? er.msg : "");
+	return r;
+}
+
 static const char *state_name(const struct engine *e, struct pstate *p,
 			      time_t now)
 {
@@ -511,7 +580,7 @@ static const char *state_name(const struct engine *e, struct pstate *p,
 		return "fresh";
 	if (valid)
 		return "stale";
-	if (p->last_error[0])
+	if (p->last.code)
 		return "failed";
 	if (p->ever_had)
 		return "expired";
@@ -545,8 +614,8 @@ cJSON *engine_status(struct engine *e)
 		} else {
 			cJSON_AddNullToObject(o, "last_refresh");
 		}
-		if (p->last_error[0])
-			cJSON_AddStringToObject(o, "last_error", p->last_error);
+		if (p->last.code)
+			cJSON_AddStringToObject(o, "last_error", p->last.msg);
 		else
 			cJSON_AddNullToObject(o, "last_error");
 		if (p->integrity[0])
@@ -584,19 +653,19 @@ static void *background(void *arg)
 
 	pthread_mutex_lock(&e->stop_mu);
 	while (!atomic_load(&e->stop)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
+		struct timespec ts = mono_abs(util_mono_ms() + 1000);
 		pthread_cond_timedwait(&e->stop_cv, &e->stop_mu, &ts);
 		if (atomic_load(&e->stop))
 			break;
 		time_t now = time(NULL);
+		long mono = util_mono_ms();
 		for (size_t i = 0; i < e->n; i++) {
 			struct pstate *p = &e->p[i];
 			pthread_mutex_lock(&p->mu);
 			if (p->last_read &&
-			    now - p->last_read < ENGINE_ACTIVE_WINDOW &&
-			    !p->refreshing && now >= p->next_attempt &&
+			    mono - p->last_read <
+				ENGINE_ACTIVE_WINDOW * 1000L &&
+			    !p->refreshing && mono >= p->next_attempt &&
 			    cred_due(e, cred_valid(p->cur, now) ? p->cur : NULL,
 				     now))
 				start_refresh_locked(e, (int)i);
@@ -624,10 +693,10 @@ int engine_new(const struct config *cfg, struct store *store,
 	}
 	for (size_t i = 0; i < e->n; i++) {
 		pthread_mutex_init(&e->p[i].mu, NULL);
-		pthread_cond_init(&e->p[i].cv, NULL);
+		cond_init_mono(&e->p[i].cv);
 	}
 	pthread_mutex_init(&e->stop_mu, NULL);
-	pthread_cond_init(&e->stop_cv, NULL);
+	cond_init_mono(&e->stop_cv);
 	*out = e;
 	return 0;
 }

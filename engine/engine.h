@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "core/error.h"
+
 struct config;
 struct store;
 struct audit;
@@ -30,8 +32,13 @@ int engine_start(struct engine *e);
 void engine_free(struct engine *e);
 
 /* A referenced, valid credential of profile idx (cred_unref it), waiting
- * up to timeout_ms for a refresh when there is none.  On failure why says
- * what is wrong, without secrets. */
+ * up to timeout_ms for a refresh when there is none.  On failure -errno
+ * and err (may be NULL) says what is wrong, without secrets: .msg the
+ * last failure, .retry_in the seconds until the next attempt (0: none
+ * scheduled), .kind ERROR_PROVIDER for a provider's refusal. */
+int engine_get_e(struct engine *e, int idx, int timeout_ms, struct cred **out,
+		 struct error *err) __attribute__((warn_unused_result));
+/* The same with the error formatted into why: "MSG (next attempt in Ns)". */
 int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
 	       char *why, size_t whylen) __attribute__((warn_unused_result));
 /* Starts a refresh if one is due, without waiting (a reader about to
@@ -43,15 +50,23 @@ struct cred *engine_peek(struct engine *e, int idx);
 
 /* Drop cached credentials (memory and sealed cache); revoke leases where
  * the provider can.  idx < 0: all. */
+int engine_revoke_e(struct engine *e, int idx, struct error *err);
 int engine_revoke(struct engine *e, int idx, char *err, size_t errlen);
 /* Fetch now (credfs login passes an MFA code; NULL otherwise) and wait. */
+int engine_refresh_now_e(struct engine *e, int idx, const char *mfa_code,
+			 int timeout_ms, struct error *err);
 int engine_refresh_now(struct engine *e, int idx, const char *mfa_code,
 		       int timeout_ms, char *err, size_t errlen);
 /* For one-shot commands: the valid credential of idx, fetching it (with
  * the provider's own timeout) when the cache has none or it is due. */
+int engine_refresh_if_needed_e(struct engine *e, int idx, struct cred **out,
+			       struct error *err)
+    __attribute__((warn_unused_result));
 int engine_refresh_if_needed(struct engine *e, int idx, struct cred **out,
 			     char *err, size_t errlen)
     __attribute__((warn_unused_result));
+/* The old char-buffer forms format the struct error once, at that edge;
+ * new callers use the _e forms. */
 /* Status of every profile as a JSON array (no secrets). */
 cJSON *engine_status(struct engine *e);
 /* Provider calls made for profile idx since start (tests, bench). */

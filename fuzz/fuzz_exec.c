@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int init;
 	struct cred *c = NULL;
-	struct perr e = {.msg = ""};
+	struct error e = {0};
 
 	if (!init++)
 		secmem_init_cjson();

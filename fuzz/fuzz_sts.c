@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    {"DeleteAccessKey", STS_EXPECT_NOTHING},
 	};
 	struct sts_result res;
-	struct perr e;
+	struct error e;
 	size_t k;
 	int r;
 

@@ -24,14 +24,46 @@ static const char *const keys[] = {"secret", "secret_file", NULL};
 static const char *const fields[] = {"access_key_id", "secret_access_key",
 				     "session_token", NULL};
 
-static int validate(const struct cfg_section *s, void *diag)
+/* Exactly one of the two, parsed once. */
+struct static_state {
+	char *entry;	   /* `secret =`: a store entry name */
+	char *secret_file; /* `secret_file =`, expanded */
+};
+
+static void free_state(void *p)
 {
-	bool a = cfg_get(s, "secret"), b = cfg_get(s, "secret_file");
-	if (a == b)
+	struct static_state *st = p;
+
+	if (!st)
+		return;
+	free(st->entry);
+	free(st->secret_file);
+	free(st);
+}
+
+static int parse(const struct cfg_section *s, struct diag *diag, void **state)
+{
+	const char *a = cfg_get(s, "secret"), *b = cfg_get(s, "secret_file");
+	struct static_state *st;
+
+	if (!a == !b) {
 		cfg_error(diag, s->line,
 			  "profile %s: aws-static needs exactly one of "
 			  "'secret = STORE_ENTRY' or 'secret_file = PATH'",
 			  s->name);
+		return -EINVAL;
+	}
+	if (!(st = calloc(1, sizeof(*st))))
+		return -ENOMEM;
+	if (a)
+		st->entry = strdup(a);
+	else
+		st->secret_file = config_expand_path(b);
+	if (!st->entry && !st->secret_file) {
+		free_state(st);
+		return -ENOMEM;
+	}
+	*state = st;
 	return 0;
 }
 
@@ -41,27 +73,24 @@ static int file_handler(void *user, const char *section, const char *name,
 	return cred_set(user, name, value) == 0;
 }
 
-static int read_secret_file(const char *spec, struct cred *c, struct perr *e)
+static int read_secret_file(const char *path, struct cred *c, struct error *e)
 {
-	char *path = config_expand_path(spec);
 	struct stat st;
 	FILE *f = NULL;
 	int r;
 
-	if (!path)
-		return -ENOMEM;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		r = -errno;
-		perr_set(e, "secret_file %s: %s", path, strerror(errno));
+		error_set(e, EIO, "secret_file %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) < 0 || (st.st_mode & 077) ||
 	    st.st_uid != geteuid()) {
 		r = -EPERM;
-		perr_set(e,
-			 "secret_file %s: must be owned by you with mode 0600",
-			 path);
+		error_set(e, EIO,
+			  "secret_file %s: must be owned by you with mode 0600",
+			  path);
 		close(fd);
 		goto out;
 	}
@@ -78,34 +107,38 @@ static int read_secret_file(const char *spec, struct cred *c, struct perr *e)
 	fclose(f);
 	secmem_free(buf);
 	if (r != 0) {
-		perr_set(e, "secret_file %s: line %d is not 'field = value'",
-			 path, r);
+		error_set(e, EINVAL,
+			  "secret_file %s: line %d is not 'field = value'",
+			  path, r);
 		r = -EINVAL;
 	}
 out:
-	free(path);
 	return r;
 }
 
 static int fetch(const struct provider_req *req, struct cred **out,
-		 struct perr *e)
+		 struct error *e)
 {
-	const char *name = cfg_get(req->profile, "secret");
-	const char *file = cfg_get(req->profile, "secret_file");
+	const struct static_state *st = req->state;
+	const char *name = st ? st->entry : NULL;
+	const char *file = st ? st->secret_file : NULL;
 	struct cred *c = NULL;
 	int r;
 
+	if (!name && !file)
+		return error_set(e, EINVAL, "no secret or secret_file");
 	if (name) {
 		char err[256] = "";
 		if (!req->store) {
-			perr_set(e, "store entry %s: the store is not open",
-				 name);
+			error_set(e, ENOKEY,
+				  "store entry %s: the store is not open",
+				  name);
 			return -ENOKEY;
 		}
 		r = store_get(req->store, name, &c, err, sizeof(err));
 		if (r < 0) {
-			perr_set(e, "store entry %s: %s", name,
-				 err[0] ? err : strerror(-r));
+			error_set(e, EIO, "store entry %s: %s", name,
+				  err[0] ? err : strerror(-r));
 			return r;
 		}
 	} else {
@@ -117,9 +150,9 @@ static int fetch(const struct provider_req *req, struct cred **out,
 	for (size_t i = 0; i < 2; i++) {
 		const char *v = cred_get(c, fields[i]);
 		if (!v || !*v) {
-			perr_set(e, "%s %s: no %s",
-				 name ? "store entry" : "secret_file",
-				 name ? name : file, fields[i]);
+			error_set(e, EINVAL, "%s %s: no %s",
+				  name ? "store entry" : "secret_file",
+				  name ? name : file, fields[i]);
 			r = -EINVAL;
 			goto out;
 		}
@@ -137,8 +170,11 @@ out:
 const struct provider_ops provider_aws_static = {
     .name = "aws-static",
     .keys = keys,
-    .source = "no",
+    .source = PROVIDER_SOURCE_NONE,
+    /* the key is long-lived and sealed in the store already */
+    .cacheable = false,
     .fields = fields,
-    .validate = validate,
+    .parse = parse,
+    .free_state = free_state,
     .fetch = fetch,
 };

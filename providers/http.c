@@ -1,4 +1,5 @@
-/* http: libcurl wrapper for the AWS providers (see http.h). */
+/* http: the libcurl client every HTTP provider uses (see http.h). */
+#include "core/util.h"
 #include "providers/http.h"
 
 #include <arpa/inet.h>
@@ -24,14 +25,6 @@ static CURLcode http_init_rc = CURLE_FAILED_INIT;
 static void http_global_init(void)
 {
 	http_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static bool host_is_loopback(const char *host)
@@ -100,17 +93,17 @@ out:
 	return r;
 }
 
-int http_check_url(const char *url, struct perr *e)
+int http_check_url(const char *url, struct error *e)
 {
 	struct url_parts p;
 	int r;
 
 	if (!url || !*url) {
-		perr_set(e, "no endpoint URL");
+		error_set(e, EINVAL, "no endpoint URL");
 		return -EINVAL;
 	}
 	if ((r = url_split(url, &p)) < 0) {
-		perr_set(e, "endpoint is not a valid URL");
+		error_set(e, EIO, "endpoint is not a valid URL");
 		return r;
 	}
 	if (strcasecmp(p.scheme, "https") == 0) {
@@ -119,17 +112,17 @@ int http_check_url(const char *url, struct perr *e)
 		if (host_is_loopback(p.host)) {
 			r = 0;
 		} else {
-			perr_set(e,
-				 "endpoint %s: plain http is only allowed to "
-				 "a loopback host; use https",
-				 p.host);
+			error_set(e, EPERM,
+				  "endpoint %s: plain http is only allowed to "
+				  "a loopback host; use https",
+				  p.host);
 			r = -EPERM;
 		}
 	} else {
-		perr_set(e,
-			 "endpoint scheme \"%.16s\" not supported; use "
-			 "https",
-			 p.scheme);
+		error_set(e, EPERM,
+			  "endpoint scheme \"%.16s\" not supported; use "
+			  "https",
+			  p.scheme);
 		r = -EPERM;
 	}
 	url_parts_free(&p);
@@ -187,6 +180,7 @@ int http_urlencode(struct secbuf *b, const char *s)
 
 struct sink {
 	struct http_resp *resp;
+	const char *error_header; /* or NULL */
 	bool too_big;
 };
 
@@ -208,10 +202,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 {
 	struct sink *s = arg;
 	size_t len = size * n;
-	static const char name[] = "x-amzn-errortype:";
-	size_t nl = sizeof(name) - 1;
+	const char *name = s->error_header;
+	size_t nl = name ? strlen(name) : 0;
 
-	if (len > nl && strncasecmp(p, name, nl) == 0) {
+	if (nl && len > nl + 1 && strncasecmp(p, name, nl) == 0 &&
+	    p[nl] == ':') {
+		nl++;
 		const char *v = p + nl;
 		size_t vl = len - nl, i = 0;
 
@@ -229,6 +225,25 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* A header whose name says it may carry a credential (Authorization,
+ * Cookie, X-Amz-Security-Token, X-Vault-Token, X-Api-Key, ...). */
+static bool header_is_secret(const char *line, size_t len)
+{
+	static const char *const words[] = {
+	    "authorization", "cookie", "token", "secret",
+	    "password",	     "key",    NULL};
+	const char *colon = memchr(line, ':', len);
+	size_t nl = colon ? (size_t)(colon - line) : 0;
+
+	for (size_t w = 0; words[w]; w++) {
+		size_t wl = strlen(words[w]);
+		for (size_t off = 0; off + wl <= nl; off++)
+			if (strncasecmp(line + off, words[w], wl) == 0)
+				return true;
+	}
+	return false;
+}
+
 static bool debug_enabled(void)
 {
 	const char *v = getenv("CREDFS_DEBUG_HTTP");
@@ -240,15 +255,6 @@ static bool debug_enabled(void)
 static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 		    void *arg)
 {
-	static const char *const secret[] = {
-	    "authorization:",
-	    "proxy-authorization:",
-	    "x-amz-security-token:",
-	    "x-amz-sso_bearer_token:",
-	    "cookie:",
-	    "set-cookie:",
-	    NULL,
-	};
 	const char *dir = "";
 	size_t i = 0;
 
@@ -271,18 +277,12 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 		return 0;
 	}
 	while (i < size) {
-		size_t j = i, k;
+		size_t j = i;
 		bool redact = false;
 
 		while (j < size && data[j] != '\n')
 			j++;
-		for (k = 0; secret[k]; k++) {
-			size_t sl = strlen(secret[k]);
-
-			if (j - i >= sl &&
-			    strncasecmp(data + i, secret[k], sl) == 0)
-				redact = true;
-		}
+		redact = header_is_secret(data + i, j - i);
 		if (j > i) {
 			size_t ll = j - i;
 
@@ -298,18 +298,19 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 			} else if (ll) {
 				/* A request line's query may carry a signature
 				 * or token (presigned URLs): path only. */
-				const char *q = type == CURLINFO_HEADER_OUT &&
-							i == 0 ?
-						    memchr(data, '?', ll) :
-						    NULL;
+				const char *q =
+				    type == CURLINFO_HEADER_OUT && i == 0
+					? memchr(data, '?', ll)
+					: NULL;
 				if (q)
 					fprintf(stderr,
 						"credfs-http: %s %.*s?(query "
 						"redacted)\n",
 						dir, (int)(q - data), data);
 				else
-					fprintf(stderr, "credfs-http: %s %.*s\n",
-						dir, (int)ll, data + i);
+					fprintf(stderr,
+						"credfs-http: %s %.*s\n", dir,
+						(int)ll, data + i);
 			}
 		}
 		i = j + 1;
@@ -381,8 +382,8 @@ static int perform_once(const struct http_req *req, struct curl_slist *hdrs,
 			char *cerr, bool *too_big)
 {
 	CURL *h;
-	struct sink s = {.resp = resp};
-	int64_t left = deadline - now_ms();
+	struct sink s = {.resp = resp, .error_header = req->error_header};
+	int64_t left = deadline - util_mono_ms();
 	int r = 0;
 
 	if (left <= 0) {
@@ -439,14 +440,14 @@ static int perform_once(const struct http_req *req, struct curl_slist *hdrs,
 }
 
 int http_request(const struct http_req *req, struct http_resp *resp,
-		 struct perr *e)
+		 struct error *e)
 {
 	struct curl_slist *hdrs = NULL;
 	const char *what = req->what ? req->what : "request";
 	int timeout =
 	    req->timeout_ms > 0 ? req->timeout_ms : HTTP_DEFAULT_TIMEOUT_MS;
 	int max = req->max_attempts > 0 ? req->max_attempts : 4;
-	int64_t deadline = now_ms() + timeout;
+	int64_t deadline = util_mono_ms() + timeout;
 	char host[256] = "", path[512];
 	size_t i;
 	int r, attempt;
@@ -456,7 +457,7 @@ int http_request(const struct http_req *req, struct http_resp *resp,
 		return r;
 	pthread_once(&http_once, http_global_init);
 	if (http_init_rc != CURLE_OK) {
-		perr_set(e, "%s: libcurl failed to initialise", what);
+		error_set(e, EIO, "%s: libcurl failed to initialise", what);
 		return -EIO;
 	}
 	if (http_url_parts(req->url, host, sizeof(host), path, sizeof(path)) <
@@ -486,8 +487,9 @@ int http_request(const struct http_req *req, struct http_resp *resp,
 				      &too_big)) < 0)
 			goto out;
 		if (too_big) {
-			perr_set(e, "%s: response from %s larger than %d bytes",
-				 what, host, HTTP_MAX_BODY);
+			error_set(e, EFBIG,
+				  "%s: response from %s larger than %d bytes",
+				  what, host, HTTP_MAX_BODY);
 			r = -EFBIG;
 			goto out;
 		}
@@ -502,12 +504,12 @@ int http_request(const struct http_req *req, struct http_resp *resp,
 		}
 		wait = backoff_ms(attempt);
 		if (!retry || attempt + 1 >= max ||
-		    now_ms() + wait >= deadline) {
+		    util_mono_ms() + wait >= deadline) {
 			if (cc == CURLE_OK)
 				break; /* the caller reports the status */
 			/* cerr names host and cause, never headers */
-			perr_set(e, "%s: %s: %s", what, host,
-				 cerr[0] ? cerr : curl_easy_strerror(cc));
+			error_set(e, EIO, "%s: %s: %s", what, host,
+				  cerr[0] ? cerr : curl_easy_strerror(cc));
 			r = curl_errno(cc);
 			goto out;
 		}

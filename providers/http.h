@@ -1,18 +1,19 @@
-/* http: the small libcurl client the AWS providers use.
+/* http: the small libcurl client every HTTP provider uses (nothing in it
+ * is specific to one cloud).
  *
  * Plain http is refused unless the host is loopback (127.0.0.0/8, ::1,
  * localhost), so a mistyped endpoint cannot send a signed request or a
  * bearer token in clear.  Redirects are never followed.  Response bodies
  * carry secrets and live in secmem.
  */
-#ifndef CREDFS_AWS_HTTP_H
-#define CREDFS_AWS_HTTP_H
+#ifndef CREDFS_HTTP_H
+#define CREDFS_HTTP_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include "core/secmem.h"
 
-struct perr;
+struct error;
 struct http_resp;
 
 struct http_req {
@@ -32,18 +33,22 @@ struct http_req {
 	 * on a completed response.  May be NULL.  429 and 5xx always retry. */
 	bool (*retryable)(const struct http_resp *resp, void *arg);
 	void *retryable_arg;
+	/* A response header naming the error type (e.g. "x-amzn-ErrorType"),
+	 * copied into resp->error_type; NULL: none. */
+	const char *error_header;
 };
 
 struct http_resp {
 	long status;
 	struct secbuf body;   /* NUL-terminated; wipe with http_resp_wipe */
-	char error_type[128]; /* x-amzn-ErrorType header, or "" */
+	char error_type[128]; /* req->error_header's value (up to a ':'), or ""
+			       */
 	int attempts;
 };
 
 /* 0 when url may be used: https, or http to a loopback host.  Otherwise
  * -EPERM (or -EINVAL for a malformed url) with e set. */
-int http_check_url(const char *url, struct perr *e)
+int http_check_url(const char *url, struct error *e)
     __attribute__((warn_unused_result));
 /* The Host header value libcurl will send ("h" or "h:port"), and the
  * path ("/" if none), for request signing. */
@@ -55,9 +60,9 @@ int http_url_parts(const char *url, char *host, size_t hostlen, char *path,
  * -errno on transport failure with e set ("AssumeRole: connect to HOST:
  * timed out"). */
 int http_request(const struct http_req *req, struct http_resp *resp,
-		 struct perr *e) __attribute__((warn_unused_result));
+		 struct error *e) __attribute__((warn_unused_result));
 void http_resp_wipe(struct http_resp *resp);
-/* application/x-www-form-urlencoded / RFC 3986 encoding of s, AWS style
+/* application/x-www-form-urlencoded / RFC 3986 encoding of s, strict
  * (unreserved A-Za-z0-9-_.~ kept, everything else %XX), appended to b. */
 int http_urlencode(struct secbuf *b, const char *s)
     __attribute__((warn_unused_result));

@@ -1,4 +1,5 @@
 /* iam: access key rotation (see iam.h). */
+#include "core/util.h"
 #include "providers/aws/iam.h"
 
 #include <errno.h>
@@ -55,7 +56,7 @@ static void ctx_free(struct iam_ctx *x)
 static int iam_call(const struct iam_ctx *x, const char *action,
 		    const struct cred *signer, const char *extra,
 		    const char *key_id, enum sts_expect what,
-		    struct sts_result *res, struct perr *e)
+		    struct sts_result *res, struct error *e)
 {
 	struct secbuf form = {0};
 	int r;
@@ -86,13 +87,13 @@ static int iam_call(const struct iam_ctx *x, const char *action,
 	r = sts_query(&c, form.data, form.len, what, res, e);
 out:
 	if (r == -ENOMEM)
-		perr_set(e, "%s: out of memory", action);
+		error_set(e, ENOMEM, "%s: out of memory", action);
 	secbuf_wipe(&form);
 	return r;
 }
 
 static int identity(const struct iam_ctx *x, const struct cred *c, char *arn,
-		    size_t len, struct perr *e)
+		    size_t len, struct error *e)
 {
 	static const char form[] =
 	    "Action=GetCallerIdentity&Version=" STS_VERSION;
@@ -115,23 +116,15 @@ static int identity(const struct iam_ctx *x, const struct cred *c, char *arn,
 	return r;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int iam_rotate_key(const struct cfg_section *profile, const char *endpoint,
 		   const char *region, const struct cred *old,
-		   struct cred **new_out, struct perr *e)
+		   struct cred **new_out, struct error *e)
 {
 	struct iam_ctx x;
 	struct sts_result res = {0};
 	struct cred *nc = NULL;
 	char old_arn[512], new_arn[512] = "";
-	struct perr ve = {{0}}, de;
+	struct error ve = {0}, de;
 	int64_t until;
 	int r, delay = 250;
 
@@ -139,14 +132,16 @@ int iam_rotate_key(const struct cfg_section *profile, const char *endpoint,
 	ctx_init(&x, profile, endpoint, region);
 	if (!old || !cred_get(old, "access_key_id") ||
 	    !cred_get(old, "secret_access_key")) {
-		perr_set(e, "rotate: the stored credential has no "
-			    "access_key_id/secret_access_key");
+		error_set(e, EINVAL,
+			  "rotate: the stored credential has no "
+			  "access_key_id/secret_access_key");
 		r = -EINVAL;
 		goto out;
 	}
 	if (cred_get(old, "session_token")) {
-		perr_set(e, "rotate: only a long-lived access key can be "
-			    "rotated, not session credentials");
+		error_set(e, EINVAL,
+			  "rotate: only a long-lived access key can be "
+			  "rotated, not session credentials");
 		r = -EINVAL;
 		goto out;
 	}
@@ -166,22 +161,23 @@ int iam_rotate_key(const struct cfg_section *profile, const char *endpoint,
 	cred_set_obtained(nc, time(NULL));
 
 	/* A new key is eventually consistent on AWS: retry for a while. */
-	until = mono_ms() + IAM_VERIFY_MS;
+	until = util_mono_ms() + IAM_VERIFY_MS;
 	for (;;) {
 		r = identity(&x, nc, new_arn, sizeof(new_arn), &ve);
-		if (r == 0 || r != -EKEYREJECTED || mono_ms() + delay > until)
+		if (r == 0 || r != -EKEYREJECTED ||
+		    util_mono_ms() + delay > until)
 			break;
 		usleep((useconds_t)delay * 1000);
 		delay = delay < 2000 ? delay * 2 : 2000;
 	}
 	if (r < 0) {
-		perr_set(e, "rotate: new key %s does not work: %s",
-			 res.access_key_id, ve.msg);
+		error_set(e, EIO, "rotate: new key %s does not work: %s",
+			  res.access_key_id, ve.msg);
 		goto rollback;
 	}
 	if (strcmp(new_arn, old_arn) != 0) {
-		perr_set(e, "rotate: new key %s belongs to %s, not %s",
-			 res.access_key_id, new_arn, old_arn);
+		error_set(e, EPROTO, "rotate: new key %s belongs to %s, not %s",
+			  res.access_key_id, new_arn, old_arn);
 		r = -EPROTO;
 		goto rollback;
 	}
@@ -191,7 +187,7 @@ int iam_rotate_key(const struct cfg_section *profile, const char *endpoint,
 	goto out;
 rollback:
 	if (r == -ENOMEM)
-		perr_set(e, "rotate: out of memory");
+		error_set(e, ENOMEM, "rotate: out of memory");
 	if (res.access_key_id) {
 		struct sts_result dr;
 
@@ -201,10 +197,10 @@ rollback:
 			char first[sizeof(e->msg)];
 
 			snprintf(first, sizeof(first), "%s", e->msg);
-			perr_set(e,
-				 "%.240s; the unverified new key %s is still "
-				 "there: %.200s",
-				 first, res.access_key_id, de.msg);
+			error_set(e, EIO,
+				  "%.240s; the unverified new key %s is still "
+				  "there: %.200s",
+				  first, res.access_key_id, de.msg);
 		}
 		sts_result_wipe(&dr);
 	}
@@ -217,14 +213,14 @@ out:
 
 int iam_delete_key(const char *endpoint, const char *region,
 		   const struct cred *signer, const char *access_key_id,
-		   struct perr *e)
+		   struct error *e)
 {
 	struct iam_ctx x;
 	struct sts_result res;
 	int r;
 
 	if (!access_key_id || !*access_key_id) {
-		perr_set(e, "DeleteAccessKey: no access key id");
+		error_set(e, EINVAL, "DeleteAccessKey: no access key id");
 		return -EINVAL;
 	}
 	ctx_init(&x, NULL, endpoint, region);
@@ -237,7 +233,7 @@ int iam_delete_key(const char *endpoint, const char *region,
 
 int iam_set_key_status(const char *endpoint, const char *region,
 		       const struct cred *signer, const char *access_key_id,
-		       const char *status, struct perr *e)
+		       const char *status, struct error *e)
 {
 	struct iam_ctx x;
 	struct sts_result res;
@@ -246,12 +242,13 @@ int iam_set_key_status(const char *endpoint, const char *region,
 
 	if (!status || (strcmp(status, "Active") != 0 &&
 			strcmp(status, "Inactive") != 0)) {
-		perr_set(e, "UpdateAccessKey: status must be Active or "
-			    "Inactive");
+		error_set(e, EINVAL,
+			  "UpdateAccessKey: status must be Active or "
+			  "Inactive");
 		return -EINVAL;
 	}
 	if (!access_key_id || !*access_key_id) {
-		perr_set(e, "UpdateAccessKey: no access key id");
+		error_set(e, EINVAL, "UpdateAccessKey: no access key id");
 		return -EINVAL;
 	}
 	snprintf(extra, sizeof(extra), "Status=%s", status);

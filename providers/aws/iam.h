@@ -13,7 +13,7 @@
 
 struct cfg_section;
 struct cred;
-struct perr;
+struct error;
 
 /* CreateAccessKey signed with old, then waits (up to ~15 s: new keys take
  * a moment to work on AWS) until STS GetCallerIdentity with the new key
@@ -24,16 +24,16 @@ struct perr;
  * be NULL; when set, its ca_file is used. */
 int iam_rotate_key(const struct cfg_section *profile, const char *endpoint,
 		   const char *region, const struct cred *old,
-		   struct cred **new_out, struct perr *e)
+		   struct cred **new_out, struct error *e)
     __attribute__((warn_unused_result));
 /* DeleteAccessKey of access_key_id (of the signer's own user). */
 int iam_delete_key(const char *endpoint, const char *region,
 		   const struct cred *signer, const char *access_key_id,
-		   struct perr *e) __attribute__((warn_unused_result));
+		   struct error *e) __attribute__((warn_unused_result));
 /* UpdateAccessKey: status "Active" or "Inactive". */
 int iam_set_key_status(const char *endpoint, const char *region,
 		       const struct cred *signer, const char *access_key_id,
-		       const char *status, struct perr *e)
+		       const char *status, struct error *e)
     __attribute__((warn_unused_result));
 
 #endif

@@ -1,4 +1,5 @@
 /* sigv4: AWS Signature Version 4 (see sigv4.h). */
+#include "core/util.h"
 #include "providers/aws/sigv4.h"
 
 #include <ctype.h>
@@ -27,25 +28,13 @@ struct param {
 	char *value;
 };
 
-static void to_hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 void sigv4_sha256_hex(const void *data, size_t len, char hex[static 65])
 {
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 
 	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	to_hex(md, 32, hex);
+	util_hex(md, 32, hex);
 }
 
 static int hmac(const void *key, size_t keylen, const void *data, size_t len,
@@ -304,7 +293,7 @@ static int sign(const struct sigv4_req *req, struct sigv4_out *out, bool debug)
 			    req->service, key)) < 0 ||
 	    (r = hmac(key, 32, sts.data, sts.len, mac)) < 0)
 		goto out;
-	to_hex(mac, 32, sig);
+	util_hex(mac, 32, sig);
 	n = snprintf(out->authorization, sizeof(out->authorization),
 		     "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s, "
 		     "SignedHeaders=%s, Signature=%s",

@@ -27,33 +27,15 @@
 #define SSO_MAX_FILE (64 * 1024)
 #define SSO_ACTION "GetRoleCredentials"
 
-static int read_secret_file(const char *path, struct secbuf *b)
+/* The whole file into secmem (secmem_free it). */
+static int read_secret_file(const char *path, char **out, size_t *len)
 {
-	char buf[4096];
-	ssize_t n;
-	int fd, r = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	*out = NULL;
 	if (fd < 0)
 		return -errno;
-	for (;;) {
-		n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		if (b->len + (size_t)n > SSO_MAX_FILE) {
-			r = -EFBIG;
-			break;
-		}
-		if ((r = secbuf_append(b, buf, (size_t)n)) < 0)
-			break;
-	}
-	sodium_memzero(buf, sizeof(buf));
+	r = util_read_fd_secret(fd, SSO_MAX_FILE, out, len);
 	close(fd);
 	return r;
 }
@@ -86,72 +68,72 @@ static int parse_expires(const char *s, time_t *t)
 
 static void sha1_hex(const char *s, char out[static 41])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[20];
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 
 	EVP_Digest(s, strlen(s), md, &n, EVP_sha1(), NULL);
-	for (i = 0; i < 20; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[40] = 0;
+	util_hex(md, sizeof(md), out);
 }
 
+/* What an aws-sso profile says, parsed once. */
+struct sso_state {
+	char *cache_key;  /* sso_session, else sso_start_url */
+	char *cache_dir;  /* expanded */
+	char *account_id; /* 12 digits */
+	char *role_name;
+	char *region; /* sso_region, else region, else NULL */
+};
+
 /* The cached access token into secmem. */
-static int sso_token(const struct provider_req *req, char **tok, struct perr *e)
+static int sso_token(const struct sso_state *st, char **tok, struct error *e)
 {
-	const char *session = cfg_get(req->profile, "sso_session");
-	const char *start = cfg_get(req->profile, "sso_start_url");
-	const char *dir_cfg = cfg_get(req->profile, "sso_cache_dir");
-	const char *key = session && *session ? session : start;
-	struct secbuf b = {0};
+	char *file = NULL;
+	size_t flen = 0;
 	cJSON *j = NULL, *at, *ex;
-	char name[41], *dir = NULL, *path = NULL, when[32];
+	char name[41], *path = NULL, when[32];
 	time_t exp = 0;
 	int r;
 
 	*tok = NULL;
-	if (!key || !*key) {
-		perr_set(e, SSO_ACTION ": needs sso_session or sso_start_url");
+	if (!st->cache_key) {
+		error_set(e, EINVAL,
+			  SSO_ACTION ": needs sso_session or sso_start_url");
 		return -EINVAL;
 	}
-	sha1_hex(key, name);
-	dir = config_expand_path(dir_cfg && *dir_cfg ? dir_cfg
-						     : "~/.aws/sso/cache");
-	if (!dir || asprintf(&path, "%s/%s.json", dir, name) < 0) {
+	sha1_hex(st->cache_key, name);
+	if (asprintf(&path, "%s/%s.json", st->cache_dir, name) < 0) {
 		path = NULL;
 		r = -ENOMEM;
 		goto out;
 	}
-	if ((r = read_secret_file(path, &b)) < 0) {
+	if ((r = read_secret_file(path, &file, &flen)) < 0) {
 		if (r == -ENOENT)
-			perr_set(e,
-				 SSO_ACTION ": no SSO token in %s: run `aws "
-					    "sso login`",
-				 path);
+			error_set(e, EIO,
+				  SSO_ACTION ": no SSO token in %s: run `aws "
+					     "sso login`",
+				  path);
 		else
-			perr_set(e, SSO_ACTION ": SSO token cache %s: %s", path,
-				 strerror(-r));
+			error_set(e, EIO, SSO_ACTION ": SSO token cache %s: %s",
+				  path, strerror(-r));
 		goto out;
 	}
-	j = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+	j = cJSON_ParseWithLength(file, flen);
 	at = cJSON_GetObjectItemCaseSensitive(j, "accessToken");
 	ex = cJSON_GetObjectItemCaseSensitive(j, "expiresAt");
 	if (!j || !cJSON_IsString(at) || !printable(at->valuestring) ||
 	    !cJSON_IsString(ex) || parse_expires(ex->valuestring, &exp) < 0) {
-		perr_set(e,
-			 SSO_ACTION
-			 ": SSO token cache %s lacks a valid "
-			 "accessToken/expiresAt: run `aws sso login`",
-			 path);
+		error_set(e, EBADMSG,
+			  SSO_ACTION
+			  ": SSO token cache %s lacks a valid "
+			  "accessToken/expiresAt: run `aws sso login`",
+			  path);
 		r = -EBADMSG;
 		goto out;
 	}
 	if (exp <= time(NULL)) {
 		util_time_format(exp, when, sizeof(when));
-		perr_set(e, "SSO token expired at %s: run `aws sso login`",
-			 when);
+		error_set(e, EKEYEXPIRED,
+			  "SSO token expired at %s: run `aws sso login`", when);
 		r = -EKEYEXPIRED;
 		goto out;
 	}
@@ -159,11 +141,10 @@ static int sso_token(const struct provider_req *req, char **tok, struct perr *e)
 	r = *tok ? 0 : -ENOMEM;
 out:
 	if (r == -ENOMEM)
-		perr_set(e, SSO_ACTION ": out of memory");
+		error_set(e, ENOMEM, SSO_ACTION ": out of memory");
 	cJSON_Delete(j);
-	secbuf_wipe(&b);
+	secmem_free(file);
 	free(path);
-	free(dir);
 	return r;
 }
 
@@ -175,7 +156,7 @@ static const char *json_str(const cJSON *o, const char *k)
 }
 
 static int parse_role_credentials(const struct http_resp *resp,
-				  struct cred **out, struct perr *e)
+				  struct cred **out, struct error *e)
 {
 	cJSON *j = cJSON_ParseWithLength(resp->body.data ? resp->body.data : "",
 					 resp->body.len);
@@ -189,15 +170,17 @@ static int parse_role_credentials(const struct http_resp *resp,
 	int r;
 
 	if (!j || !rc) {
-		perr_set(e, SSO_ACTION ": malformed response: no "
-				       "roleCredentials");
+		error_set(e, EBADMSG,
+			  SSO_ACTION ": malformed response: no "
+				     "roleCredentials");
 		r = -EBADMSG;
 		goto out;
 	}
 	if (!printable(ak) || !printable(sk) || !printable(st) ||
 	    !cJSON_IsNumber(exp) || exp->valuedouble <= 0) {
-		perr_set(e, SSO_ACTION ": malformed response: missing or "
-				       "invalid credential fields");
+		error_set(e, EBADMSG,
+			  SSO_ACTION ": malformed response: missing or "
+				     "invalid credential fields");
 		r = -EBADMSG;
 		goto out;
 	}
@@ -223,7 +206,7 @@ out:
 }
 
 static void report_error(const struct http_resp *resp, const char *host,
-			 struct perr *e)
+			 struct error *e)
 {
 	cJSON *j = cJSON_ParseWithLength(resp->body.data ? resp->body.data : "",
 					 resp->body.len);
@@ -237,13 +220,13 @@ static void report_error(const struct http_resp *resp, const char *host,
 		type = json_str(j, "__type");
 	snprintf(m, sizeof(m), "%s", msg ? msg : "");
 	if (type && m[0])
-		perr_set(e, SSO_ACTION ": %.100s: %s", type, m);
+		error_set(e, EIO, SSO_ACTION ": %.100s: %s", type, m);
 	else if (type)
-		perr_set(e, SSO_ACTION ": %.100s (HTTP %ld)", type,
-			 resp->status);
+		error_set(e, EIO, SSO_ACTION ": %.100s (HTTP %ld)", type,
+			  resp->status);
 	else
-		perr_set(e, SSO_ACTION ": HTTP %ld from %s", resp->status,
-			 host);
+		error_set(e, EIO, SSO_ACTION ": HTTP %ld from %s", resp->status,
+			  host);
 	cJSON_Delete(j);
 }
 
@@ -264,30 +247,29 @@ static int status_errno(long status)
 }
 
 static int sso_fetch(const struct provider_req *req, struct cred **out,
-		     struct perr *e)
+		     struct error *e)
 {
-	const struct cfg_section *p = req->profile;
-	const char *account = cfg_get(p, "sso_account_id");
-	const char *role = cfg_get(p, "sso_role_name");
-	const char *region = cfg_get(p, "sso_region");
-	const char *ep = cfg_get(p, "endpoint");
-	const char *ca_cfg = cfg_get(p, "ca_file");
+	const struct sso_state *st = req->state;
+	const char *account = st ? st->account_id : NULL;
+	const char *role = st ? st->role_name : NULL;
+	const char *region =
+	    st && st->region ? st->region : req->common->region;
+	const char *ep = req->common->endpoint;
 	struct secbuf url = {0}, hdr = {0};
 	struct http_resp resp = {0};
-	char *tok = NULL, *ca = NULL, host[256] = "", path[512];
+	char *tok = NULL, host[256] = "", path[512];
 	const char *hdrs[3] = {"Accept: application/json", NULL, NULL};
 	int r;
 
 	if (!region || !*region)
-		region = cfg_get(p, "region");
-	if (!region || !*region)
 		region = "us-east-1";
-	if (!account || !*account || !role || !*role) {
-		perr_set(e, SSO_ACTION ": needs sso_account_id and "
-				       "sso_role_name");
+	if (!account || !role) {
+		error_set(e, EINVAL,
+			  SSO_ACTION ": needs sso_account_id and "
+				     "sso_role_name");
 		return -EINVAL;
 	}
-	if ((r = sso_token(req, &tok, e)) < 0)
+	if ((r = sso_token(st, &tok, e)) < 0)
 		return r;
 	if (ep && *ep) {
 		size_t n = strlen(ep);
@@ -306,10 +288,6 @@ static int sso_fetch(const struct provider_req *req, struct cred **out,
 	    (r = secbuf_printf(&hdr, "x-amz-sso_bearer_token: %s", tok)) < 0)
 		goto out;
 	hdrs[1] = hdr.data;
-	if (ca_cfg && *ca_cfg && !(ca = config_expand_path(ca_cfg))) {
-		r = -ENOMEM;
-		goto out;
-	}
 	if (http_url_parts(url.data, host, sizeof(host), path, sizeof(path)) <
 	    0)
 		snprintf(host, sizeof(host), "endpoint");
@@ -317,9 +295,10 @@ static int sso_fetch(const struct provider_req *req, struct cred **out,
 	    .method = "GET",
 	    .url = url.data,
 	    .headers = hdrs,
-	    .ca_file = ca,
+	    .ca_file = req->common->ca_file,
 	    .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000,
 	    .what = SSO_ACTION,
+	    .error_header = "x-amzn-ErrorType",
 	};
 	if ((r = http_request(&hr, &resp, e)) < 0)
 		goto out;
@@ -331,22 +310,36 @@ static int sso_fetch(const struct provider_req *req, struct cred **out,
 	r = parse_role_credentials(&resp, out, e);
 out:
 	if (r == -ENOMEM)
-		perr_set(e, SSO_ACTION ": out of memory");
+		error_set(e, ENOMEM, SSO_ACTION ": out of memory");
 	http_resp_wipe(&resp);
 	secbuf_wipe(&hdr);
 	secbuf_wipe(&url);
 	secmem_free(tok);
-	free(ca);
 	return r;
 }
 
-static int sso_validate(const struct cfg_section *s, void *diag)
+static void sso_free_state(void *p)
+{
+	struct sso_state *st = p;
+
+	if (!st)
+		return;
+	free(st->cache_key);
+	free(st->cache_dir);
+	free(st->account_id);
+	free(st->role_name);
+	free(st->region);
+	free(st);
+}
+
+static int sso_parse(const struct cfg_section *s, struct diag *diag,
+		     void **state)
 {
 	const char *session = cfg_get(s, "sso_session");
 	const char *start = cfg_get(s, "sso_start_url");
 	const char *acct = cfg_get(s, "sso_account_id");
 	const char *ep = cfg_get(s, "endpoint");
-	struct perr e;
+	struct error e;
 
 	if ((!session || !*session) && (!start || !*start))
 		cfg_error(diag, s->line,
@@ -362,6 +355,24 @@ static int sso_validate(const struct cfg_section *s, void *diag)
 	}
 	if (ep && http_check_url(ep, &e) < 0)
 		cfg_error(diag, cfg_line(s, "endpoint"), "%s", e.msg);
+
+	struct sso_state *st = calloc(1, sizeof(*st));
+	const char *dir = cfg_get(s, "sso_cache_dir");
+	if (!st)
+		return -ENOMEM;
+	st->cache_key = cfg_strdup(s, "sso_session");
+	if (!st->cache_key)
+		st->cache_key = cfg_strdup(s, "sso_start_url");
+	st->cache_dir =
+	    config_expand_path(dir && *dir ? dir : "~/.aws/sso/cache");
+	st->account_id = cfg_strdup(s, "sso_account_id");
+	st->role_name = cfg_strdup(s, "sso_role_name");
+	st->region = cfg_strdup(s, "sso_region");
+	if (!st->cache_dir) {
+		sso_free_state(st);
+		return -ENOMEM;
+	}
+	*state = st;
 	return 0;
 }
 
@@ -378,8 +389,10 @@ const struct provider_ops provider_aws_sso = {
     .name = "aws-sso",
     .keys = sso_keys,
     .required = sso_required,
-    .source = "no",
+    .source = PROVIDER_SOURCE_NONE,
+    .cacheable = true,
     .fields = sso_fields,
-    .validate = sso_validate,
+    .parse = sso_parse,
+    .free_state = sso_free_state,
     .fetch = sso_fetch,
 };

@@ -1,5 +1,6 @@
-/* sts: AWS Query API calls (STS, IAM) and the providers built on STS:
- * aws-session-token, aws-assume-role, aws-web-identity.
+/* sts: AWS Query API calls (STS, IAM): the response parser (sts_xml.c)
+ * and the transport (sts.c).  The providers built on STS live in
+ * session_token.c, assume_role.c and web_identity.c (sts_provider.h).
  *
  * Responses are parsed with libxml2: no DTD, no entity expansion, no
  * network; elements are found by local name so namespaces do not matter.
@@ -9,15 +10,19 @@
 #ifndef CREDFS_AWS_STS_H
 #define CREDFS_AWS_STS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 struct cred;
-struct perr;
-struct cfg_section;
+struct error;
+struct provider_common;
 
 #define STS_VERSION "2011-06-15"
 #define IAM_VERSION "2010-05-08"
+
+/* Largest token (session token, web identity token) accepted. */
+#define STS_MAX_TOKEN 16384
 
 /* What a successful response must contain. */
 enum sts_expect {
@@ -43,7 +48,7 @@ struct sts_result {
  * "ACTION: CODE: MESSAGE".  Anything else: -EBADMSG, e says why. */
 int sts_parse_response(const char *action, enum sts_expect what,
 		       const char *body, size_t len, struct sts_result *res,
-		       struct perr *e) __attribute__((warn_unused_result));
+		       struct error *e) __attribute__((warn_unused_result));
 void sts_result_wipe(struct sts_result *res);
 
 /* One signed (or unsigned) Query API call. */
@@ -63,13 +68,14 @@ struct sts_call {
 };
 /* form: the url-encoded body, including Action= and Version=. */
 int sts_query(const struct sts_call *c, const char *form, size_t form_len,
-	      enum sts_expect what, struct sts_result *res, struct perr *e)
+	      enum sts_expect what, struct sts_result *res, struct error *e)
     __attribute__((warn_unused_result));
 
 /* GetCallerIdentity: the Arn of cred into arn. */
 int sts_get_caller_identity(const char *endpoint, const char *region,
 			    const struct cred *cred, char *arn, size_t arnlen,
-			    struct perr *e) __attribute__((warn_unused_result));
+			    struct error *e)
+    __attribute__((warn_unused_result));
 
 /* Expands {user} {date} {profile} in tmpl and keeps STS's charset
  * [A-Za-z0-9_+=,.@-] (others become '-'), 2..64 characters. */
@@ -78,7 +84,9 @@ void sts_session_name(const char *tmpl, const char *profile, const char *user,
 
 /* The STS endpoint of a profile: `endpoint`, else
  * https://sts.REGION.amazonaws.com.  region: `region`, else us-east-1. */
-void sts_profile_endpoint(const struct cfg_section *profile, char *url,
+void sts_profile_endpoint(const struct provider_common *common, char *url,
 			  size_t urllen, const char **region);
+/* A plausible region name: [a-z0-9-], 1..32 characters. */
+bool sts_region_ok(const char *region);
 
 #endif

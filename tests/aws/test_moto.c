@@ -89,21 +89,50 @@ static struct cred *keys(const char *ak, const char *sk, const char *tok)
 	return c;
 }
 
-static int fetch(const struct provider_ops *ops, struct cfg_section *p,
-		 const struct cred *src, const char *mfa, struct cred **out,
-		 struct perr *e)
+/* Parses p as config_load would (ops->parse, the common keys), then
+ * fetches. */
+static int fetch_t(const struct provider_ops *ops, struct cfg_section *p,
+		   const struct cred *src, const char *mfa, int timeout_ms,
+		   struct cred **out, struct error *e)
 {
-	struct provider_req req = {
-	    .profile_name = p->name,
-	    .profile = p,
-	    .source = src,
-	    .mfa_code = mfa,
-	    .timeout_ms = 10000,
+	struct provider_common common = {
+	    .endpoint = (char *)cfg_get(p, "endpoint"),
+	    .region = (char *)cfg_get(p, "region"),
+	    .ca_file = (char *)cfg_get(p, "ca_file"),
+	    .has_source = cfg_get(p, "source") != NULL,
 	};
+	struct diag d = {0};
+	void *state = NULL;
+	int r;
 
 	*out = NULL;
 	memset(e, 0, sizeof(*e));
-	return ops->fetch(&req, out, e);
+	if (ops->parse && ops->parse(p, &d, &state) < 0) {
+		snprintf(e->msg, sizeof(e->msg), "%s",
+			 d.n ? d.msgs[0] : "parse failed");
+		diag_free(&d);
+		return -EINVAL;
+	}
+	diag_free(&d);
+	struct provider_req req = {
+	    .profile_name = p->name,
+	    .common = &common,
+	    .state = state,
+	    .source = src,
+	    .mfa_code = mfa,
+	    .timeout_ms = timeout_ms,
+	};
+	r = ops->fetch(&req, out, e);
+	if (ops->free_state)
+		ops->free_state(state);
+	return r;
+}
+
+static int fetch(const struct provider_ops *ops, struct cfg_section *p,
+		 const struct cred *src, const char *mfa, struct cred **out,
+		 struct error *e)
+{
+	return fetch_t(ops, p, src, mfa, 10000, out, e);
 }
 
 static int good_cred(const struct cred *c, const char *prefix, int min_life)
@@ -141,7 +170,7 @@ static void test_session_token(struct cred *alice)
 {
 	struct cfg_section *p;
 	struct cred *c;
-	struct perr e;
+	struct error e;
 	int r;
 
 	p = section("st", "provider", "aws-session-token", "endpoint", ep,
@@ -181,7 +210,7 @@ static void test_assume_role(struct cred *alice)
 	const char *role = env("ROLE_ARN");
 	struct cfg_section *p;
 	struct cred *c, *bad;
-	struct perr e;
+	struct error e;
 	char arn[512];
 	int r;
 
@@ -264,7 +293,7 @@ static void test_transport(struct cred *alice)
 {
 	struct cfg_section *p;
 	struct cred *c;
-	struct perr e;
+	struct error e;
 	struct timespec t0, t1;
 	double secs;
 	int r;
@@ -281,15 +310,7 @@ static void test_transport(struct cred *alice)
 	p = section("silent", "provider", "aws-assume-role", "role_arn",
 		    env("ROLE_ARN"), "endpoint", env("SILENT_ENDPOINT"), NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	{
-		struct provider_req req = {
-		    .profile_name = "silent",
-		    .profile = p,
-		    .source = alice,
-		    .timeout_ms = 1500,
-		};
-		r = provider_aws_assume_role.fetch(&req, &c, &e);
-	}
+	r = fetch_t(&provider_aws_assume_role, p, alice, NULL, 1500, &c, &e);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	tap_ok(r == -ETIMEDOUT && secs < 5.0 && secs > 1.2,
@@ -310,13 +331,13 @@ static void test_web_identity(void)
 {
 	struct cfg_section *p;
 	struct cred *c, *src;
-	struct perr e;
-	const char *ep = env("WEB_ENDPOINT");
+	struct error e;
+	const char *wep = env("WEB_ENDPOINT");
 	int r;
 
 	p = section("web", "provider", "aws-web-identity", "role_arn",
 		    env("WEB_ROLE_ARN"), "token_file", env("JWT_FILE"),
-		    "session_name", "web-{user}", "endpoint", ep, NULL);
+		    "session_name", "web-{user}", "endpoint", wep, NULL);
 	r = fetch(&provider_aws_web_identity, p, NULL, NULL, &c, &e);
 	tap_ok(r == 0 && good_cred(c, "ASIA", 600),
 	       "AssumeRoleWithWebIdentity from token_file (%s)", e.msg);
@@ -329,7 +350,7 @@ static void test_web_identity(void)
 	if (!src || cred_set(src, "access_token", env("JWT_SOURCE_TOKEN")) < 0)
 		abort();
 	p = section("web2", "provider", "aws-web-identity", "role_arn",
-		    env("WEB_ROLE_ARN"), "source", "oidc", "endpoint", ep,
+		    env("WEB_ROLE_ARN"), "source", "oidc", "endpoint", wep,
 		    NULL);
 	r = fetch(&provider_aws_web_identity, p, src, NULL, &c, &e);
 	tap_ok(r == 0 && good_cred(c, "ASIA", 600),
@@ -341,7 +362,7 @@ static void test_web_identity(void)
 
 	p = section("web3", "provider", "aws-web-identity", "role_arn",
 		    env("WEB_ROLE_ARN"), "token_file", "/nonexistent/jwt",
-		    "endpoint", ep, NULL);
+		    "endpoint", wep, NULL);
 	r = fetch(&provider_aws_web_identity, p, NULL, NULL, &c, &e);
 	tap_ok(r == -ENOENT && strstr(e.msg, "/nonexistent/jwt"),
 	       "missing token_file: %s", e.msg);
@@ -352,7 +373,7 @@ static void test_sso(void)
 {
 	struct cfg_section *p;
 	struct cred *c;
-	struct perr e;
+	struct error e;
 	int r;
 
 	p = section("sso", "provider", "aws-sso", "sso_start_url",
@@ -393,7 +414,7 @@ static void test_sso(void)
 static void test_rotate(void)
 {
 	struct cred *old = keys(env("ROT_AK"), env("ROT_SK"), NULL), *nc = NULL;
-	struct perr e = {{0}};
+	struct error e = {0};
 	char arn[512] = "";
 	int r;
 
@@ -435,7 +456,7 @@ static void test_debug(struct cred *alice)
 {
 	struct cfg_section *p;
 	struct cred *c;
-	struct perr e;
+	struct error e;
 	int r;
 
 	p = section("dbg", "provider", "aws-assume-role", "role_arn",

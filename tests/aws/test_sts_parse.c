@@ -38,13 +38,13 @@ static const char good[] =
     "</AssumeRoleResponse>\n";
 
 static int parse(const char *action, enum sts_expect w, const char *body,
-		 size_t len, struct sts_result *res, struct perr *e)
+		 size_t len, struct sts_result *res, struct error *e)
 {
 	memset(e, 0, sizeof(*e));
 	return sts_parse_response(action, w, body, len, res, e);
 }
 
-static int parse_s(const char *body, struct perr *e)
+static int parse_s(const char *body, struct error *e)
 {
 	struct sts_result res;
 	int r = parse("AssumeRole", STS_EXPECT_CREDENTIALS, body, strlen(body),
@@ -54,7 +54,7 @@ static int parse_s(const char *body, struct perr *e)
 	return r;
 }
 
-static int parse_s_len(const char *body, size_t len, struct perr *e)
+static int parse_s_len(const char *body, size_t len, struct error *e)
 {
 	struct sts_result res;
 	int r = parse("AssumeRole", STS_EXPECT_CREDENTIALS, body, len, &res, e);
@@ -80,7 +80,7 @@ static char *subst(const char *from, const char *to)
 static void check_rejected(const char *from, const char *to, const char *what,
 			   const char *msg_part)
 {
-	struct perr e;
+	struct error e;
 	char *b = subst(from, to);
 	int r = parse_s(b, &e);
 
@@ -120,7 +120,7 @@ static double elapsed(struct timespec a)
 static void test_good(void)
 {
 	struct sts_result res;
-	struct perr e;
+	struct error e;
 	time_t want;
 	int r = parse("AssumeRole", STS_EXPECT_CREDENTIALS, good, strlen(good),
 		      &res, &e);
@@ -202,7 +202,7 @@ static void test_good(void)
 static void test_errors(void)
 {
 	struct sts_result res;
-	struct perr e;
+	struct error e;
 	static const char denied[] =
 	    "<ErrorResponse " NS "><Error><Type>Sender</Type>"
 	    "<Code>AccessDenied</Code><Message>User: arn:aws:iam::1:user/a "
@@ -253,7 +253,7 @@ static void test_errors(void)
 
 static void test_rejects(void)
 {
-	struct perr e;
+	struct error e;
 	struct sts_result res;
 	int r;
 
@@ -313,7 +313,7 @@ static void test_rejects(void)
 
 static void test_hostile(void)
 {
-	struct perr e;
+	struct error e;
 	struct timespec t0;
 	char *b;
 	size_t i, n;
@@ -505,7 +505,7 @@ static void test_hostile(void)
 
 static void test_helpers(void)
 {
-	struct perr e;
+	struct error e;
 	struct secbuf b = {0};
 	char name[80];
 	static const struct {
@@ -577,7 +577,9 @@ static size_t validate(const struct provider_ops *ops, const char *const *kv,
 		items[s.nkv].value = (char *)kv[2 * s.nkv + 1];
 		items[s.nkv].line = (int)s.nkv + 2;
 	}
-	ops->validate(&s, &d);
+	void *state = NULL;
+	if (ops->parse(&s, &d, &state) == 0 && ops->free_state)
+		ops->free_state(state);
 	for (i = 0; i < d.n; i++) {
 		printf("#   %s\n", d.msgs[i]);
 		if (want && strstr(d.msgs[i], want))

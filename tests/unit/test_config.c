@@ -5,6 +5,7 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/credfs-test-config-XXXXXX";
@@ -68,6 +69,8 @@ int main(void)
 			      "[profile tok]\n"
 			      "provider = exec\n"
 			      "command = /bin/echo '{}'\n"
+			      "timeout = 2m\n"
+			      "region = eu-west-1\n"
 			      "[file credentials]\n"
 			      "format = aws-credentials\n"
 			      "profiles = base default=base\n"
@@ -90,6 +93,24 @@ int main(void)
 		ok(c->files[0].mode == 0440, "mode parsed");
 		ok(c->files[1].newline, "newline = yes");
 		ok(config_find_file(c, "sub/dir/token") != NULL, "nested file");
+		/* parsed once, at load, into typed state */
+		const struct profile_cfg *tok = &c->profiles[1];
+		ok(tok->state && !strcmp(tok->state, "/bin/echo '{}'"),
+		   "exec: the command is its typed state");
+		ok(tok->common.timeout == 120 && tok->common.region &&
+		       !strcmp(tok->common.region, "eu-west-1") &&
+		       !tok->common.endpoint && !tok->common.has_source,
+		   "common keys parsed: timeout 120 s, region");
+		ok(c->profiles[0].state && c->profiles[0].free_state,
+		   "aws-static has state");
+		ok(!c->profiles[0].ops->cacheable && tok->ops->cacheable,
+		   "cacheable: aws-static no, exec yes");
+		ok(c->profiles[0].ops->source == PROVIDER_SOURCE_NONE &&
+		       provider_find("aws-assume-role")->source ==
+			   PROVIDER_SOURCE_REQUIRED &&
+		       provider_find("aws-web-identity")->source ==
+			   PROVIDER_SOURCE_OPTIONAL,
+		   "source is an enum per provider");
 	}
 	config_free(c);
 	diag_free(&d);
@@ -144,6 +165,19 @@ int main(void)
 	HAS(25, "file k: unknown format 'yaml'");
 	HAS(26, "file k: 'nobody' is not a profile");
 	HAS(27, "file t/under: 't' is a file, not a directory");
+	{
+		/* sorted by the line kept with each message, which is the
+		 * line its text names */
+		bool sorted = d.lines != NULL;
+		for (size_t i = 0; sorted && i < d.n; i++) {
+			char pre[600];
+			snprintf(pre, sizeof(pre), "%s:%d: ", p, d.lines[i]);
+			if ((i && d.lines[i - 1] > d.lines[i]) ||
+			    strncmp(d.msgs[i], pre, strlen(pre)))
+				sorted = false;
+		}
+		ok(sorted, "diagnostics sorted by their stored line");
+	}
 	config_free(c);
 	diag_free(&d);
 

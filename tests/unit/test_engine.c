@@ -20,12 +20,13 @@ static atomic_int fail;
 static atomic_int lifetime = 3600;
 
 static int fake_fetch(const struct provider_req *req, struct cred **out,
-		      struct perr *e)
+		      struct error *e)
 {
 	atomic_fetch_add(&calls, 1);
 	usleep((useconds_t)atomic_load(&delay_ms) * 1000);
 	if (atomic_load(&fail)) {
-		perr_set(e, "Fake: ServiceUnavailable: down for the test");
+		error_set(e, EIO,
+			  "Fake: ServiceUnavailable: down for the test");
 		return -EIO;
 	}
 	struct cred *c = cred_new();
@@ -156,6 +157,13 @@ int main(void)
 	int r = engine_get(eng, 0, 1000, &c, why, sizeof(why));
 	ok(r < 0 && c == NULL, "an expired credential is never served");
 	ok(strstr(why, "ServiceUnavailable") != NULL, "why: %s", why);
+	struct error er = {0};
+	r = engine_get_e(eng, 0, 1000, &c, &er);
+	ok(r < 0 && c == NULL && er.code == -r && er.kind == ERROR_PROVIDER &&
+	       !strcmp(er.msg, "Fake: ServiceUnavailable: down for the test"),
+	   "engine_get_e: code, kind, the provider's message alone (%s, "
+	   "retry in %d s)",
+	   er.msg, er.retry_in);
 
 	/* A slow provider delays no reader past the timeout. */
 	atomic_store(&fail, 0);
@@ -172,6 +180,37 @@ int main(void)
 	   "the slow refresh lands for later readers");
 	cred_unref(c);
 
+	engine_free(eng);
+	config_free(cfg);
+	diag_free(&d);
+
+	/* A failing source: the dependent profile's error names the source
+	 * and its cause, without the source's retry time (kept apart in
+	 * retry_in, never written into a message and stripped again). */
+	char path2[] = "/tmp/credfs-test-engine-XXXXXX";
+	const char *text2 = "[profile a]\nprovider = exec\ncommand = true\n"
+			    "[profile b]\nprovider = aws-assume-role\n"
+			    "role_arn = arn:aws:iam::1:role/r\nsource = a\n";
+	fd = mkstemp(path2);
+	if (fd < 0 || write(fd, text2, strlen(text2)) < 0)
+		return 1;
+	close(fd);
+	if (config_load(path2, providers_all, &cfg, &d) < 0)
+		return 1;
+	unlink(path2);
+	cfg->profiles[0].ops = &fake;
+	if (engine_new(cfg, NULL, NULL, &eng) < 0)
+		return 1;
+	atomic_store(&fail, 1);
+	atomic_store(&delay_ms, 10);
+	struct error se = {0};
+	r = engine_get_e(eng, 0, 2000, &c, &se);
+	ok(r < 0 && se.retry_in > 0, "source a fails, retry in %d s",
+	   se.retry_in);
+	r = engine_get_e(eng, 1, 2000, &c, &se);
+	ok(r < 0 && !strcmp(se.msg, "source a: Fake: ServiceUnavailable: "
+				    "down for the test"),
+	   "b: %s", se.msg);
 	engine_free(eng);
 	config_free(cfg);
 	diag_free(&d);

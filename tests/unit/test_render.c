@@ -155,6 +155,29 @@ int main(void)
 	ok(!render_value_ok("a\tb") && !render_value_ok("") &&
 	       !render_value_ok("a\x7f") && render_value_ok("a b=c"),
 	   "render_value_ok");
+	ok(!render_value_ok("a\xc2\x85"
+			    "b") &&
+	       !render_value_ok("\xc2\x80") && !render_value_ok("x\xc2\x9f") &&
+	       !render_value_ok("a\xe2\x80\xa8"
+				"b") &&
+	       !render_value_ok("a\xe2\x80\xa9"),
+	   "render_value_ok refuses C1 controls and U+2028/U+2029");
+	ok(render_value_ok("caf\xc3\xa9") && render_value_ok("\xc2\xa0x") &&
+	       render_value_ok("\xe2\x80\xa6") &&
+	       render_value_ok("\xe2\x82\xac"),
+	   "render_value_ok keeps other UTF-8 (U+00E9, U+00A0, U+2026, "
+	   "U+20AC)");
+
+	{
+		struct cred *ls = mk("ASIALS", "s", "tok\xe2\x80\xa8[x]", exp);
+		struct render_profile lp = {
+		    .label = "ls", .profile = "ls", .cred = ls};
+		f.format = FMT_AWS_PROCESS;
+		ok(render(&f, &lp, 1, &b, err) == -EIO &&
+		       strstr(err, "session_token"),
+		   "aws-process refuses a U+2028 in a value: %s", err);
+		cred_unref(ls);
+	}
 
 	cred_unref(good);
 	cred_unref(evil);
