@@ -7,10 +7,16 @@
  * with a whole line and the chain goes on when space returns.
  *
  * Several processes may append (the daemon and a command run while it is
- * down or up): each write holds flock(LOCK_EX), and a writer that finds the
- * file grown by someone else continues from the new last line, but only
- * if its own last line is still there unchanged, otherwise it keeps its
- * own chain so the tampering shows in `audit verify`.
+ * down or up): a write holds flock(LOCK_EX), and a writer that takes the
+ * lock and finds the file grown by someone else continues from the new
+ * last line, but only if its own last line is still there unchanged,
+ * otherwise it keeps its own chain so the tampering shows in `audit
+ * verify`.  A busy writer keeps the lock between lines (a lease): one
+ * write(2) per line instead of lock, fstat, write, unlock.  The handle's
+ * thread gives the lease back after AUDIT_LEASE_IDLE_MS without a line,
+ * or after AUDIT_LEASE_MAX_MS, then writes lock per line for
+ * AUDIT_LEASE_COOL_MS so a waiting writer gets in: another writer waits
+ * a few milliseconds at most.
  *
  * Every line's members are written by access/audit_json.c (one encoder,
  * one escaping); reading the log back is cli/audit_cmd.c's job.
@@ -33,6 +39,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,9 +66,15 @@ struct audit {
 	bool stopping;
 	pthread_cond_t wake;
 	int sync_err; /* last background fdatasync failure, 0 if none */
+	/* The flock lease (file targets). */
+	bool held;
+	long held_since_ms, last_ms, cool_until_ms;
 };
 
-#define AUDIT_BATCH_MS 10
+#define AUDIT_TICK_MS 5 /* the thread's period: batch sync, lease check */
+#define AUDIT_LEASE_IDLE_MS 2
+#define AUDIT_LEASE_MAX_MS 50
+#define AUDIT_LEASE_COOL_MS 5
 
 void audit_hash_line(const void *line, size_t len, char out[static 65])
 {
@@ -335,15 +348,13 @@ int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 		goto out;
 	}
 	a->synced_seq = a->seq;
-	if (sync == AUDIT_SYNC_BATCH) {
-		if ((r = -pthread_create(&a->syncer, NULL, syncer_main, a)) <
-		    0) {
-			snprintf(err, errlen, "audit log %s: syncer: %s",
-				 target, strerror(-r));
-			goto out;
-		}
-		a->syncer_running = true;
+	/* The lease's (and in batch mode the group commit's) thread. */
+	if ((r = -pthread_create(&a->syncer, NULL, syncer_main, a)) < 0) {
+		snprintf(err, errlen, "audit log %s: syncer: %s", target,
+			 strerror(-r));
+		goto out;
 	}
+	a->syncer_running = true;
 	if (torn) {
 		cJSON *f = cJSON_CreateObject();
 
@@ -389,10 +400,25 @@ void audit_close(struct audit *a)
 	free(a);
 }
 
-/* Background group commit: every AUDIT_BATCH_MS, one fdatasync covers
- * every line written since the last.  A line is written (in the kernel,
- * surviving a daemon crash) before its open is served, and durable on disk
- * within AUDIT_BATCH_MS; `always` waits for the disk on every line. */
+/* Under a->lock: gives the flock lease back when idle or held too long. */
+static void lease_check(struct audit *a)
+{
+	long now = util_mono_ms();
+
+	if (!a->held || (now - a->last_ms < AUDIT_LEASE_IDLE_MS &&
+			 now - a->held_since_ms < AUDIT_LEASE_MAX_MS))
+		return;
+	flock(a->fd, LOCK_UN);
+	a->held = false;
+	if (now - a->held_since_ms >= AUDIT_LEASE_MAX_MS)
+		a->cool_until_ms = now + AUDIT_LEASE_COOL_MS;
+}
+
+/* The handle's thread, every AUDIT_TICK_MS: the lease, and in batch mode
+ * the group commit, one fdatasync for every line written since the last.
+ * A line is written (in the kernel, surviving a daemon crash) before its
+ * open is served, and durable on disk within 2 * AUDIT_TICK_MS; `always`
+ * waits for the disk on every line. */
 static void *syncer_main(void *arg)
 {
 	struct audit *a = arg;
@@ -401,13 +427,15 @@ static void *syncer_main(void *arg)
 	while (!a->stopping) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += AUDIT_BATCH_MS * 1000000L;
+		ts.tv_nsec += AUDIT_TICK_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&a->wake, &a->lock, &ts);
-		if (a->synced_seq >= a->seq || a->syncing)
+		lease_check(a);
+		if (a->sync != AUDIT_SYNC_BATCH || a->synced_seq >= a->seq ||
+		    a->syncing)
 			continue;
 		uint64_t target = a->seq;
 		a->syncing = true;
@@ -497,9 +525,11 @@ static int emit_body(struct audit *a, const char *event, const char *body,
 		return -ENOMEM;
 
 	pthread_mutex_lock(&a->lock);
-	if (!a->use_syslog) {
+	if (!a->use_syslog && !a->held) {
 		flock(a->fd, LOCK_EX);
 		resync_locked(a);
+		a->held = true;
+		a->held_since_ms = util_mono_ms();
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	util_time_format_ms(&now, ts);
@@ -523,12 +553,18 @@ static int emit_body(struct audit *a, const char *event, const char *body,
 				a->size = -1;
 			}
 			flock(a->fd, LOCK_UN);
+			a->held = false;
 			pthread_mutex_unlock(&a->lock);
 			goto out;
 		}
 		a->last_off = a->size;
 		a->size += (off_t)(len + 1);
-		flock(a->fd, LOCK_UN);
+		/* Keep the lease while lines come, unless a waiter's turn. */
+		a->last_ms = util_mono_ms();
+		if (!a->syncer_running || a->last_ms < a->cool_until_ms) {
+			flock(a->fd, LOCK_UN);
+			a->held = false;
+		}
 	}
 	a->seq = seq;
 	audit_hash_line(line, len, a->prev);
@@ -614,6 +650,16 @@ static void open_event_caller(struct ajson *j, const struct caller *c)
 	ajson_kstr(j, "exe", known && c->exe[0] ? c->exe : NULL);
 	if (known && c->exe_deleted)
 		ajson_kbool(j, "exe_deleted", true);
+	/* The path is the caller's word; what ran is this file, which the
+	 * path does not name in the daemon's namespace. */
+	if (known && c->exe_mismatch && c->exe_ino) {
+		char id[64];
+
+		snprintf(id, sizeof(id), "%u:%u:%llu", major(c->exe_dev),
+			 minor(c->exe_dev), (unsigned long long)c->exe_ino);
+		ajson_kbool(j, "exe_mismatch", true);
+		ajson_kstr(j, "exe_dev_ino", id);
+	}
 	ajson_kstr(j, "comm", known ? c->comm : NULL);
 	ajson_kstr(j, "cmdline",
 		   known && (c->have & CALLER_NEED_CMDLINE) ? c->cmdline
