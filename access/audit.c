@@ -18,11 +18,17 @@
  * AUDIT_LEASE_COOL_MS so a waiting writer gets in: another writer waits
  * a few milliseconds at most.
  *
+ * A log whose name no longer leads to the open file (unlinked, replaced)
+ * is reopened by name when the lease is next taken, with an "integrity"
+ * line there; a sealed log (access/audit_seal.h, "<log>.seal" present)
+ * ends each line with its epoch and MAC.
+ *
  * Every line's members are written by access/audit_json.c (one encoder,
  * one escaping); reading the log back is cli/audit_cmd.c's job.
  */
-#include "access/audit.h"
+#include "access/audit_int.h"
 #include "access/audit_json.h"
+#include "access/audit_seal.h"
 #include "access/caller.h"
 #include "access/policy.h"
 #include "core/util.h"
@@ -43,38 +49,6 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
-
-struct audit {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	char *path;
-	int fd;
-	bool use_syslog;
-	enum audit_sync sync;
-	uint64_t seq;	/* seq of the last line */
-	char prev[65];	/* hex SHA-256 of the last line */
-	off_t size;	/* file size after the last whole line */
-	off_t last_off; /* where our last line starts, -1 if unknown */
-	uint64_t synced_seq;
-	uint64_t failed_seq; /* lines up to here were hit by a failed sync */
-	int failed_err;
-	bool syncing;
-	/* batch: a syncer thread makes written lines durable within
-	 * AUDIT_BATCH_MS, one fdatasync for all of them. */
-	pthread_t syncer;
-	bool syncer_running;
-	bool stopping;
-	pthread_cond_t wake;
-	int sync_err; /* last background fdatasync failure, 0 if none */
-	/* The flock lease (file targets). */
-	bool held;
-	long held_since_ms, last_ms, cool_until_ms;
-};
-
-#define AUDIT_TICK_MS 5 /* the thread's period: batch sync, lease check */
-#define AUDIT_LEASE_IDLE_MS 2
-#define AUDIT_LEASE_MAX_MS 50
-#define AUDIT_LEASE_COOL_MS 5
 
 void audit_hash_line(const void *line, size_t len, char out[static 65])
 {
@@ -106,150 +80,9 @@ bool audit_seq_ok(const cJSON *seq)
 	       seq->valuedouble == (double)(uint64_t)seq->valuedouble;
 }
 
-/* Reads the last whole line of fd (size bytes long, ending in '\n') into a
- * malloc'd buffer (no newline); *off = its offset. */
-static int read_last_line(int fd, off_t size, char **line, size_t *len,
-			  off_t *off)
-{
-	size_t chunk = 8192;
-	char *buf = NULL, *nl;
-	off_t start;
-	ssize_t n;
-
-	for (;;) {
-		if ((off_t)chunk > size)
-			chunk = (size_t)size;
-		start = size - (off_t)chunk;
-		free(buf);
-		buf = malloc(chunk + 1);
-		if (!buf)
-			return -ENOMEM;
-		n = pread(fd, buf, chunk, start);
-		if (n < 0 || (size_t)n != chunk) {
-			free(buf);
-			return n < 0 ? -errno : -EIO;
-		}
-		/* buf[chunk-1] is the final '\n'. */
-		buf[chunk - 1] = '\0';
-		nl = memrchr(buf, '\n', chunk - 1);
-		if (nl || start == 0) {
-			size_t from = nl ? (size_t)(nl - buf) + 1 : 0;
-
-			*len = chunk - 1 - from;
-			memmove(buf, buf + from, *len + 1);
-			*line = buf;
-			*off = start + (off_t)from;
-			return 0;
-		}
-		chunk *= 2;
-	}
-}
-
-/* Loads seq/prev/size from the end of the file.  A torn last line (no
- * newline: a crash or power loss mid-write) is cut off; *torn says how
- * many bytes. */
-static int load_tail(struct audit *a, size_t *torn, char *err, size_t errlen)
-{
-	struct stat st;
-	off_t size, keep;
-	char buf[4096];
-	char *line = NULL;
-	size_t len = 0;
-	cJSON *j = NULL, *seq;
-	int r;
-
-	*torn = 0;
-	if (fstat(a->fd, &st) < 0)
-		return -errno;
-	size = st.st_size;
-	/* Find the last '\n'; anything after it is a torn line. */
-	keep = size;
-	while (keep > 0) {
-		size_t want =
-		    keep > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)keep;
-		ssize_t n = pread(a->fd, buf, want, keep - (off_t)want);
-		char *nl;
-
-		if (n != (ssize_t)want)
-			return n < 0 ? -errno : -EIO;
-		nl = memrchr(buf, '\n', want);
-		if (nl) {
-			keep = keep - (off_t)want + (nl - buf) + 1;
-			break;
-		}
-		keep -= (off_t)want;
-	}
-	if (keep != size) {
-		if (ftruncate(a->fd, keep) < 0)
-			return -errno;
-		*torn = (size_t)(size - keep);
-		size = keep;
-	}
-	a->size = size;
-	if (size == 0) {
-		a->seq = 0;
-		memcpy(a->prev, AUDIT_CHAIN_START, 65);
-		a->last_off = -1;
-		return 0;
-	}
-	if ((r = read_last_line(a->fd, size, &line, &len, &a->last_off)) < 0)
-		return r;
-	j = cJSON_ParseWithLength(line, len);
-	seq = j ? cJSON_GetObjectItemCaseSensitive(j, "seq") : NULL;
-	if (!audit_seq_ok(seq)) {
-		snprintf(err, errlen,
-			 "audit log %s: last line is not an audit record "
-			 "(see credfs audit verify)",
-			 a->path);
-		r = -EINVAL;
-		goto out;
-	}
-	a->seq = (uint64_t)seq->valuedouble;
-	audit_hash_line(line, len, a->prev);
-	r = 0;
-out:
-	cJSON_Delete(j);
-	free(line);
-	return r;
-}
-
-/* Under flock: if someone else appended since our last line, continue
- * from theirs, provided ours is still intact. */
-static void resync_locked(struct audit *a)
-{
-	struct stat st;
-	char hex[65];
-	char *buf;
-	size_t len, torn;
-	ssize_t n;
-	char dummy[8];
-
-	if (fstat(a->fd, &st) < 0 || st.st_size == a->size)
-		return;
-	if (a->last_off >= 0 && a->size > a->last_off) {
-		len = (size_t)(a->size - a->last_off);
-		buf = malloc(len);
-		if (!buf)
-			return;
-		n = pread(a->fd, buf, len, a->last_off);
-		if (n == (ssize_t)len && len > 0 && buf[len - 1] == '\n')
-			audit_hash_line(buf, len - 1, hex);
-		else
-			hex[0] = '\0';
-		free(buf);
-		if (strcmp(hex, a->prev)) {
-			/* Our line was altered: keep our chain, let verify
-			 * show the break, and append from the new end. */
-			a->size = st.st_size;
-			a->last_off = -1;
-			return;
-		}
-	}
-	if (load_tail(a, &torn, dummy, sizeof(dummy)) < 0)
-		a->size = st.st_size;
-}
-
 static void *syncer_main(void *arg);
+static void lease_take(struct audit *a);
+static int seal_epoch_locked(struct audit *a);
 
 int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 	       char *err, size_t errlen)
@@ -339,7 +172,7 @@ int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 		free(dir);
 	}
 	flock(a->fd, LOCK_EX);
-	r = load_tail(a, &torn, err, errlen);
+	r = audit_load_tail(a, &torn, err, errlen);
 	flock(a->fd, LOCK_UN);
 	if (r < 0) {
 		if (!err[0])
@@ -348,6 +181,20 @@ int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 		goto out;
 	}
 	a->synced_seq = a->seq;
+	r = audit_seal_load(target, &a->seal);
+	if (r < 0 && r != -ENOENT) {
+		snprintf(err, errlen, "audit log %s: seal state %s.seal: %s",
+			 target, target, strerror(-r));
+		goto out;
+	}
+	/* A crash between an epoch's last line and the next key. */
+	if (a->seal && a->last_epoch_end &&
+	    a->last_epoch_end == audit_seal_epoch(a->seal) &&
+	    (r = audit_seal_advance(a->seal)) < 0) {
+		snprintf(err, errlen, "audit log %s: seal state: %s", target,
+			 strerror(-r));
+		goto out;
+	}
 	/* The lease's (and in batch mode the group commit's) thread. */
 	if ((r = -pthread_create(&a->syncer, NULL, syncer_main, a)) < 0) {
 		snprintf(err, errlen, "audit log %s: syncer: %s", target,
@@ -387,6 +234,7 @@ void audit_close(struct audit *a)
 		pthread_join(a->syncer, NULL);
 	}
 	pthread_cond_destroy(&a->wake);
+	audit_seal_free(a->seal);
 	if (a->fd >= 0) {
 		if (a->sync != AUDIT_SYNC_NONE)
 			fdatasync(a->fd);
@@ -433,6 +281,13 @@ static void *syncer_main(void *arg)
 			ts.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+		/* An idle epoch ends by age too: a later break-in finds the
+		 * key of an epoch at most AUDIT_SEAL_EPOCH_SECONDS old. */
+		if (audit_seal_due(a->seal, true)) {
+			lease_take(a);
+			if (seal_epoch_locked(a) == 0)
+				a->last_ms = util_mono_ms();
+		}
 		lease_check(a);
 		if (a->sync != AUDIT_SYNC_BATCH || a->synced_seq >= a->seq ||
 		    a->syncing)
@@ -505,32 +360,32 @@ static bool event_name_ok(const char *s)
 	return true;
 }
 
-/* Writes one line: body (the inside of a JSON object, no braces, may be
- * empty) between the header and prev. */
-static int emit_body(struct audit *a, const char *event, const char *body,
-		     size_t bodylen, int priority)
+/* Under a->lock: the flock lease, taken if not held. */
+static void lease_take(struct audit *a)
+{
+	if (a->use_syslog || a->held)
+		return;
+	flock(a->fd, LOCK_EX);
+	audit_reopen_if_replaced(a);
+	audit_resync_locked(a);
+	if (a->seal)
+		audit_seal_refresh(a->seal);
+	a->held = true;
+	a->held_since_ms = util_mono_ms();
+}
+
+/* Under a->lock and the lease: formats, seals and writes one line. */
+static int write_locked(struct audit *a, const char *event, const char *body,
+			size_t bodylen, int priority, char *line, size_t cap,
+			uint64_t *seq_out)
 {
 	struct timespec now;
-	char ts[32], stackline[4096];
-	char *line = stackline;
-	size_t cap, len;
-	uint64_t seq = 0;
+	char ts[32];
+	uint64_t seq;
+	size_t len;
 	ssize_t n;
 	int r;
 
-	if (!event_name_ok(event))
-		return -EINVAL;
-	cap = bodylen + strlen(event) + 200;
-	if (cap > sizeof(stackline) && !(line = malloc(cap)))
-		return -ENOMEM;
-
-	pthread_mutex_lock(&a->lock);
-	if (!a->use_syslog && !a->held) {
-		flock(a->fd, LOCK_EX);
-		resync_locked(a);
-		a->held = true;
-		a->held_since_ms = util_mono_ms();
-	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	util_time_format_ms(&now, ts);
 	seq = a->seq + 1;
@@ -539,6 +394,8 @@ static int emit_body(struct audit *a, const char *event, const char *body,
 			       "\"event\":\"%s\"%s%.*s,\"prev\":\"%s\"}",
 			       ts, (unsigned long long)seq, event,
 			       bodylen ? "," : "", (int)bodylen, body, a->prev);
+	if (a->seal && (r = audit_seal_line(a->seal, line, &len, cap - 1)) < 0)
+		return r;
 	if (a->use_syslog) {
 		syslog(priority, "%s", line);
 	} else {
@@ -554,11 +411,69 @@ static int emit_body(struct audit *a, const char *event, const char *body,
 			}
 			flock(a->fd, LOCK_UN);
 			a->held = false;
-			pthread_mutex_unlock(&a->lock);
-			goto out;
+			return r;
 		}
 		a->last_off = a->size;
 		a->size += (off_t)(len + 1);
+	}
+	a->seq = seq;
+	audit_hash_line(line, len, a->prev);
+	*seq_out = seq;
+	return 0;
+}
+
+/* Under a->lock and the lease: the epoch's last line, then the next key
+ * (the old one erased). */
+static int seal_epoch_locked(struct audit *a)
+{
+	char body[96], line[512];
+	uint64_t seq;
+	int r, n;
+
+	n = snprintf(body, sizeof(body), "\"epoch\":%llu,\"lines\":%llu",
+		     (unsigned long long)audit_seal_epoch(a->seal),
+		     (unsigned long long)audit_seal_lines(a->seal) + 1);
+	if ((r = write_locked(a, "epoch_end", body, (size_t)n, LOG_INFO, line,
+			      sizeof(line), &seq)) < 0)
+		return r;
+	return audit_seal_advance(a->seal);
+}
+
+/* Writes one line: body (the inside of a JSON object, no braces, may be
+ * empty) between the header and prev. */
+static int emit_body(struct audit *a, const char *event, const char *body,
+		     size_t bodylen, int priority)
+{
+	char stackline[4096];
+	char *line = stackline;
+	size_t cap;
+	uint64_t seq = 0;
+	int r;
+
+	if (!event_name_ok(event))
+		return -EINVAL;
+	cap = bodylen + strlen(event) + 300;
+	if (cap > sizeof(stackline) && !(line = malloc(cap)))
+		return -ENOMEM;
+
+	pthread_mutex_lock(&a->lock);
+	lease_take(a);
+	if (a->reopened) {
+		/* Said in the new file, chained from the old. */
+		static const char why[] =
+		    "\"reason\":\"log file unlinked or replaced while open: "
+		    "reopened\"";
+		a->reopened = false;
+		if ((r = write_locked(a, "integrity", why, sizeof(why) - 1,
+				      LOG_WARNING, line, cap, &seq)) < 0)
+			goto unlock;
+	}
+	if ((r = write_locked(a, event, body, bodylen, priority, line, cap,
+			      &seq)) < 0)
+		goto unlock;
+	if (audit_seal_due(a->seal, false) && (r = seal_epoch_locked(a)) < 0)
+		goto unlock;
+	if (!a->use_syslog) {
 		/* Keep the lease while lines come, unless a waiter's turn. */
 		a->last_ms = util_mono_ms();
 		if (!a->syncer_running || a->last_ms < a->cool_until_ms) {
@@ -566,12 +481,9 @@ static int emit_body(struct audit *a, const char *event, const char *body,
 			a->held = false;
 		}
 	}
-	a->seq = seq;
-	audit_hash_line(line, len, a->prev);
+unlock:
 	pthread_mutex_unlock(&a->lock);
-
-	r = 0;
-	if (a->use_syslog || a->sync == AUDIT_SYNC_NONE)
+	if (r < 0 || a->use_syslog || a->sync == AUDIT_SYNC_NONE)
 		goto out;
 	if (a->sync == AUDIT_SYNC_ALWAYS) {
 		r = fdatasync(a->fd) < 0 ? -errno : 0;

@@ -2,6 +2,8 @@
  *
  * Each line carries "prev", the SHA-256 (hex) of the previous line's bytes
  * (without its newline), and "seq"; the first line's prev is 64 zeros.
+ * Once sealed (access/audit_seal.h) each line also carries "ep" and a MAC
+ * under a forward-secure key.
  */
 #ifndef CREDFS_AUDIT_H
 #define CREDFS_AUDIT_H

@@ -6,6 +6,7 @@
  */
 #include "cli/audit_cmd.h"
 #include "access/audit.h"
+#include "access/audit_seal.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -262,6 +264,63 @@ out:
 	free(lines);
 	unmap_log(&m);
 	return status;
+}
+
+int audit_cmd_verify_key(const char *path, const char *key_hex, FILE *out)
+{
+	struct logmap m;
+	uint8_t vkey[32];
+	int status = 1, hi, lo;
+
+	if (!key_hex || strlen(key_hex) != 64) {
+		fprintf(out, "credfs: audit verify --key: the verification "
+			     "key is 64 hex digits\n");
+		return 2;
+	}
+	for (int i = 0; i < 32; i++) {
+		hi = util_unhex_digit(key_hex[2 * i]);
+		lo = util_unhex_digit(key_hex[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			fprintf(out, "credfs: audit verify --key: not a hex "
+				     "key\n");
+			sodium_memzero(vkey, sizeof(vkey));
+			return 2;
+		}
+		vkey[i] = (uint8_t)(hi << 4 | lo);
+	}
+	/* The chain first (edits, removals, reordering), then the seals
+	 * (forgery, removed epochs, a cut end, a replaced log). */
+	if (audit_cmd_verify(path, out) != 0)
+		goto out;
+	if (map_log(path, &m, out) < 0)
+		goto out;
+	status = audit_seal_verify(m.data, m.size, path, vkey, out);
+	unmap_log(&m);
+out:
+	sodium_memzero(vkey, sizeof(vkey));
+	return status;
+}
+
+int audit_cmd_seal_setup(const char *path, FILE *out)
+{
+	char vkey[65];
+	int r;
+
+	if (is_syslog(path, out))
+		return 1;
+	if ((r = audit_seal_setup(path, vkey)) < 0) {
+		fprintf(out, "credfs: audit log %s: cannot start sealing: %s\n",
+			path, r == -EEXIST ? "already sealed" : strerror(-r));
+		return 1;
+	}
+	fprintf(out,
+		"The audit log %s is sealed from its next line on.\n"
+		"Verification key (shown once; keep it off this machine):\n"
+		"  %s\n"
+		"Check the log with: credfs audit verify --key KEY\n",
+		path, vkey);
+	sodium_memzero(vkey, sizeof(vkey));
+	return 0;
 }
 
 /* Copies s for a terminal: control characters become '?'. */

@@ -11,6 +11,13 @@
 
 /* Checks the hash chain; names the first broken line and how. */
 int audit_cmd_verify(const char *path, FILE *out);
+/* The chain, then the forward-secure seals with the verification key (64
+ * hex digits): forged or edited lines, removed epochs, a cut end (against
+ * the writer's state), a replaced log, each with its line and epoch. */
+int audit_cmd_verify_key(const char *path, const char *key_hex, FILE *out);
+/* Starts sealing the log (access/audit_seal.h) and prints the
+ * verification key, once. */
+int audit_cmd_seal_setup(const char *path, FILE *out);
 /* Prints the lines for a person; follow: wait for more (and reopen a
  * rotated or truncated log). */
 int audit_cmd_tail(const char *path, bool follow, FILE *out);
