@@ -19,8 +19,9 @@
 
 /* Optional parts of an identity (the pinned core, tid/pid/uid/gid/tracer/
  * exe/comm/groups and the pin, is always read; starttime is 0 when pidfs
- * pins and no ancestors were asked for).  rules_needs() says which a
- * policy wants; the audit line wants CMDLINE | CGROUP. */
+ * pins and no ancestors were asked for).  policy_needs() says which a
+ * policy wants (fill them before policy_decide, which reads nothing); the
+ * audit line wants CMDLINE | CGROUP. */
 
 struct caller {
 	pid_t tid;
