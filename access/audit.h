@@ -2,6 +2,8 @@
  *
  * Each line carries "prev", the SHA-256 (hex) of the previous line's bytes
  * (without its newline), and "seq"; the first line's prev is 64 zeros.
+ * Once sealed (access/audit_seal.h) each line also carries "ep" and a MAC
+ * under a forward-secure key.
  */
 #ifndef CREDFS_AUDIT_H
 #define CREDFS_AUDIT_H
@@ -17,6 +19,15 @@ struct audit;
 typedef struct cJSON cJSON;
 
 enum audit_sync { AUDIT_SYNC_NONE, AUDIT_SYNC_BATCH, AUDIT_SYNC_ALWAYS };
+
+/* The first line's prev. */
+#define AUDIT_CHAIN_START                                                      \
+	"0000000000000000000000000000000000000000000000000000000000000000"
+
+/* The chain's link: hex SHA-256 of a line's bytes (without its newline). */
+void audit_hash_line(const void *line, size_t len, char out[static 65]);
+/* Whether a parsed "seq" is one: a whole number >= 1 a double holds. */
+bool audit_seq_ok(const cJSON *seq);
 
 /* target: a path (created 0600, parent 0700) or "syslog".  Continues the
  * chain of an existing log (reads its last line). */
@@ -34,7 +45,8 @@ int audit_open_event(struct audit *a, const char *file,
 		     const struct caller *c, const struct policy_decision *d,
 		     const char *const *key_ids, size_t nkeys, time_t expires);
 
-/* Commands: print to out; return the process exit status. */
+/* The commands, defined in cli/audit_cmd.c and declared in cli/audit_cmd.h;
+ * repeated here until every caller includes that header. */
 int audit_cmd_verify(const char *path, FILE *out);
 int audit_cmd_tail(const char *path, bool follow, FILE *out);
 int audit_cmd_report(const char *path, const char *key_id, const char *since,

@@ -16,15 +16,20 @@
  * The request's fsuid/fsgid must equal the thread's (status Uid:/Gid:
  * fourth field): a pid that was recycled to another user's process between
  * the request and the lookup is refused rather than trusted.
+ *
+ * The executable: /proc/PID/exe's path is written in the caller's mount
+ * namespace, so a private namespace can give any file any name.  What runs
+ * is the device and inode behind the link (fstatat follows it to the file
+ * itself); exe_mismatch says the path, looked up in the daemon's
+ * namespace, is not that file.  A daemon that may not look at another
+ * user's exe (no CAP_SYS_PTRACE) identifies the caller without it.  The
+ * identity cache is caller_cache.c, the hash caller_sha.c.
  */
-#include "access/caller.h"
+#include "access/caller_int.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <poll.h>
@@ -32,7 +37,6 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DELETED_SUFFIX " (deleted)"
@@ -48,7 +52,7 @@ static int pidfd_open_tid(pid_t tid, unsigned flags)
 
 /* Whether pidfds live on pidfs (unique inode numbers) and take
  * PIDFD_THREAD: both came with Linux 6.9.  Probed once. */
-static bool have_pidfs(void)
+bool caller_have_pidfs(void)
 {
 	static int state; /* 0 unknown, 1 yes, -1 no */
 	int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
@@ -74,7 +78,7 @@ out:
 }
 
 /* pidfs inode of the thread tid now. */
-static int pidfs_ino_of(pid_t tid, uint64_t *ino, int *keep_fd)
+int caller_pidfs_ino(pid_t tid, uint64_t *ino, int *keep_fd)
 {
 	struct stat st;
 	int fd, r = 0;
@@ -93,7 +97,7 @@ static int pidfs_ino_of(pid_t tid, uint64_t *ino, int *keep_fd)
 	return r;
 }
 
-static int proc_open_dir(pid_t pid)
+int caller_proc_dir(pid_t pid)
 {
 	char path[32];
 	int fd;
@@ -107,7 +111,7 @@ static int proc_open_dir(pid_t pid)
 
 /* Reads a whole (small) /proc file into buf, NUL-terminated; returns the
  * length or -errno.  A file longer than buf is truncated. */
-static ssize_t read_at(int dirfd, const char *name, char *buf, size_t size)
+ssize_t caller_read_at(int dirfd, const char *name, char *buf, size_t size)
 {
 	size_t len = 0;
 	ssize_t n;
@@ -138,14 +142,7 @@ static ssize_t read_at(int dirfd, const char *name, char *buf, size_t size)
 	return (ssize_t)len;
 }
 
-/* Field 4 (ppid) and 22 (starttime) of /proc/PID/stat, and comm. */
-struct stat_fields {
-	pid_t ppid;
-	unsigned long long starttime;
-	char comm[32];
-};
-
-static int read_stat(int dirfd, struct stat_fields *sf)
+int caller_read_stat(int dirfd, struct caller_stat *sf)
 {
 	char buf[1024];
 	char *open_paren, *close_paren, *p, *end;
@@ -153,7 +150,7 @@ static int read_stat(int dirfd, struct stat_fields *sf)
 	size_t clen;
 	int field;
 
-	n = read_at(dirfd, "stat", buf, sizeof(buf));
+	n = caller_read_at(dirfd, "stat", buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	/* comm may hold anything, ')' included: it ends at the last ')'. */
@@ -191,17 +188,6 @@ static int read_stat(int dirfd, struct stat_fields *sf)
 	return 0;
 }
 
-struct status_fields {
-	pid_t tgid;
-	pid_t ppid;
-	char name[32];
-	pid_t tracer;
-	unsigned long fsuid, fsgid;
-	size_t ngroups;
-	gid_t groups[CALLER_MAX_GROUPS];
-	bool groups_truncated;
-};
-
 /* Fourth number of "Uid:\tr\te\ts\tfs". */
 static int parse_fourth(const char *p, unsigned long *out)
 {
@@ -219,14 +205,14 @@ static int parse_fourth(const char *p, unsigned long *out)
 	return 0;
 }
 
-static int read_status(int dirfd, struct status_fields *st)
+int caller_read_status(int dirfd, const char *name, struct caller_status *st)
 {
 	char buf[8192];
 	char *line, *nl, *end;
 	unsigned seen = 0;
 	ssize_t n;
 
-	n = read_at(dirfd, "status", buf, sizeof(buf));
+	n = caller_read_at(dirfd, name, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	st->ngroups = 0;
@@ -310,11 +296,36 @@ static int read_exe(int dirfd, char *buf, size_t size, bool *deleted)
 	return 0;
 }
 
+bool caller_path_is(const char *path, dev_t dev, ino_t ino)
+{
+	struct stat st;
+
+	return dev && ino && stat(path, &st) == 0 && st.st_dev == dev &&
+	       st.st_ino == ino;
+}
+
+/* What DIR/exe runs (its device and inode) and whether path, the name the
+ * caller's namespace gives it, is that file in ours.  -EACCES when the
+ * daemon may not look (another user's process, a daemon without
+ * CAP_SYS_PTRACE). */
+static int exe_identity(int dirfd, const char *path, bool deleted, dev_t *dev,
+			ino_t *ino, bool *mismatch)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, "exe", &st, 0) < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	*mismatch = deleted || !caller_path_is(path, st.st_dev, st.st_ino);
+	return 0;
+}
+
 static void read_cmdline(int dirfd, struct caller *c)
 {
 	ssize_t n, i;
 
-	n = read_at(dirfd, "cmdline", c->cmdline, sizeof(c->cmdline));
+	n = caller_read_at(dirfd, "cmdline", c->cmdline, sizeof(c->cmdline));
 	if (n < 0) {
 		c->cmdline[0] = '\0';
 		return;
@@ -329,7 +340,7 @@ static void read_cmdline(int dirfd, struct caller *c)
 
 /* The "0::" line; empty without cgroup v2.  A path that does not fit is an
  * error: a truncated path could match a glob the real one does not. */
-static int read_cgroup(int dirfd, struct caller *c)
+int caller_read_cgroup(int dirfd, const char *name, struct caller *c)
 {
 	char buf[4096];
 	char *line, *nl;
@@ -337,7 +348,7 @@ static int read_cgroup(int dirfd, struct caller *c)
 	size_t len;
 
 	c->cgroup[0] = '\0';
-	n = read_at(dirfd, "cgroup", buf, sizeof(buf));
+	n = caller_read_at(dirfd, name, buf, sizeof(buf));
 	if (n < 0)
 		return (int)n;
 	if ((size_t)n == sizeof(buf) - 1)
@@ -363,53 +374,68 @@ static int read_cgroup(int dirfd, struct caller *c)
 static void read_ancestors(struct caller *c, pid_t ppid,
 			   unsigned long long child_start)
 {
-	struct stat_fields sf;
+	struct caller_stat sf;
 	pid_t p = ppid;
-	bool deleted;
+	bool deleted, mismatch;
+	dev_t dev;
+	ino_t ino;
 	int dfd;
 
 	c->nancestors = 0;
 	c->ancestors_deleted = 0;
+	c->ancestors_mismatch = 0;
 	while (p > 1 && c->nancestors < CALLER_MAX_ANCESTORS) {
 		char *slot = c->ancestors[c->nancestors];
 
-		dfd = proc_open_dir(p);
+		dfd = caller_proc_dir(p);
 		if (dfd < 0)
 			break;
-		if (read_stat(dfd, &sf) < 0 || sf.starttime > child_start) {
+		if (caller_read_stat(dfd, &sf) < 0 ||
+		    sf.starttime > child_start) {
 			close(dfd);
 			break;
 		}
-		if (read_exe(dfd, slot, PATH_MAX, &deleted) < 0) {
+		if (read_exe(dfd, slot, PATH_MAX, &deleted) < 0 ||
+		    exe_identity(dfd, slot, deleted, &dev, &ino, &mismatch) <
+			0) {
 			strcpy(slot, "?");
 			deleted = false;
+			mismatch = true;
 		}
 		close(dfd);
 		if (deleted)
 			c->ancestors_deleted |= 1u << c->nancestors;
+		if (mismatch)
+			c->ancestors_mismatch |= 1u << c->nancestors;
 		c->nancestors++;
 		child_start = sf.starttime;
 		p = sf.ppid;
 	}
 }
 
-/* A tracer can attach to one thread; a tracer on the leader controls the
- * whole address space too, so a thread's identity looks at both. */
-static void leader_tracer(struct caller *c, pid_t tgid, pid_t tid)
+void caller_take_status(struct caller *c, const struct caller_status *st)
 {
-	struct status_fields lst;
+	struct caller_status lst;
 	int lfd;
 
-	if (c->tracer || tgid == tid || (lfd = proc_open_dir(tgid)) < 0)
+	c->tracer = st->tracer;
+	c->ngroups = st->ngroups;
+	memcpy(c->groups, st->groups, st->ngroups * sizeof(gid_t));
+	c->groups_truncated = st->groups_truncated;
+	/* A tracer can attach to one thread; a tracer on the leader
+	 * controls the whole address space too, so a thread's identity
+	 * looks at both. */
+	if (c->tracer || st->tgid == c->tid ||
+	    (lfd = caller_proc_dir(st->tgid)) < 0)
 		return;
-	if (read_status(lfd, &lst) == 0)
+	if (caller_read_status(lfd, "status", &lst) == 0)
 		c->tracer = lst.tracer;
 	close(lfd);
 }
 
 /* Sets what must be valid even on failure, without clearing the large
  * path arrays (a 70 KiB memset per open is measurable). */
-static void caller_reset(struct caller *c, pid_t tid, uid_t uid, gid_t gid)
+void caller_reset(struct caller *c, pid_t tid, uid_t uid, gid_t gid)
 {
 	c->tid = tid;
 	c->pid = 0;
@@ -429,6 +455,10 @@ static void caller_reset(struct caller *c, pid_t tid, uid_t uid, gid_t gid)
 	c->ngroups = 0;
 	c->groups_truncated = false;
 	c->pidfs_ino = 0;
+	c->exe_dev = 0;
+	c->exe_ino = 0;
+	c->exe_mismatch = false;
+	c->ancestors_mismatch = 0;
 }
 
 /* Reads the optional parts in need through dirfd (the pinned task). */
@@ -440,7 +470,8 @@ static int fill_optional(struct caller *c, int dirfd, pid_t ppid,
 	need &= ~c->have;
 	if (need & CALLER_NEED_CMDLINE)
 		read_cmdline(dirfd, c);
-	if ((need & CALLER_NEED_CGROUP) && (r = read_cgroup(dirfd, c)) < 0)
+	if ((need & CALLER_NEED_CGROUP) &&
+	    (r = caller_read_cgroup(dirfd, "cgroup", c)) < 0)
 		return r;
 	if (need & CALLER_NEED_ANCESTORS)
 		read_ancestors(c, ppid, start);
@@ -452,8 +483,8 @@ static int fill_optional(struct caller *c, int dirfd, pid_t ppid,
 int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 			 struct caller *c)
 {
-	struct stat_fields sf = {0};
-	struct status_fields st;
+	struct caller_stat sf = {0};
+	struct caller_status st;
 	bool need_stat;
 	int dirfd = -1, r;
 
@@ -461,7 +492,7 @@ int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 	/* pid 0: the caller lives in a pid namespace we cannot see. */
 	if (tid <= 0)
 		return -ESRCH;
-	dirfd = proc_open_dir(tid);
+	dirfd = caller_proc_dir(tid);
 	if (dirfd < 0) {
 		r = dirfd;
 		goto out;
@@ -469,31 +500,39 @@ int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 	/* The pidfd is taken after the directory and before the reads
 	 * through it: a read that succeeds proves the task was alive, and
 	 * so held tid, when the pidfd was opened: both are the same task. */
-	if (have_pidfs() && (r = pidfs_ino_of(tid, &c->pidfs_ino, NULL)) < 0)
+	if (caller_have_pidfs() &&
+	    (r = caller_pidfs_ino(tid, &c->pidfs_ino, NULL)) < 0)
 		goto out;
 	/* stat only for the start time (the pin without pidfs) and for the
 	 * ancestor walk; status has the rest. */
 	need_stat = !c->pidfs_ino || (need & CALLER_NEED_ANCESTORS);
-	if (need_stat && (r = read_stat(dirfd, &sf)) < 0)
+	if (need_stat && (r = caller_read_stat(dirfd, &sf)) < 0)
 		goto out;
-	if ((r = read_status(dirfd, &st)) < 0)
+	if ((r = caller_read_status(dirfd, "status", &st)) < 0)
 		goto out;
 	if (st.fsuid != (unsigned long)uid || st.fsgid != (unsigned long)gid) {
 		r = -ESRCH;
 		goto out;
 	}
-	if ((r = read_exe(dirfd, c->exe, sizeof(c->exe), &c->exe_deleted)) < 0)
+	/* Another user's executable may be out of our sight: decided
+	 * without it, rules that look at it fail closed. */
+	r = read_exe(dirfd, c->exe, sizeof(c->exe), &c->exe_deleted);
+	if (r == 0)
+		r = exe_identity(dirfd, c->exe, c->exe_deleted, &c->exe_dev,
+				 &c->exe_ino, &c->exe_mismatch);
+	if (r == -EACCES || r == -EPERM) {
+		c->exe[0] = '\0';
+		c->exe_deleted = false;
+		c->exe_dev = 0;
+		c->exe_ino = 0;
+	} else if (r < 0) {
 		goto out;
+	}
 
 	c->pid = st.tgid;
-	c->tracer = st.tracer;
 	c->starttime = sf.starttime;
 	memcpy(c->comm, need_stat ? sf.comm : st.name, sizeof(c->comm));
-	c->ngroups = st.ngroups;
-	memcpy(c->groups, st.groups, st.ngroups * sizeof(gid_t));
-	c->groups_truncated = st.groups_truncated;
-
-	leader_tracer(c, st.tgid, tid);
+	caller_take_status(c, &st);
 
 	if ((r = fill_optional(c, dirfd, st.ppid, sf.starttime, need)) < 0)
 		goto out;
@@ -514,156 +553,16 @@ out:
 	return r;
 }
 
-/* ---- identity cache ---- */
-
-#define IDCACHE_SLOTS 64
-#define IDCACHE_TTL_MS 1000
-
-struct idcache_entry {
-	pid_t tid;
-	uint64_t ino; /* pidfs inode: unique per task for the boot */
-	long at_ms;
-	uid_t uid;
-	gid_t gid;
-	pid_t pid;
-	pid_t tracer;
-	bool exe_deleted;
-	char exe[PATH_MAX];
-	char comm[32];
-	char cmdline[256];
-	char cgroup[512];
-	unsigned have;
-	size_t ngroups;
-	gid_t groups[CALLER_MAX_GROUPS];
-	bool groups_truncated;
-};
-
-static struct idcache_entry idcache[IDCACHE_SLOTS];
-static pthread_mutex_t idcache_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void idcache_put(const struct caller *c)
-{
-	struct idcache_entry *e = &idcache[(unsigned)c->tid % IDCACHE_SLOTS];
-
-	pthread_mutex_lock(&idcache_mu);
-	e->tid = c->tid;
-	e->ino = c->pidfs_ino;
-	e->at_ms = mono_ms();
-	e->uid = c->uid;
-	e->gid = c->gid;
-	e->pid = c->pid;
-	e->tracer = c->tracer;
-	e->exe_deleted = c->exe_deleted;
-	memcpy(e->exe, c->exe, sizeof(e->exe));
-	memcpy(e->comm, c->comm, sizeof(e->comm));
-	memcpy(e->cmdline, c->cmdline, sizeof(e->cmdline));
-	memcpy(e->cgroup, c->cgroup, sizeof(e->cgroup));
-	e->have = c->have & (CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP);
-	e->ngroups = c->ngroups;
-	memcpy(e->groups, c->groups, c->ngroups * sizeof(gid_t));
-	e->groups_truncated = c->groups_truncated;
-	pthread_mutex_unlock(&idcache_mu);
-}
-
-/* 0 on a hit (c filled but for the parts in fresh), -ENOENT on a miss. */
-static int idcache_get(struct caller *c, uint64_t ino, const char *exe,
-		       bool deleted, unsigned need)
-{
-	struct idcache_entry *e = &idcache[(unsigned)c->tid % IDCACHE_SLOTS];
-	int r = -ENOENT;
-
-	pthread_mutex_lock(&idcache_mu);
-	if (e->tid != c->tid || e->ino != ino || !ino ||
-	    mono_ms() - e->at_ms > IDCACHE_TTL_MS || e->uid != c->uid ||
-	    e->gid != c->gid || e->exe_deleted != deleted ||
-	    strcmp(e->exe, exe) ||
-	    (need & ~e->have & (CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP)))
-		goto out;
-	c->pid = e->pid;
-	c->tracer = e->tracer;
-	c->exe_deleted = e->exe_deleted;
-	memcpy(c->exe, e->exe, sizeof(c->exe));
-	memcpy(c->comm, e->comm, sizeof(c->comm));
-	memcpy(c->cmdline, e->cmdline, sizeof(c->cmdline));
-	memcpy(c->cgroup, e->cgroup, sizeof(c->cgroup));
-	c->have = e->have;
-	c->ngroups = e->ngroups;
-	memcpy(c->groups, e->groups, e->ngroups * sizeof(gid_t));
-	c->groups_truncated = e->groups_truncated;
-	c->pidfs_ino = ino;
-	r = 0;
-out:
-	pthread_mutex_unlock(&idcache_mu);
-	return r;
-}
-
-int caller_identify_cached(pid_t tid, uid_t uid, gid_t gid, unsigned need,
-			   unsigned fresh, struct caller *c)
-{
-	char exe[PATH_MAX];
-	bool deleted = false;
-	uint64_t ino = 0;
-	int dirfd = -1, r;
-
-	/* Ancestors and hashes are never cached; without pidfs there is no
-	 * cheap proof that a task is the one cached. */
-	if ((need | fresh) & (CALLER_NEED_ANCESTORS | CALLER_NEED_SHA256) ||
-	    tid <= 0 || !have_pidfs())
-		goto full;
-	caller_reset(c, tid, uid, gid);
-	if ((dirfd = proc_open_dir(tid)) < 0)
-		goto full;
-	/* The same ordering as a full identification: directory, then the
-	 * pidfd, then reads through the directory. */
-	if (pidfs_ino_of(tid, &ino, NULL) < 0 ||
-	    read_exe(dirfd, exe, sizeof(exe), &deleted) < 0 ||
-	    idcache_get(c, ino, exe, deleted, need) < 0)
-		goto full_close;
-	if (fresh & CALLER_NEED_STATUS) {
-		struct status_fields st;
-		if (read_status(dirfd, &st) < 0 || st.tgid != c->pid ||
-		    st.fsuid != (unsigned long)uid ||
-		    st.fsgid != (unsigned long)gid)
-			goto full_close;
-		c->tracer = st.tracer;
-		c->ngroups = st.ngroups;
-		memcpy(c->groups, st.groups, st.ngroups * sizeof(gid_t));
-		c->groups_truncated = st.groups_truncated;
-		leader_tracer(c, st.tgid, tid);
-	}
-	if ((fresh & CALLER_NEED_CGROUP) && (r = read_cgroup(dirfd, c)) < 0) {
-		close(dirfd);
-		caller_reset(c, tid, uid, gid);
-		return r;
-	}
-	close(dirfd);
-	return 0;
-full_close:
-	close(dirfd);
-full:
-	r = caller_identify_need(tid, uid, gid, need | fresh, c);
-	if (r == 0 && c->pidfs_ino)
-		idcache_put(c);
-	return r;
-}
-
 bool caller_descends_from(pid_t pid, pid_t ancestor)
 {
 	/* Informational only (it decides whether a reader may wait), so a
 	 * plain walk up the parents is enough. */
 	for (int depth = 0; pid > 1 && depth < 64; depth++) {
-		struct stat_fields sf = {0};
-		int dfd = proc_open_dir(pid);
+		struct caller_stat sf = {0};
+		int dfd = caller_proc_dir(pid);
 		if (dfd < 0)
 			return false;
-		int r = read_stat(dfd, &sf);
+		int r = caller_read_stat(dfd, &sf);
 		close(dfd);
 		if (r < 0)
 			return false;
@@ -684,7 +583,7 @@ int caller_identify(pid_t tid, uid_t uid, gid_t gid, struct caller *c)
 
 /* Opens /proc/TID again and checks it is the task identified; sf gets
  * its stat (ppid, start time for the ancestor walk). */
-static int reopen_pinned(const struct caller *c, struct stat_fields *sf)
+int caller_reopen_pinned(const struct caller *c, struct caller_stat *sf)
 {
 	struct pollfd pfd = {.events = POLLIN};
 	uint64_t ino = 0;
@@ -695,14 +594,14 @@ static int reopen_pinned(const struct caller *c, struct stat_fields *sf)
 		return -ESRCH;
 	if (c->pidfs_ino) {
 		/* This pidfd names the task identified, or fails. */
-		if ((r = pidfs_ino_of(c->tid, &ino, &pfd.fd)) < 0)
+		if ((r = caller_pidfs_ino(c->tid, &ino, &pfd.fd)) < 0)
 			return -ESRCH;
 		if (ino != c->pidfs_ino) {
 			r = -ESRCH;
 			goto out;
 		}
 	}
-	dirfd = proc_open_dir(c->tid);
+	dirfd = caller_proc_dir(c->tid);
 	if (dirfd < 0) {
 		r = dirfd;
 		goto out;
@@ -713,7 +612,7 @@ static int reopen_pinned(const struct caller *c, struct stat_fields *sf)
 		r = -ESRCH;
 		goto out;
 	}
-	if ((r = read_stat(dirfd, sf)) < 0)
+	if ((r = caller_read_stat(dirfd, sf)) < 0)
 		goto out;
 	if (c->starttime && sf->starttime != c->starttime) {
 		r = -ESRCH;
@@ -731,14 +630,14 @@ out:
 
 int caller_complete(struct caller *c, unsigned need)
 {
-	struct stat_fields sf;
+	struct caller_stat sf;
 	int dirfd, r = 0;
 
 	if (!(need & ~c->have & ~CALLER_NEED_SHA256) &&
 	    (!(need & CALLER_NEED_SHA256) || c->have_sha256))
 		return 0;
 	if (need & ~c->have & ~CALLER_NEED_SHA256) {
-		dirfd = reopen_pinned(c, &sf);
+		dirfd = caller_reopen_pinned(c, &sf);
 		if (dirfd < 0)
 			return dirfd;
 		r = fill_optional(c, dirfd, sf.ppid, sf.starttime, need);
@@ -761,148 +660,4 @@ bool caller_in_group(const struct caller *c, gid_t g)
 		if (c->groups[i] == g)
 			return true;
 	return false;
-}
-
-/* Hashing a 10 MB interpreter on every open would dominate; the hash of an
- * unchanged file is cached.  The key includes ctime, which no user can set
- * and every write changes, so a binary modified in place misses. */
-#define SHA_CACHE_SIZE 32
-
-struct sha_entry {
-	bool used;
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-	uint8_t hash[32];
-};
-
-static pthread_mutex_t sha_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct sha_entry sha_cache[SHA_CACHE_SIZE];
-static unsigned sha_next;
-
-static bool sha_key_eq(const struct sha_entry *e, const struct stat *st)
-{
-	return e->used && e->dev == st->st_dev && e->ino == st->st_ino &&
-	       e->size == st->st_size &&
-	       e->mtime.tv_sec == st->st_mtim.tv_sec &&
-	       e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-	       e->ctime.tv_sec == st->st_ctim.tv_sec &&
-	       e->ctime.tv_nsec == st->st_ctim.tv_nsec;
-}
-
-static bool sha_cache_get(const struct stat *st, uint8_t out[static 32])
-{
-	bool hit = false;
-	unsigned i;
-
-	pthread_mutex_lock(&sha_lock);
-	for (i = 0; i < SHA_CACHE_SIZE; i++) {
-		if (sha_key_eq(&sha_cache[i], st)) {
-			memcpy(out, sha_cache[i].hash, 32);
-			hit = true;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&sha_lock);
-	return hit;
-}
-
-static void sha_cache_put(const struct stat *st, const uint8_t hash[static 32])
-{
-	struct sha_entry *e;
-
-	pthread_mutex_lock(&sha_lock);
-	e = &sha_cache[sha_next++ % SHA_CACHE_SIZE];
-	e->used = true;
-	e->dev = st->st_dev;
-	e->ino = st->st_ino;
-	e->size = st->st_size;
-	e->mtime = st->st_mtim;
-	e->ctime = st->st_ctim;
-	memcpy(e->hash, hash, 32);
-	pthread_mutex_unlock(&sha_lock);
-}
-
-static int hash_fd(int fd, uint8_t out[static 32])
-{
-	EVP_MD_CTX *ctx = NULL;
-	unsigned char *buf = NULL;
-	unsigned int len = 0;
-	ssize_t n;
-	int r = -ENOMEM;
-
-	buf = malloc(1 << 16);
-	ctx = EVP_MD_CTX_new();
-	if (!buf || !ctx)
-		goto out;
-	r = -EIO;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
-	for (;;) {
-		n = read(fd, buf, 1 << 16);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
-			goto out;
-	}
-	if (EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != 32)
-		goto out;
-	r = 0;
-out:
-	EVP_MD_CTX_free(ctx);
-	free(buf);
-	return r;
-}
-
-int caller_exe_sha256(struct caller *c)
-{
-	struct stat_fields sf;
-	struct stat st;
-	uint8_t hash[32];
-	int dirfd, fd = -1, r;
-
-	if (c->have_sha256)
-		return 0;
-	dirfd = reopen_pinned(c, &sf);
-	if (dirfd < 0)
-		return dirfd;
-	/* /proc/PID/exe opens the file the process runs, even if the path
-	 * now names another file or none. */
-	fd = openat(dirfd, "exe", O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = errno == ENOENT ? -ESRCH : -errno;
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!sha_cache_get(&st, hash)) {
-		if ((r = hash_fd(fd, hash)) < 0)
-			goto out;
-		sha_cache_put(&st, hash);
-	}
-	/* Still the same process after the (possibly long) read. */
-	if ((r = read_stat(dirfd, &sf)) < 0)
-		goto out;
-	if (c->starttime && sf.starttime != c->starttime) {
-		r = -ESRCH;
-		goto out;
-	}
-	memcpy(c->exe_sha256, hash, 32);
-	c->have_sha256 = true;
-	c->have |= CALLER_NEED_SHA256;
-	r = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	close(dirfd);
-	return r;
 }

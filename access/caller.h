@@ -19,8 +19,9 @@
 
 /* Optional parts of an identity (the pinned core, tid/pid/uid/gid/tracer/
  * exe/comm/groups and the pin, is always read; starttime is 0 when pidfs
- * pins and no ancestors were asked for).  rules_needs() says which a
- * policy wants; the audit line wants CMDLINE | CGROUP. */
+ * pins and no ancestors were asked for).  policy_needs() says which a
+ * policy wants (fill them before policy_decide, which reads nothing); the
+ * audit line wants CMDLINE | CGROUP. */
 
 struct caller {
 	pid_t tid;
@@ -48,10 +49,23 @@ struct caller {
 	 * unlike pid + start time (10 ms ticks).  0 without pidfs (< 6.9),
 	 * where starttime is the pin. */
 	uint64_t pidfs_ino;
+	/* What runs: device and inode of /proc/PID/exe (0 when exe is
+	 * unknown).  exe_mismatch: exe, the path the caller's namespace
+	 * shows, is not that file in the daemon's namespace (a private
+	 * mount namespace, a bind mount, a replaced file): an exe: allow
+	 * rule does not hold.  Bit i of ancestors_mismatch: the same for
+	 * ancestors[i]. */
+	dev_t exe_dev;
+	ino_t exe_ino;
+	bool exe_mismatch;
+	uint32_t ancestors_mismatch;
 };
 
 /* Fills c for the thread tid; -ESRCH/-EACCES/-EINVAL if the caller cannot
- * be identified (pid 0, vanished, pid reused, unreadable /proc). */
+ * be identified (pid 0, vanished, pid reused, unreadable /proc).  An
+ * executable the daemon may not see (another user's process, a daemon
+ * without CAP_SYS_PTRACE) is no failure: exe stays "" and only rules that
+ * look at it fail closed (see policy.h). */
 int caller_identify(pid_t tid, uid_t uid, gid_t gid, struct caller *c)
     __attribute__((warn_unused_result));
 /* Hash of the executable as the caller runs it (/proc/PID/exe). */
@@ -65,17 +79,21 @@ int caller_exe_sha256(struct caller *c);
 int caller_identify_need(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 			 struct caller *c) __attribute__((warn_unused_result));
 /* Like caller_identify_need, but a task identified in the last second
- * (same tid and pidfs inode, so the same task, and the same executable,
- * so no execve since) reuses what was read then: cmdline, cgroup, comm,
- * groups, tracer.  The parts in fresh are read now regardless (pass the
- * policy's needs: a rule never decides on a cached value).  Ancestors and
- * hashes are never cached.  Without pidfs this is caller_identify_need. */
+ * (its pidfd, kept by the cache, shows it still alive, so tid is still
+ * that task, and /proc/PID/exe is still the same file, so no execve
+ * since) reuses what was read then: exe's path, cmdline, cgroup, comm,
+ * groups, tracer.  Read now regardless: what runs (device and inode) and
+ * whether exe's path is that file in the daemon's namespace, and the parts
+ * in fresh (pass rules_needs(): a rule never decides on a cached value).
+ * Ancestors and hashes are never cached.  Without pidfs this is
+ * caller_identify_need. */
 int caller_identify_cached(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 			   unsigned fresh, struct caller *c)
     __attribute__((warn_unused_result));
 /* Fills optional parts still missing from an identified caller, checking
  * the process is still the one identified (same pidfs inode, or start
- * time); -ESRCH if not. */
+ * time); -ESRCH if not.  Call it with rules_needs() before policy_decide,
+ * which reads nothing itself. */
 int caller_complete(struct caller *c, unsigned need)
     __attribute__((warn_unused_result));
 /* Whether pid is a descendant of ancestor (a provider command the daemon

@@ -24,9 +24,17 @@ struct policy_decision {
 	size_t nprofiles;
 };
 
-/* c may be NULL: an unidentifiable caller, always denied.  A part of the
- * identity a rule reaches and that is still missing is read here
- * (caller_complete); if it cannot be, the caller is denied. */
+/* The CALLER_NEED_* parts policy_decide looks at: rules_needs(p) and the
+ * executable's hash when an exe_sha256: rule exists.  Fill them before
+ * deciding: caller_identify_cached(tid, uid, gid, need | policy_needs(p),
+ * policy_needs(p), c) or caller_complete(c, policy_needs(p)). */
+unsigned policy_needs(const struct rules *p);
+
+/* c may be NULL: an unidentifiable caller, always denied.  Reads no
+ * /proc (but see policy.c on exe_sha256: while rules_needs() does not name
+ * the hash): the parts policy_needs(p) names must be in c already; a rule
+ * that reaches a missing part (or an executable the daemon may not see)
+ * denies as "unidentified caller". */
 void policy_decide(const struct rules *p, struct caller *c,
 		   struct policy_decision *d);
 bool policy_admits_profile(const struct policy_decision *d, const char *label);

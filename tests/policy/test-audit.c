@@ -1,5 +1,6 @@
 /* audit: chain, tamper detection, hostile strings, ENOSPC, concurrency. */
 #include "access/audit.h"
+#include "cli/audit_cmd.h"
 #include "access/caller.h"
 #include "access/policy.h"
 #include "tests/tap.h"

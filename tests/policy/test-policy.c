@@ -98,11 +98,10 @@ static void test_parse(void)
 	expect_error("uid:1000 profiles:prod", false, "allow rule");
 
 	p = rules_new(1000);
-	ok(rules_add(p, true, "uid:root gid:root", 3, err, sizeof(err)) ==
-	       0,
+	ok(rules_add(p, true, "uid:root gid:root", 3, err, sizeof(err)) == 0,
 	   "names resolve: uid:root gid:root");
 	ok(rules_add(p, true, "  uid:1000\t exe:/usr/bin/aws  ", 4, err,
-			   sizeof(err)) == 0,
+		     sizeof(err)) == 0,
 	   "whitespace tolerated");
 	ok(rules_count(p) == 2, "two rules");
 	policy_decide(p, mk(0, 0, "/bin/sh"), &d);
@@ -366,6 +365,10 @@ static void test_sha256(void)
 	   "own hash rule");
 	r = caller_identify_need(gettid(), geteuid(), getegid(), 0, &self);
 	ok(r == 0, "identify self (need 0): %d", r);
+	/* policy_decide reads nothing: what the rules need is filled first. */
+	r = caller_complete(&self, policy_needs(p));
+	ok(r == 0 && self.have_sha256,
+	   "caller_complete(policy_needs) hashes the binary: %d", r);
 	policy_decide(p, &self, &d);
 	ok(d.allow && d.line == 21 && self.have_sha256,
 	   "own binary matches its exe_sha256 (%s)", d.rule);
@@ -471,6 +474,56 @@ static void test_timing(void)
 	rules_free(p);
 }
 
+/* policy_decide reads nothing: a part a rule reaches that the caller did
+ * not fill denies as unidentified; an executable out of sight (another
+ * user's process seen by a non-root daemon) only fails the rules that
+ * look at it; a substituted executable fails exe:/ancestor: allows. */
+static void test_needs_filled(void)
+{
+	static const char *const rules[] = {
+	    "allow uid:1000 exe:/usr/bin/aws",
+	    "allow uid:1001",
+	    "deny exe:/usr/bin/curl",
+	    "allow uid:1002 cgroup:/user.slice/**",
+	    "allow uid:1003 ancestor:/usr/bin/bash",
+	    NULL,
+	};
+	struct rules *p = mkpolicy(1000, rules);
+	struct caller *c;
+
+	c = mk(1001, 1001, "");
+	decide(p, c, true, "allow uid:1001", 11, "no exe: uid rule decides");
+	c = mk(1000, 1000, "");
+	decide(p, c, false, "unidentified caller", 0,
+	       "no exe: an exe rule that is reached fails closed");
+	c = mk(1000, 1000, "/usr/bin/aws");
+	c->exe_mismatch = true;
+	decide(p, c, false, "default: no rule matched", 0,
+	       "exe path not what runs: the allow does not hold");
+	c = mk(1005, 1005, "/usr/bin/curl");
+	c->exe_mismatch = true;
+	decide(p, c, false, "deny exe:/usr/bin/curl", 12,
+	       "exe path not what runs: a deny still holds");
+	c = mk(1002, 1002, "/bin/x");
+	snprintf(c->cgroup, sizeof(c->cgroup), "/user.slice/u");
+	c->have &= ~CALLER_NEED_CGROUP;
+	decide(p, c, false, "unidentified caller", 0,
+	       "cgroup not filled: denied, nothing read");
+	c->have |= CALLER_NEED_CGROUP;
+	decide(p, c, true, "allow uid:1002 cgroup:/user.slice/**", 13,
+	       "cgroup filled: allowed");
+	c = mk(1003, 1003, "/bin/x");
+	c->nancestors = 1;
+	snprintf(c->ancestors[0], sizeof(c->ancestors[0]), "/usr/bin/bash");
+	c->ancestors_mismatch = 1;
+	decide(p, c, false, "default: no rule matched", 0,
+	       "ancestor path not what runs: the allow does not hold");
+	c->ancestors_mismatch = 0;
+	decide(p, c, true, "allow uid:1003 ancestor:/usr/bin/bash", 14,
+	       "ancestor verified: allowed");
+	rules_free(p);
+}
+
 int main(void)
 {
 	test_parse();
@@ -481,6 +534,7 @@ int main(void)
 	test_ancestors_cgroup();
 	test_sha256();
 	test_profiles();
+	test_needs_filled();
 	test_timing();
 	return tap_done();
 }

@@ -1,0 +1,61 @@
+/* audit_int: the writer's state, shared by audit.c and audit_tail.c.
+ * Internal to access/: nothing outside includes it. */
+#ifndef CREDFS_AUDIT_INT_H
+#define CREDFS_AUDIT_INT_H
+
+#include "access/audit.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct audit_seal;
+
+struct audit {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *path;
+	int fd;
+	bool use_syslog;
+	enum audit_sync sync;
+	uint64_t seq;	/* seq of the last line */
+	char prev[65];	/* hex SHA-256 of the last line */
+	off_t size;	/* file size after the last whole line */
+	off_t last_off; /* where our last line starts, -1 if unknown */
+	uint64_t synced_seq;
+	uint64_t failed_seq; /* lines up to here were hit by a failed sync */
+	int failed_err;
+	bool syncing;
+	/* batch: a syncer thread makes written lines durable within
+	 * AUDIT_BATCH_MS, one fdatasync for all of them. */
+	pthread_t syncer;
+	bool syncer_running;
+	bool stopping;
+	pthread_cond_t wake;
+	int sync_err; /* last background fdatasync failure, 0 if none */
+	/* The flock lease (file targets). */
+	bool held;
+	long held_since_ms, last_ms, cool_until_ms;
+	bool reopened;		 /* the name led elsewhere: reopened */
+	struct audit_seal *seal; /* NULL: not sealed (audit_seal.h) */
+	uint64_t last_epoch_end; /* epoch the last line ended, 0 if none */
+};
+
+#define AUDIT_TICK_MS 5 /* the thread's period: batch sync, lease check */
+#define AUDIT_LEASE_IDLE_MS 2
+#define AUDIT_LEASE_MAX_MS 50
+#define AUDIT_LEASE_COOL_MS 5
+
+/* Loads seq/prev/size from the end of the file (under flock).  A torn
+ * last line (no newline: a crash mid-write) is cut off; *torn says how
+ * many bytes. */
+int audit_load_tail(struct audit *a, size_t *torn, char *err, size_t errlen);
+/* Under flock: if someone else appended since our last line, continue
+ * from theirs, provided ours is still intact. */
+void audit_resync_locked(struct audit *a);
+/* Under a->lock and flock: reopens the log if its name no longer leads to
+ * our file (sets a->reopened). */
+void audit_reopen_if_replaced(struct audit *a);
+
+#endif
