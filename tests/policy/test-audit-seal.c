@@ -3,7 +3,7 @@
 #include "access/audit.h"
 #include "access/audit_seal.h"
 #include "cli/audit_cmd.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
