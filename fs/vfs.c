@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Names are fixed by the config: a virtual name may be cached longer. */
@@ -674,6 +675,12 @@ int vfs_mount(struct vfs *v, bool allow_other, char *err, size_t errlen)
 	char opts[256];
 
 	pthread_once(&once, ops_init);
+	/* An O_PATH fd per inode the kernel holds: as many as allowed. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	snprintf(opts, sizeof(opts),
 		 "fsname=credfs,subtype=credfs,default_permissions,"
 		 "auto_unmount%s",
