@@ -12,7 +12,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fuse.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -144,10 +143,8 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 	struct engine *engine = NULL;
 	struct vfs *vfs = NULL;
 	struct ctl *ctl = NULL;
-	struct fuse *fuse = NULL;
-	char err[512] = "", opts[256];
+	char err[512] = "";
 	int r = 1, dirfd = -1;
-	bool mounted = false;
 
 	harden();
 	/* Callers are identified through /proc by the pid the kernel gives
@@ -191,29 +188,10 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 		report(status_fd, "ERR out of memory\n");
 		goto out;
 	}
-	snprintf(opts, sizeof(opts),
-		 "fsname=credfs,subtype=credfs,default_permissions,"
-		 "auto_unmount%s",
-		 cfg->allow_other ? ",allow_other" : "");
-	char *argv[] = {"credfs", "-o", opts, NULL};
-	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
-	fuse = fuse_new(&args, vfs_operations(), sizeof(struct fuse_operations),
-			vfs);
-	fuse_opt_free_args(&args);
-	if (!fuse) {
-		report(status_fd, "ERR cannot create the FUSE session\n");
+	if (vfs_mount(vfs, cfg->allow_other, err, sizeof(err)) < 0) {
+		report(status_fd, "ERR %s\n", err);
 		goto out;
 	}
-	if (fuse_mount(fuse, mountpoint) != 0) {
-		report(
-		    status_fd,
-		    "ERR cannot mount %s (is /dev/fuse usable and fusermount3 "
-		    "installed? allow_other needs user_allow_other in "
-		    "/etc/fuse.conf)\n",
-		    mountpoint);
-		goto out;
-	}
-	mounted = true;
 	struct ctl_ctx cc = {.cfg = cfg,
 			     .engine = engine,
 			     .vfs = vfs,
@@ -228,10 +206,6 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 		report(status_fd, "ERR cannot start the refresher\n");
 		goto out;
 	}
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0) {
-		report(status_fd, "ERR cannot set signal handlers\n");
-		goto out;
-	}
 	cJSON *ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "mountpoint", mountpoint);
 	cJSON_AddNumberToObject(ev, "pid", getpid());
@@ -242,19 +216,12 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 		close(status_fd);
 		status_fd = -1;
 	}
-	struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 10};
-	r = fuse_loop_mt(fuse, &lc) == 0 ? 0 : 1;
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
+	r = vfs_serve(vfs) == 0 ? 0 : 1;
 	ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "mountpoint", mountpoint);
 	audit_event(audit, "unmount", ev);
 out:
 	ctl_stop(ctl);
-	if (fuse) {
-		if (mounted)
-			fuse_unmount(fuse);
-		fuse_destroy(fuse);
-	}
 	engine_free(engine);
 	vfs_free(vfs);
 	audit_close(audit);

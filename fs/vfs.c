@@ -1,997 +1,731 @@
-/* vfs: virtual files rendered at open, passthrough for the rest. */
+/* vfs: the FUSE front end on the low-level API.  Requests are translated
+ * into the open pipeline (engine/open.h) for virtual files and into *at()
+ * calls on O_PATH fds for everything else (fs/pass.c). */
 #include "fs/vfs.h"
-#include "access/audit.h"
-#include "access/caller.h"
 #include "core/config.h"
-#include "core/cred.h"
-#include "engine/engine.h"
-#include "access/policy.h"
-#include "core/render.h"
-#include "core/secmem.h"
+#include "engine/open.h"
+#include "fs/node.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <fuse.h>
-#include <pthread.h>
+#include <grp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
-struct vfs {
-	const struct config *cfg;
-	struct engine *engine;
-	struct audit *audit;
-	int dirfd;
-	char *mountpoint;
-	time_t started;
-	atomic_bool locked;
-	atomic_ulong *opens;
-	atomic_ulong *denials;
-	atomic_ulong *cache_gen; /* cache = kernel: generation last served */
-	struct size_memo *memo;	 /* per file: st_size without a render */
-	/* Where an open's time goes (ns, summed over allowed opens). */
-	atomic_ullong t_identify, t_policy, t_render, t_audit, t_opens;
-	char **vdirs; /* directories that exist only for virtual files */
-	size_t nvdirs;
-};
+/* Names are fixed by the config: a virtual name may be cached longer. */
+#define VNAME_TIMEOUT 60.0
+/* Names and attributes underneath change only through this mount (it
+ * covers the directory), and every change made through it updates the
+ * kernel's copy; a second bounds what another path could change. */
+#define PASS_TIMEOUT 1.0
 
-/* The size of a shared-view file, valid while no credential changed (same
- * engine generation) and none of those shown has expired. */
-struct size_memo {
-	pthread_mutex_t mu;
-	bool valid;
-	unsigned long gen;
-	time_t until;
-	off_t size;
-	time_t mtime;
-};
+/* ---- the inode table ---- */
 
-enum handle_kind { H_PASS, H_VIRT };
-
-struct handle {
-	enum handle_kind kind;
-	int fd;		   /* H_PASS */
-	uid_t uid;	   /* H_VIRT: the opener */
-	time_t mtime;	   /* H_VIRT: newest credential's refresh */
-	struct secbuf buf; /* H_VIRT: the snapshot served at every offset */
-};
-
-/* One identity buffer per FUSE worker thread (70 KiB: the ancestor
- * paths), not an allocation per open. */
-static pthread_key_t caller_key;
-static pthread_once_t caller_once = PTHREAD_ONCE_INIT;
-
-static void caller_key_init(void)
+struct node *node_of(struct vfs *v, fuse_ino_t ino)
 {
-	pthread_key_create(&caller_key, free);
+	return ino == FUSE_ROOT_ID ? &v->root : (struct node *)(uintptr_t)ino;
 }
 
-static struct caller *thread_caller(void)
+static fuse_ino_t ino_of(struct vfs *v, struct node *n)
 {
-	struct caller *c;
-
-	pthread_once(&caller_once, caller_key_init);
-	if (!(c = pthread_getspecific(caller_key))) {
-		c = malloc(sizeof(*c));
-		if (c && pthread_setspecific(caller_key, c) != 0) {
-			free(c);
-			c = NULL;
-		}
-	}
-	return c;
+	return n == &v->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
 }
 
-static struct vfs *self(void)
+static size_t hash_of(struct vfs *v, dev_t dev, ino_t ino)
 {
-	return fuse_get_context()->private_data;
+	uint64_t h = ((uint64_t)dev * 0x9E3779B97F4A7C15ull) ^ (uint64_t)ino;
+	h ^= h >> 29;
+	return (size_t)(h % v->nhash);
 }
 
-/* "/a/b" -> "a/b"; "/" -> "." */
-static const char *rel(const char *path)
+struct node *node_virtual_child(struct vfs *v, const struct node *dir,
+				const char *name)
 {
-	while (*path == '/')
-		path++;
-	return *path ? path : ".";
-}
+	size_t d;
 
-static const struct file_cfg *vfile(struct vfs *v, const char *path,
-				    size_t *idx)
-{
-	const char *r = rel(path);
-	for (size_t i = 0; i < v->cfg->nfiles; i++)
-		if (!strcmp(v->cfg->files[i].path, r)) {
-			if (idx)
-				*idx = i;
-			return &v->cfg->files[i];
-		}
+	if (dir == &v->root)
+		d = 0;
+	else if (dir->kind == N_VDIR)
+		d = dir->idx;
+	else
+		return NULL;
+	for (size_t i = 0; i < v->nvents; i++)
+		if (v->vents[i].dir == d && !strcmp(v->vents[i].name, name))
+			return v->vents[i].node;
 	return NULL;
 }
 
-static bool vdir(struct vfs *v, const char *path)
+int node_entry(struct vfs *v, fuse_req_t req, struct node *n,
+	       struct fuse_entry_param *e)
 {
-	const char *r = rel(path);
-	for (size_t i = 0; i < v->nvdirs; i++)
-		if (!strcmp(v->vdirs[i], r))
-			return true;
-	return false;
-}
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct open_who w = {.tid = ctx->pid, .uid = ctx->uid, .gid = ctx->gid};
 
-/* Collect the render input: credentials of each profile of f, honouring
- * a per-caller view.  wait: block on refresh (open) or only peek (stat). */
-static long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static int gather(struct vfs *v, const struct file_cfg *f,
-		  const struct policy_decision *d, bool wait,
-		  struct render_profile *rp, char whys[][256])
-{
-	/* Every profile's refresh starts at once, and all share one
-	 * open_timeout: a file of slow profiles waits once, not per profile. */
-	long deadline = mono_ms() + v->cfg->open_timeout * 1000L;
-	bool missing = false, own = false;
-	for (size_t k = 0; wait && k < f->nprof; k++)
-		if (!(f->per_caller && d &&
-		      !policy_admits_profile(d, f->labels[k])) &&
-		    !engine_kick(v->engine, f->prof[k]))
-			missing = true;
-	/* A provider command of this daemon reading the mount would wait for
-	 * its own fetch: it gets what is cached now, without waiting.  Asked
-	 * only when someone would wait, so it costs the common open nothing. */
-	if (missing && caller_descends_from(fuse_get_context()->pid, getpid()))
-		own = true, wait = false;
-	for (size_t k = 0; k < f->nprof; k++) {
-		struct cred *c = NULL;
-		int idx = f->prof[k];
-		rp[k] = (struct render_profile){
-		    .label = f->labels[k],
-		    .profile = v->cfg->profiles[idx].name,
-		};
-		if (f->per_caller && d &&
-		    !policy_admits_profile(d, f->labels[k])) {
-			rp[k].hidden = true;
-			continue;
-		}
-		whys[k][0] = 0;
-		if (wait) {
-			long left = deadline - mono_ms();
-			if (engine_get(v->engine, idx, left > 0 ? (int)left : 0,
-				       &c, whys[k], 256) < 0)
-				c = NULL;
-		} else {
-			c = engine_peek(v->engine, idx);
-			if (!c)
-				snprintf(
-				    whys[k], 256,
-				    own ? "a provider of this mount cannot "
-					  "wait for its own fetch"
-					: "not fetched yet");
-		}
-		rp[k].cred = c;
-		rp[k].why = whys[k];
+	memset(e, 0, sizeof(*e));
+	e->ino = ino_of(v, n);
+	switch (n->kind) {
+	case N_VFILE: {
+		const struct file_cfg *f = &v->cfg->files[n->idx];
+		open_stat(v->pipe, n->idx, &w, &e->attr);
+		atomic_store(&n->size_told, (long long)e->attr.st_size);
+		e->entry_timeout = VNAME_TIMEOUT;
+		/* A per-caller view has one size per caller: never cached.
+		 * A shared one for a second, and an open that renders
+		 * another size invalidates it at once. */
+		e->attr_timeout = f->per_caller ? 0 : v->vattr_timeout;
+		break;
 	}
+	case N_VDIR:
+		open_vdir_stat(v->pipe, &e->attr);
+		e->entry_timeout = e->attr_timeout = VNAME_TIMEOUT;
+		break;
+	case N_PASS:
+		if (fstatat(n->fd, "", &e->attr,
+			    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		e->entry_timeout = e->attr_timeout = PASS_TIMEOUT;
+		break;
+	}
+	e->attr.st_ino = e->ino;
 	return 0;
 }
 
-static void release_creds(struct render_profile *rp, size_t n)
+int node_lookup_pass(struct vfs *v, struct node *parent, const char *name,
+		     struct fuse_entry_param *e)
 {
-	for (size_t k = 0; k < n; k++)
-		cred_unref((struct cred *)rp[k].cred);
-}
+	struct stat st;
+	struct node *n;
+	int fd;
 
-static time_t newest(const struct render_profile *rp, size_t n, time_t dflt)
-{
-	time_t t = 0;
-	for (size_t k = 0; k < n; k++)
-		if (rp[k].cred && cred_obtained(rp[k].cred) > t)
-			t = cred_obtained(rp[k].cred);
-	return t ? t : dflt;
-}
-
-static bool memo_get(struct vfs *v, size_t fidx, off_t *size, time_t *mtime)
-{
-	struct size_memo *m = &v->memo[fidx];
-	bool ok;
-
-	pthread_mutex_lock(&m->mu);
-	ok = m->valid && m->gen == engine_generation(v->engine) &&
-	     time(NULL) < m->until;
-	if (ok) {
-		*size = m->size;
-		*mtime = m->mtime;
-	}
-	pthread_mutex_unlock(&m->mu);
-	return ok;
-}
-
-/* Remember a render of every profile of f (a shared view only). */
-static void memo_put(struct vfs *v, size_t fidx, unsigned long gen,
-		     const struct render_profile *rp, size_t n, off_t size,
-		     time_t mtime)
-{
-	struct size_memo *m = &v->memo[fidx];
-	time_t until = (time_t)1 << 62;
-
-	for (size_t k = 0; k < n; k++) {
-		if (!rp[k].cred || rp[k].hidden)
-			return; /* a reason text may change: not memoised */
-		time_t e = cred_expiration(rp[k].cred);
-		if (e && e < until)
-			until = e;
-	}
-	pthread_mutex_lock(&m->mu);
-	m->valid = true;
-	m->gen = gen;
-	m->until = until;
-	m->size = size;
-	m->mtime = mtime;
-	pthread_mutex_unlock(&m->mu);
-}
-
-static int virt_getattr(struct vfs *v, const struct file_cfg *f,
-			struct stat *st)
-{
-	struct render_profile rp[CONFIG_MAX_FILE_PROFILES];
-	char whys[CONFIG_MAX_FILE_PROFILES][256];
-	struct secbuf b = {0};
-	char err[256];
-	size_t n = f->nprof;
-	struct fuse_context *ctx = fuse_get_context();
-	struct policy_decision d;
-	struct caller *c = NULL;
-	bool have_d = false;
-
-	memset(st, 0, sizeof(*st));
-	if (f->per_caller && !(c = thread_caller()))
-		return -ENOMEM;
-	st->st_mode = S_IFREG | f->mode;
-	st->st_nlink = 1;
-	st->st_uid = v->cfg->owner;
-	st->st_gid = getgid();
-	st->st_blksize = 4096;
-	if (f->per_caller) {
-		/* the size this caller would get */
-		if (caller_identify_need(ctx->pid, ctx->uid, ctx->gid,
-					 rules_needs(f->policy), c) < 0)
-			goto times;
-		policy_decide(f->policy, c, &d);
-		if (!d.allow)
-			goto times;
-		have_d = true;
-	}
-	size_t fidx = (size_t)(f - v->cfg->files);
-	if (!f->per_caller && memo_get(v, fidx, &st->st_size, &st->st_mtime))
-		goto times;
-	unsigned long gen = engine_generation(v->engine);
-	/* A stat never waits for a provider: LOOKUP runs under the kernel's
-	 * lock on the name, and a provider command reading this same file
-	 * would queue behind it.  The owner's stat starts what is due, so the
-	 * open that follows finds it sooner. */
-	if (ctx->uid == v->cfg->owner)
-		for (size_t k = 0; k < n; k++)
-			engine_kick(v->engine, f->prof[k]);
-	gather(v, f, have_d ? &d : NULL, false, rp, whys);
-	st->st_mtime = newest(rp, n, v->started);
-	if (render_file(
-		&(struct render_input){
-		    .file = f, .n = n, .p = rp, .now = time(NULL)},
-		&b, err, sizeof(err)) == 0) {
-		st->st_size = (off_t)b.len;
-		if (!f->per_caller)
-			memo_put(v, fidx, gen, rp, n, st->st_size,
-				 st->st_mtime);
-	}
-	secbuf_wipe(&b);
-	release_creds(rp, n);
-times:
-	if (!st->st_mtime)
-		st->st_mtime = v->started;
-	st->st_atime = st->st_ctime = st->st_mtime;
-	st->st_blocks = (st->st_size + 511) / 512;
-	return 0;
-}
-
-static int op_getattr(const char *path, struct stat *st,
-		      struct fuse_file_info *fi)
-{
-	struct vfs *v = self();
-	const struct file_cfg *f;
-
-	if (fi && fi->fh) {
-		struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-		if (h->kind == H_PASS)
-			return fstat(h->fd, st) < 0 ? -errno : 0;
-	}
-	if ((f = vfile(v, path, NULL))) {
-		if (fi && fi->fh) {
-			/* fstat: the snapshot this handle serves */
-			struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-			memset(st, 0, sizeof(*st));
-			st->st_mode = S_IFREG | f->mode;
-			st->st_nlink = 1;
-			st->st_uid = v->cfg->owner;
-			st->st_gid = getgid();
-			st->st_blksize = 4096;
-			st->st_size = (off_t)h->buf.len;
-			st->st_blocks = (st->st_size + 511) / 512;
-			st->st_mtime = st->st_atime = st->st_ctime = h->mtime;
-			return 0;
-		}
-		return virt_getattr(v, f, st);
-	}
-	if (fstatat(v->dirfd, rel(path), st, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
-	if (errno == ENOENT && vdir(v, path)) {
-		memset(st, 0, sizeof(*st));
-		st->st_mode = S_IFDIR | 0500;
-		st->st_nlink = 2;
-		st->st_uid = v->cfg->owner;
-		st->st_gid = getgid();
-		st->st_mtime = st->st_atime = st->st_ctime = v->started;
-		return 0;
-	}
-	return -errno;
-}
-
-static int op_access(const char *path, int mask)
-{
-	struct vfs *v = self();
-	if (vfile(v, path, NULL))
-		return (mask & (W_OK | X_OK)) ? -EACCES : 0;
-	if (faccessat(v->dirfd, rel(path), mask, AT_SYMLINK_NOFOLLOW) == 0)
-		return 0;
-	if (errno == ENOENT && vdir(v, path))
-		return (mask & W_OK) ? -EACCES : 0;
-	return -errno;
-}
-
-static int op_readlink(const char *path, char *buf, size_t size)
-{
-	ssize_t n = readlinkat(self()->dirfd, rel(path), buf, size - 1);
-	if (n < 0)
+	if (parent->kind != N_PASS)
+		return -ENOENT;
+	fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	buf[n] = 0;
-	return 0;
-}
-
-/* Names of the virtual children of directory r ("." for the root). */
-static void virtual_children(struct vfs *v, const char *r, void *buf,
-			     fuse_fill_dir_t filler, char ***seen,
-			     size_t *nseen)
-{
-	size_t rl = strcmp(r, ".") ? strlen(r) : 0;
-	for (size_t i = 0; i < v->cfg->nfiles; i++) {
-		const char *p = v->cfg->files[i].path;
-		if (rl && (strncmp(p, r, rl) || p[rl] != '/'))
-			continue;
-		const char *name = p + (rl ? rl + 1 : 0);
-		size_t n = strcspn(name, "/");
-		char child[256];
-		snprintf(child, sizeof(child), "%.*s", (int)n, name);
-		bool dup = false;
-		for (size_t k = 0; k < *nseen && !dup; k++)
-			dup = !strcmp((*seen)[k], child);
-		if (dup)
-			continue;
-		*seen = realloc(*seen, (*nseen + 1) * sizeof(char *));
-		(*seen)[(*nseen)++] = strdup(child);
-		filler(buf, child, NULL, 0, 0);
-	}
-}
-
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
-		      off_t off, struct fuse_file_info *fi,
-		      enum fuse_readdir_flags flags)
-{
-	struct vfs *v = self();
-	const char *r = rel(path);
-	char **seen = NULL;
-	size_t nseen = 0;
-	int fd = openat(v->dirfd, r, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool virt = vdir(v, path) || !strcmp(r, ".");
-
-	if (fd < 0 && !(errno == ENOENT && virt))
-		return -errno;
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
-	if (virt)
-		virtual_children(v, r, buf, filler, &seen, &nseen);
-	if (fd >= 0) {
-		DIR *dp = fdopendir(fd);
-		struct dirent *de;
-		if (!dp) {
-			close(fd);
-		} else {
-			while ((de = readdir(dp))) {
-				if (!strcmp(de->d_name, ".") ||
-				    !strcmp(de->d_name, ".."))
-					continue;
-				bool dup = false;
-				for (size_t k = 0; k < nseen && !dup; k++)
-					dup = !strcmp(seen[k], de->d_name);
-				if (!dup)
-					filler(buf, de->d_name, NULL, 0, 0);
-			}
-			closedir(dp);
-		}
-	}
-	for (size_t k = 0; k < nseen; k++)
-		free(seen[k]);
-	free(seen);
-	return 0;
-}
-
-static int deny_virtual(struct vfs *v, const char *path)
-{
-	return vfile(v, path, NULL) || vdir(v, path);
-}
-
-static int op_mknod(const char *path, mode_t mode, dev_t rdev)
-{
-	struct vfs *v = self();
-	if (deny_virtual(v, path))
-		return -EEXIST;
-	return mknodat(v->dirfd, rel(path), mode, rdev) < 0 ? -errno : 0;
-}
-
-static int op_mkdir(const char *path, mode_t mode)
-{
-	struct vfs *v = self();
-	if (deny_virtual(v, path))
-		return -EEXIST;
-	return mkdirat(v->dirfd, rel(path), mode) < 0 ? -errno : 0;
-}
-
-static int op_unlink(const char *path)
-{
-	struct vfs *v = self();
-	if (vfile(v, path, NULL))
-		return -EPERM;
-	return unlinkat(v->dirfd, rel(path), 0) < 0 ? -errno : 0;
-}
-
-static int op_rmdir(const char *path)
-{
-	struct vfs *v = self();
-	if (vdir(v, path))
-		return -EPERM;
-	return unlinkat(v->dirfd, rel(path), AT_REMOVEDIR) < 0 ? -errno : 0;
-}
-
-static int op_symlink(const char *target, const char *path)
-{
-	struct vfs *v = self();
-	if (deny_virtual(v, path))
-		return -EEXIST;
-	return symlinkat(target, v->dirfd, rel(path)) < 0 ? -errno : 0;
-}
-
-static int op_rename(const char *from, const char *to, unsigned int flags)
-{
-	struct vfs *v = self();
-	if (deny_virtual(v, from) || deny_virtual(v, to))
-		return -EPERM;
-	return renameat2(v->dirfd, rel(from), v->dirfd, rel(to), flags) < 0
-		   ? -errno
-		   : 0;
-}
-
-static int op_link(const char *from, const char *to)
-{
-	struct vfs *v = self();
-	if (deny_virtual(v, from) || deny_virtual(v, to))
-		return -EPERM;
-	return linkat(v->dirfd, rel(from), v->dirfd, rel(to), 0) < 0 ? -errno
-								     : 0;
-}
-
-static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	struct vfs *v = self();
-	if (deny_virtual(v, path))
-		return -EPERM;
-	if (fi && fi->fh)
-		return fchmod(((struct handle *)(uintptr_t)fi->fh)->fd, mode) <
-			       0
-			   ? -errno
-			   : 0;
-	return fchmodat(v->dirfd, rel(path), mode, 0) < 0 ? -errno : 0;
-}
-
-static int op_chown(const char *path, uid_t uid, gid_t gid,
-		    struct fuse_file_info *fi)
-{
-	struct vfs *v = self();
-	if (deny_virtual(v, path))
-		return -EPERM;
-	return fchownat(v->dirfd, rel(path), uid, gid, AT_SYMLINK_NOFOLLOW) < 0
-		   ? -errno
-		   : 0;
-}
-
-static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
-{
-	struct vfs *v = self();
-	int fd, r = 0;
-
-	if (vfile(v, path, NULL))
-		return -EACCES;
-	if (fi && fi->fh)
-		return ftruncate(((struct handle *)(uintptr_t)fi->fh)->fd,
-				 size) < 0
-			   ? -errno
-			   : 0;
-	if ((fd = openat(v->dirfd, rel(path), O_WRONLY | O_CLOEXEC)) < 0)
-		return -errno;
-	if (ftruncate(fd, size) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-static int op_utimens(const char *path, const struct timespec ts[2],
-		      struct fuse_file_info *fi)
-{
-	struct vfs *v = self();
-	if (deny_virtual(v, path))
-		return -EPERM;
-	if (fi && fi->fh)
-		return futimens(((struct handle *)(uintptr_t)fi->fh)->fd, ts) <
-			       0
-			   ? -errno
-			   : 0;
-	return utimensat(v->dirfd, rel(path), ts, AT_SYMLINK_NOFOLLOW) < 0
-		   ? -errno
-		   : 0;
-}
-
-static int pass_open(struct vfs *v, const char *path, int flags, mode_t mode,
-		     struct fuse_file_info *fi)
-{
-	struct handle *h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	/* O_APPEND is honoured by the kernel's offsets; keep it for pwrite
-	 * semantics on the underlying file. */
-	h->fd = openat(v->dirfd, rel(path), (flags & ~O_NOFOLLOW) | O_CLOEXEC,
-		       mode);
-	if (h->fd < 0) {
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
 		int r = -errno;
-		free(h);
+		close(fd);
 		return r;
 	}
-	h->kind = H_PASS;
-	fi->fh = (uintptr_t)h;
-	return 0;
-}
-
-static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
-{
-	struct vfs *v = self();
-	if (deny_virtual(v, path))
-		return -EACCES;
-	return pass_open(v, path, fi->flags, mode, fi);
-}
-
-static void audit_deny(struct vfs *v, const struct file_cfg *f,
-		       const struct caller *c, const struct policy_decision *d)
-{
-	const char *labels[CONFIG_MAX_FILE_PROFILES];
-	size_t n = 0;
-	for (size_t k = 0; k < f->nprof; k++)
-		labels[n++] = f->labels[k];
-	audit_open_event(v->audit, f->path, labels, n, c, d, NULL, 0, 0);
-}
-
-static unsigned long long ns_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000000ull +
-	       (unsigned long long)ts.tv_nsec;
-}
-
-static int virt_open(struct vfs *v, const struct file_cfg *f, size_t fidx,
-		     struct fuse_file_info *fi)
-{
-	struct fuse_context *ctx = fuse_get_context();
-	struct render_profile rp[CONFIG_MAX_FILE_PROFILES];
-	char whys[CONFIG_MAX_FILE_PROFILES][256];
-	const char *labels[CONFIG_MAX_FILE_PROFILES],
-	    *kids[CONFIG_MAX_FILE_PROFILES];
-	char kidbuf[CONFIG_MAX_FILE_PROFILES][96];
-	struct policy_decision d;
-	struct caller *c = NULL;
-	struct handle *h = NULL;
-	char err[512];
-	size_t n = f->nprof, nl = 0, nk = 0;
-	time_t expires = 0;
-	int r;
-
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))
-		return -EACCES;
-	unsigned long long t0 = ns_now(), t1 = 0, t2, t3;
-	if (!(c = thread_caller()))
+	pthread_mutex_lock(&v->mu);
+	size_t h = hash_of(v, st.st_dev, st.st_ino);
+	for (n = v->hash[h]; n; n = n->next)
+		if (n->dev == st.st_dev && n->ino == st.st_ino)
+			break;
+	if (n) {
+		n->nlookup++;
+		close(fd);
+	} else if ((n = calloc(1, sizeof(*n)))) {
+		n->kind = N_PASS;
+		n->fd = fd;
+		n->dev = st.st_dev;
+		n->ino = st.st_ino;
+		n->type = st.st_mode & S_IFMT;
+		n->nlookup = 1;
+		n->next = v->hash[h];
+		v->hash[h] = n;
+	}
+	pthread_mutex_unlock(&v->mu);
+	if (!n) {
+		close(fd);
 		return -ENOMEM;
-	/* What this file's rules look at is read now; the audit line's
-	 * cmdline and cgroup may come from the identity cache (the same task
-	 * within a second); ancestors and hashes only when a rule reaches
-	 * them. */
-	if (caller_identify_cached(ctx->pid, ctx->uid, ctx->gid,
-				   rules_needs(f->policy) |
-				       CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP,
-				   rules_needs(f->policy), c) < 0) {
-		/* Unidentifiable: denied, and audited with what is known. */
-		policy_decide(f->policy, NULL, &d);
-	} else {
-		t1 = ns_now();
-		policy_decide(f->policy, c, &d);
 	}
-	t2 = ns_now();
-	if (atomic_load(&v->locked)) {
-		d.allow = false;
-		d.line = 0;
-		snprintf(d.rule, sizeof(d.rule), "locked");
-	}
-	if (!d.allow) {
-		atomic_fetch_add(&v->denials[fidx], 1);
-		audit_deny(v, f, c, &d);
-		r = -EACCES;
-		goto out;
-	}
-	gather(v, f, &d, true, rp, whys);
-	if (!(h = calloc(1, sizeof(*h)))) {
-		r = -ENOMEM;
-		goto out_creds;
-	}
-	h->kind = H_VIRT;
-	h->uid = ctx->uid;
-	unsigned long gen = engine_generation(v->engine);
-	r = render_file(
-	    &(struct render_input){
-		.file = f, .n = n, .p = rp, .now = time(NULL)},
-	    &h->buf, err, sizeof(err));
-	for (size_t k = 0; k < n; k++) {
-		if (rp[k].hidden)
-			continue;
-		labels[nl++] = rp[k].label;
-		if (!rp[k].cred)
-			continue;
-		cred_key_id(rp[k].cred, kidbuf[nk], sizeof(kidbuf[nk]));
-		kids[nk] = kidbuf[nk];
-		nk++;
-		time_t e = cred_expiration(rp[k].cred);
-		if (e && (!expires || e < expires))
-			expires = e;
-	}
-	if (r < 0) {
-		/* Audited as allowed with nothing served: the reason is in
-		 * status; the open itself fails. */
-		audit_open_event(v->audit, f->path, labels, nl, c, &d, NULL, 0,
-				 0);
-		goto out_creds;
-	}
-	t3 = ns_now();
-	/* The audit line is written before a byte is served. */
-	if (audit_open_event(v->audit, f->path, labels, nl, c, &d, kids, nk,
-			     expires) < 0 &&
-	    v->cfg->audit_required) {
-		r = -EIO;
-		goto out_creds;
-	}
-	if (t1) {
-		atomic_fetch_add(&v->t_identify, t1 - t0);
-		atomic_fetch_add(&v->t_policy, t2 - t1);
-		atomic_fetch_add(&v->t_render, t3 - t2);
-		atomic_fetch_add(&v->t_audit, ns_now() - t3);
-		atomic_fetch_add(&v->t_opens, 1);
-	}
-	atomic_fetch_add(&v->opens[fidx], 1);
-	h->mtime = newest(rp, n, v->started);
-	off_t known_size;
-	time_t known_mtime;
-	bool size_known = f->cache_kernel &&
-			  memo_get(v, fidx, &known_size, &known_mtime) &&
-			  known_size == (off_t)h->buf.len;
-	if (!f->per_caller)
-		memo_put(v, fidx, gen, rp, n, (off_t)h->buf.len, h->mtime);
-	/* Nothing to flush on close of a virtual file: saves a round trip. */
-	fi->noflush = 1;
-	if (f->cache_kernel && size_known) {
-		/* Page cache kept while no credential changed since the
-		 * previous open; any refresh or revoke invalidates it. */
-		fi->direct_io = 0;
-		fi->keep_cache =
-		    atomic_exchange(&v->cache_gen[fidx], gen) == gen;
-	} else {
-		/* The kernel caps cached reads at the size it was last told;
-		 * until a stat has seen this content, serve it directly. */
-		if (f->cache_kernel)
-			atomic_store(&v->cache_gen[fidx], (unsigned long)-1);
-		fi->direct_io = 1;
-	}
-	fi->nonseekable = 0;
-	fi->fh = (uintptr_t)h;
-	h = NULL; /* transferred */
-	r = 0;
-out_creds:
-	release_creds(rp, n);
-out:
-	if (h) {
-		secbuf_wipe(&h->buf);
-		free(h);
-	}
-	return r;
-}
-
-static int op_open(const char *path, struct fuse_file_info *fi)
-{
-	struct vfs *v = self();
-	const struct file_cfg *f;
-	size_t idx;
-
-	if ((f = vfile(v, path, &idx)))
-		return virt_open(v, f, idx, fi);
-	return pass_open(v, path, fi->flags, 0, fi);
-}
-
-static int op_read(const char *path, char *buf, size_t size, off_t off,
-		   struct fuse_file_info *fi)
-{
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-
-	if (h->kind == H_PASS) {
-		ssize_t n = pread(h->fd, buf, size, off);
-		return n < 0 ? -errno : (int)n;
-	}
-	/* A descriptor handed to another user reads nothing. */
-	if (fuse_get_context()->uid != h->uid)
-		return -EACCES;
-	if (off < 0 || (size_t)off >= h->buf.len)
-		return 0;
-	size_t n = h->buf.len - (size_t)off;
-	if (n > size)
-		n = size;
-	memcpy(buf, h->buf.data + off, n);
-	return (int)n;
-}
-
-static int op_write(const char *path, const char *buf, size_t size, off_t off,
-		    struct fuse_file_info *fi)
-{
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (h->kind != H_PASS)
-		return -EACCES;
-	ssize_t n = pwrite(h->fd, buf, size, off);
-	return n < 0 ? -errno : (int)n;
-}
-
-static int op_statfs(const char *path, struct statvfs *st)
-{
-	int fd = openat(self()->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = fstatvfs(fd, st) < 0 ? -errno : 0;
-	close(fd);
-	return r;
-}
-
-static int op_flush(const char *path, struct fuse_file_info *fi)
-{
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (h->kind != H_PASS)
-		return 0;
-	/* close(dup()) reports delayed write errors at close, as a local
-	 * file would. */
-	int fd = dup(h->fd);
-	if (fd < 0)
-		return -errno;
-	return close(fd) < 0 ? -errno : 0;
-}
-
-static int op_release(const char *path, struct fuse_file_info *fi)
-{
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (!h)
-		return 0;
-	if (h->kind == H_PASS)
-		close(h->fd);
-	else
-		secbuf_wipe(&h->buf);
-	free(h);
+	memset(e, 0, sizeof(*e));
+	e->ino = ino_of(v, n);
+	e->attr = st;
+	e->attr.st_ino = e->ino;
+	e->entry_timeout = e->attr_timeout = PASS_TIMEOUT;
 	return 0;
 }
 
-static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+void node_forget(struct vfs *v, struct node *n, uint64_t count)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (h->kind != H_PASS)
-		return 0;
-	return (datasync ? fdatasync(h->fd) : fsync(h->fd)) < 0 ? -errno : 0;
+	if (n->kind != N_PASS || n == &v->root)
+		return;
+	pthread_mutex_lock(&v->mu);
+	if (n->nlookup > count) {
+		n->nlookup -= count;
+		n = NULL;
+	} else {
+		struct node **pp = &v->hash[hash_of(v, n->dev, n->ino)];
+		while (*pp && *pp != n)
+			pp = &(*pp)->next;
+		if (*pp)
+			*pp = n->next;
+	}
+	pthread_mutex_unlock(&v->mu);
+	if (n) {
+		close(n->fd);
+		free(n);
+	}
 }
 
-static int op_fallocate(const char *path, int mode, off_t off, off_t len,
-			struct fuse_file_info *fi)
-{
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (h->kind != H_PASS)
-		return -EACCES;
-	return fallocate(h->fd, mode, off, len) < 0 ? -errno : 0;
-}
+/* ---- requests on any node ---- */
 
-static off_t op_lseek(const char *path, off_t off, int whence,
-		      struct fuse_file_info *fi)
+static void op_init(void *data, struct fuse_conn_info *conn)
 {
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (!h || h->kind != H_PASS)
-		return -ENOTSUP;
-	off_t r = lseek(h->fd, off, whence);
-	return r < 0 ? -errno : r;
-}
-
-static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
-{
-	/* Zero attribute timeout: st_size never lies and a virtual file's
-	 * attributes are never served from a stale cache. */
-	/* Names are fixed by the config, so a name may be cached for a
-	 * second (saves a LOOKUP per open); attributes never are. */
-	cfg->entry_timeout = 1.0;
-	cfg->attr_timeout = 0;
-	cfg->negative_timeout = 0;
-	cfg->use_ino = 0;
-	cfg->nullpath_ok = 0;
-	cfg->hard_remove = 1;
+	/* The caller's umask comes with each create: the mode is applied as
+	 * the caller asked, not under the daemon's umask. */
+	if (conn->capable & FUSE_CAP_DONT_MASK)
+		conn->want |= FUSE_CAP_DONT_MASK;
 	/* POSIX and BSD locks are kept by the kernel for this mount: every
 	 * process reaches the covered directory through it, and the kernel
 	 * tracks lock owners per process, which a forwarding daemon cannot. */
 	conn->want &= ~(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
-	return fuse_get_context()->private_data;
+	/* Plain READDIR: no READDIRPLUS answers to keep coherent. */
+	conn->want &= ~FUSE_CAP_READDIRPLUS;
+	/* Read replies come from secret memory by writev; no splice. */
+	conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE |
+			FUSE_CAP_SPLICE_MOVE);
 }
 
-static const struct fuse_operations ops = {
-    .init = op_init,
-    .getattr = op_getattr,
-    .access = op_access,
-    .readlink = op_readlink,
-    .readdir = op_readdir,
-    .mknod = op_mknod,
-    .mkdir = op_mkdir,
-    .unlink = op_unlink,
-    .rmdir = op_rmdir,
-    .symlink = op_symlink,
-    .rename = op_rename,
-    .link = op_link,
-    .chmod = op_chmod,
-    .chown = op_chown,
-    .truncate = op_truncate,
-    .utimens = op_utimens,
-    .open = op_open,
-    .create = op_create,
-    .read = op_read,
-    .write = op_write,
-    .statfs = op_statfs,
-    .flush = op_flush,
-    .release = op_release,
-    .fsync = op_fsync,
-    .fallocate = op_fallocate,
-    .lseek = op_lseek,
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct vfs *v = vfs_of(req);
+	struct node *p = node_of(v, parent), *n;
+	struct fuse_entry_param e;
+	int r;
+
+	if ((n = node_virtual_child(v, p, name)))
+		r = node_entry(v, req, n, &e);
+	else if (p->kind == N_VDIR)
+		r = -ENOENT;
+	else
+		r = node_lookup_pass(v, p, name, &e);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct vfs *v = vfs_of(req);
+	node_forget(v, node_of(v, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	struct vfs *v = vfs_of(req);
+	for (size_t i = 0; i < count; i++)
+		node_forget(v, node_of(v, forgets[i].ino), forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+	struct node *n = node_of(v, ino);
+	struct fuse_entry_param e;
+	int r;
+
+	if (n->kind == N_VFILE && fi && fi->fh) {
+		/* fstat: the snapshot this handle serves */
+		struct open_handle *h = (struct open_handle *)(uintptr_t)fi->fh;
+		open_handle_stat(v->pipe, h, &e.attr);
+		e.attr.st_ino = ino;
+		fuse_reply_attr(req, &e.attr, 0);
+		return;
+	}
+	if ((r = node_entry(v, req, n, &e)) < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_attr(req, &e.attr, e.attr_timeout);
+}
+
+/* ---- virtual files ---- */
+
+static void vfile_open(fuse_req_t req, struct vfs *v, struct node *n,
+		       struct fuse_file_info *fi)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct open_who w = {.tid = ctx->pid, .uid = ctx->uid, .gid = ctx->gid};
+	struct open_handle *h = NULL;
+	int r;
+
+	if ((r = open_file(v->pipe, n->idx, &w, fi->flags, &h)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	/* Nothing to flush on close of a virtual file: saves a round trip. */
+	fi->noflush = 1;
+	fi->direct_io = !h->page_cache;
+	fi->keep_cache = h->keep_cache;
+	fi->fh = (uintptr_t)h;
+	/* The kernel's idea of the size (cached for a second) follows what
+	 * this open rendered. */
+	if (!v->cfg->files[n->idx].per_caller && v->se &&
+	    atomic_exchange(&n->size_told, (long long)h->buf.len) !=
+		(long long)h->buf.len)
+		fuse_lowlevel_notify_inval_inode(v->se, ino_of(v, n), -1, 0);
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		/* the opener was interrupted: nothing will release it */
+		open_release(h);
+	}
+}
+
+static void vfile_read(fuse_req_t req, struct vfs *v, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct open_handle *h = (struct open_handle *)(uintptr_t)fi->fh;
+	const char *data;
+	ssize_t n;
+
+	/* A read without a lock owner is the kernel filling its page cache
+	 * (a fault on a mapping): on a direct_io file no page may hold the
+	 * secret, where any holder of the descriptor could map it without
+	 * a request that checks its uid.  mmap of it reads nothing. */
+	if (!h->page_cache && fi->lock_owner == 0) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	n = open_serve(h, fuse_req_ctx(req)->uid, off, size, &data);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		/* straight from the handle's secret memory (writev) */
+		fuse_reply_buf(req, data, (size_t)n);
+}
+
+/* ---- open, read, release: dispatch by node kind ---- */
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+	struct node *n = node_of(v, ino);
+
+	if (n->kind == N_VFILE)
+		vfile_open(req, v, n, fi);
+	else if (n->kind == N_VDIR)
+		fuse_reply_err(req, EISDIR);
+	else
+		pass_open(req, v, n, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+
+	if (node_of(v, ino)->kind == N_VFILE)
+		vfile_read(req, v, size, off, fi);
+	else
+		pass_read(req, size, off, fi);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+
+	if (node_of(v, ino)->kind == N_VFILE)
+		open_release((struct open_handle *)(uintptr_t)fi->fh);
+	else
+		close((int)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- directories ---- */
+
+struct dent {
+	char *name;
+	ino_t ino;
+	unsigned char type;
 };
 
-const struct fuse_operations *vfs_operations(void)
+struct dirh {
+	int fd; /* -1 for a virtual directory */
+	struct dent *e;
+	size_t n, cap;
+};
+
+static int dirh_add(struct dirh *d, const char *name, ino_t ino,
+		    unsigned char type)
 {
-	return &ops;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 32;
+		struct dent *e = realloc(d->e, cap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		d->e = e;
+		d->cap = cap;
+	}
+	if (!(d->e[d->n].name = strdup(name)))
+		return -ENOMEM;
+	d->e[d->n].ino = ino;
+	d->e[d->n].type = type;
+	d->n++;
+	return 0;
 }
+
+static void dirh_clear(struct dirh *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->e[i].name);
+	d->n = 0;
+}
+
+/* Reads the listing: virtual names first, then what is underneath and
+ * not shadowed by a virtual name. */
+static int dirh_fill(struct vfs *v, struct node *n, struct dirh *d)
+{
+	size_t vd = n == &v->root ? 0 : n->kind == N_VDIR ? n->idx : SIZE_MAX;
+	int r = 0;
+
+	dirh_clear(d);
+	if ((r = dirh_add(d, ".", 0, DT_DIR)) < 0 ||
+	    (r = dirh_add(d, "..", 0, DT_DIR)) < 0)
+		return r;
+	for (size_t i = 0; vd != SIZE_MAX && i < v->nvents; i++)
+		if (v->vents[i].dir == vd &&
+		    (r = dirh_add(d, v->vents[i].name, 0,
+				  v->vents[i].node->kind == N_VDIR ? DT_DIR
+								   : DT_REG)) <
+			0)
+			return r;
+	if (d->fd < 0)
+		return 0;
+	int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *dp = fdopendir(fd);
+	struct dirent *de;
+	if (!dp) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while (r == 0 && (de = readdir(dp))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    (vd != SIZE_MAX && node_virtual_child(v, n, de->d_name)))
+			continue;
+		r = dirh_add(d, de->d_name, de->d_ino, de->d_type);
+	}
+	closedir(dp);
+	return r;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+	struct node *n = node_of(v, ino);
+	struct dirh *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	d->fd = -1;
+	if (n->kind == N_PASS) {
+		/* an fd that can list (O_PATH cannot), opened as the kernel
+		 * already checked the caller may */
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", n->fd);
+		if ((d->fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			r = errno;
+			free(d);
+			fuse_reply_err(req, r);
+			return;
+		}
+	}
+	fi->fh = (uintptr_t)d;
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		if (d->fd >= 0)
+			close(d->fd);
+		free(d);
+	}
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+	char *buf;
+	size_t used = 0;
+	int r;
+
+	/* offset 0: a new listing (opendir or rewinddir) */
+	if (off == 0 && (r = dirh_fill(v, node_of(v, ino), d)) < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	if (!(buf = malloc(size))) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	for (size_t i = (size_t)off; i < d->n; i++) {
+		struct stat st = {.st_ino = d->e[i].ino ? d->e[i].ino : 1,
+				  .st_mode = (mode_t)d->e[i].type << 12};
+		size_t k = fuse_add_direntry(req, buf + used, size - used,
+					     d->e[i].name, &st, (off_t)i + 1);
+		if (k > size - used)
+			break;
+		used += k;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+
+	dirh_clear(d);
+	free(d->e);
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d);
+	fuse_reply_err(req, 0);
+}
+
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+			struct fuse_file_info *fi)
+{
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
+	int r = 0;
+
+	if (d->fd >= 0 && (datasync ? fdatasync(d->fd) : fsync(d->fd)) < 0)
+		r = errno;
+	fuse_reply_err(req, r);
+}
+
+/* ---- the virtual namespace from the config ---- */
+
+static size_t vdir_find(struct vfs *v, size_t parent, const char *name)
+{
+	for (size_t i = 0; i < v->nvents; i++)
+		if (v->vents[i].dir == parent &&
+		    v->vents[i].node->kind == N_VDIR &&
+		    !strcmp(v->vents[i].name, name))
+			return v->vents[i].node->idx;
+	return 0;
+}
+
+static int build_namespace(struct vfs *v)
+{
+	const struct config *cfg = v->cfg;
+	size_t maxdirs = 1;
+
+	for (size_t i = 0; i < cfg->nfiles; i++)
+		for (const char *p = cfg->files[i].path; *p; p++)
+			maxdirs += *p == '/';
+	v->vfiles = calloc(cfg->nfiles + 1, sizeof(*v->vfiles));
+	v->vdirs = calloc(maxdirs, sizeof(*v->vdirs));
+	v->vents = calloc(cfg->nfiles + maxdirs, sizeof(*v->vents));
+	if (!v->vfiles || !v->vdirs || !v->vents)
+		return -ENOMEM;
+	v->nvdirs = 1;
+	for (size_t i = 0; i < cfg->nfiles; i++) {
+		const char *p = cfg->files[i].path, *s;
+		size_t dir = 0;
+		v->vfiles[i] =
+		    (struct node){.kind = N_VFILE, .idx = i, .fd = -1};
+		while ((s = strchr(p, '/'))) {
+			char *name = strndup(p, (size_t)(s - p));
+			size_t d;
+			if (!name)
+				return -ENOMEM;
+			if ((d = vdir_find(v, dir, name))) {
+				free(name);
+			} else {
+				d = v->nvdirs++;
+				v->vdirs[d] = (struct node){
+				    .kind = N_VDIR, .idx = d, .fd = -1};
+				v->vents[v->nvents++] =
+				    (struct vent){.dir = dir,
+						  .name = name,
+						  .node = &v->vdirs[d]};
+			}
+			dir = d;
+			p = s + 1;
+		}
+		if (!(v->vents[v->nvents].name = strdup(p)))
+			return -ENOMEM;
+		v->vents[v->nvents].dir = dir;
+		v->vents[v->nvents++].node = &v->vfiles[i];
+	}
+	return 0;
+}
+
+/* ---- lifetime ---- */
 
 int vfs_new(const struct config *cfg, struct engine *engine,
 	    struct audit *audit, int dirfd, const char *mountpoint,
 	    struct vfs **out)
 {
 	struct vfs *v = calloc(1, sizeof(*v));
+	int r = -ENOMEM;
+
 	if (!v)
 		return -ENOMEM;
 	v->cfg = cfg;
-	v->engine = engine;
-	v->audit = audit;
-	v->dirfd = dirfd;
-	v->mountpoint = strdup(mountpoint);
-	v->started = time(NULL);
-	v->opens = calloc(cfg->nfiles + 1, sizeof(*v->opens));
-	v->denials = calloc(cfg->nfiles + 1, sizeof(*v->denials));
-	v->cache_gen = calloc(cfg->nfiles + 1, sizeof(*v->cache_gen));
-	v->memo = calloc(cfg->nfiles + 1, sizeof(*v->memo));
-	for (size_t i = 0; i < cfg->nfiles; i++)
-		pthread_mutex_init(&v->memo[i].mu, NULL);
-	for (size_t i = 0; i < cfg->nfiles; i++)
-		atomic_store(&v->cache_gen[i], (unsigned long)-1);
-	for (size_t i = 0; i < cfg->nfiles; i++) {
-		char *p = strdup(cfg->files[i].path), *s;
-		while ((s = strrchr(p, '/'))) {
-			*s = 0;
-			bool dup = false;
-			for (size_t k = 0; k < v->nvdirs && !dup; k++)
-				dup = !strcmp(v->vdirs[k], p);
-			if (!dup) {
-				v->vdirs = realloc(
-				    v->vdirs, (v->nvdirs + 1) * sizeof(char *));
-				v->vdirs[v->nvdirs++] = strdup(p);
-			}
-		}
-		free(p);
+	v->root = (struct node){.kind = N_PASS,
+				.fd = dirfd,
+				.idx = 0,
+				.type = S_IFDIR,
+				.nlookup = 1};
+	pthread_mutex_init(&v->mu, NULL);
+	v->nhash = 4093;
+	v->vattr_timeout = 1.0;
+	v->root_daemon = geteuid() == 0;
+	if (!(v->mountpoint = strdup(mountpoint)) ||
+	    !(v->hash = calloc(v->nhash, sizeof(*v->hash))) ||
+	    (r = build_namespace(v)) < 0 ||
+	    (r = open_pipeline_new(cfg, engine, audit, &v->pipe)) < 0)
+		goto fail;
+	if (v->root_daemon) {
+		int n = getgroups(0, NULL);
+		if (n > 0 && (v->groups = calloc((size_t)n, sizeof(gid_t))))
+			v->ngroups = getgroups(n, v->groups);
+		if (v->ngroups < 0)
+			v->ngroups = 0;
 	}
 	*out = v;
 	return 0;
+fail:
+	v->root.fd = -1; /* the caller still owns it */
+	vfs_free(v);
+	return r;
 }
 
 void vfs_free(struct vfs *v)
 {
 	if (!v)
 		return;
-	if (v->dirfd >= 0)
-		close(v->dirfd);
-	for (size_t i = 0; i < v->nvdirs; i++)
-		free(v->vdirs[i]);
+	vfs_unmount(v);
+	for (size_t h = 0; v->hash && h < v->nhash; h++)
+		for (struct node *n = v->hash[h], *nx; n; n = nx) {
+			nx = n->next;
+			close(n->fd);
+			free(n);
+		}
+	free(v->hash);
+	if (v->root.fd >= 0)
+		close(v->root.fd);
+	for (size_t i = 0; i < v->nvents; i++)
+		free(v->vents[i].name);
+	free(v->vents);
+	free(v->vfiles);
 	free(v->vdirs);
-	free(v->opens);
-	free(v->denials);
-	free(v->cache_gen);
-	for (size_t i = 0; v->memo && i < v->cfg->nfiles; i++)
-		pthread_mutex_destroy(&v->memo[i].mu);
-	free(v->memo);
+	free(v->groups);
+	open_pipeline_free(v->pipe);
+	pthread_mutex_destroy(&v->mu);
 	free(v->mountpoint);
 	free(v);
 }
 
 void vfs_set_locked(struct vfs *v, bool locked)
 {
-	atomic_store(&v->locked, locked);
+	open_set_locked(v->pipe, locked);
 }
 
 bool vfs_locked(const struct vfs *v)
 {
-	return atomic_load(&v->locked);
+	return open_locked(v->pipe);
 }
 
 cJSON *vfs_timing(struct vfs *v)
 {
-	cJSON *o = cJSON_CreateObject();
-	double n = (double)atomic_load(&v->t_opens);
-	cJSON_AddNumberToObject(o, "opens", n);
-	if (n > 0) {
-		cJSON_AddNumberToObject(
-		    o, "identify_ns", (double)atomic_load(&v->t_identify) / n);
-		cJSON_AddNumberToObject(o, "policy_ns",
-					(double)atomic_load(&v->t_policy) / n);
-		cJSON_AddNumberToObject(o, "render_ns",
-					(double)atomic_load(&v->t_render) / n);
-		cJSON_AddNumberToObject(o, "audit_ns",
-					(double)atomic_load(&v->t_audit) / n);
-	}
-	return o;
+	return open_timing(v->pipe);
 }
 
 cJSON *vfs_status(struct vfs *v)
 {
-	cJSON *arr = cJSON_CreateArray();
-	for (size_t i = 0; i < v->cfg->nfiles; i++) {
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "file", v->cfg->files[i].path);
-		cJSON_AddStringToObject(o, "format",
-					format_name(v->cfg->files[i].format));
-		cJSON_AddNumberToObject(o, "opens",
-					(double)atomic_load(&v->opens[i]));
-		cJSON_AddNumberToObject(o, "denials",
-					(double)atomic_load(&v->denials[i]));
-		cJSON_AddItemToArray(arr, o);
+	return open_status(v->pipe);
+}
+
+/* ---- the session ---- */
+
+static struct fuse_lowlevel_ops ops;
+
+static void ops_init(void)
+{
+	pass_ops(&ops);
+	ops.init = op_init;
+	ops.lookup = op_lookup;
+	ops.forget = op_forget;
+	ops.forget_multi = op_forget_multi;
+	ops.getattr = op_getattr;
+	ops.open = op_open;
+	ops.read = op_read;
+	ops.release = op_release;
+	ops.opendir = op_opendir;
+	ops.readdir = op_readdir;
+	ops.releasedir = op_releasedir;
+	ops.fsyncdir = op_fsyncdir;
+}
+
+int vfs_mount(struct vfs *v, bool allow_other, char *err, size_t errlen)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	char opts[256];
+
+	pthread_once(&once, ops_init);
+	/* An O_PATH fd per inode the kernel holds: as many as allowed. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	return arr;
+	snprintf(opts, sizeof(opts),
+		 "fsname=credfs,subtype=credfs,default_permissions,"
+		 "auto_unmount%s",
+		 allow_other ? ",allow_other" : "");
+	char *argv[] = {"credfs", "-o", opts, NULL};
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	v->se = fuse_session_new(&args, &ops, sizeof(ops), v);
+	fuse_opt_free_args(&args);
+	if (!v->se) {
+		snprintf(err, errlen, "cannot create the FUSE session");
+		return -EIO;
+	}
+	if (fuse_session_mount(v->se, v->mountpoint) != 0) {
+		snprintf(err, errlen,
+			 "cannot mount %s (is /dev/fuse usable and fusermount3 "
+			 "installed? allow_other needs user_allow_other in "
+			 "/etc/fuse.conf)",
+			 v->mountpoint);
+		return -EIO;
+	}
+	v->mounted = true;
+	if (fuse_set_signal_handlers(v->se) != 0) {
+		snprintf(err, errlen, "cannot set signal handlers");
+		return -EIO;
+	}
+	return 0;
+}
+
+int vfs_serve(struct vfs *v)
+{
+	struct fuse_loop_config lc = {.clone_fd = 0, .max_idle_threads = 10};
+	int r = fuse_session_loop_mt(v->se, &lc);
+
+	fuse_remove_signal_handlers(v->se);
+	return r == 0 ? 0 : -EIO;
+}
+
+void vfs_unmount(struct vfs *v)
+{
+	if (!v->se)
+		return;
+	fuse_remove_signal_handlers(v->se);
+	if (v->mounted)
+		fuse_session_unmount(v->se);
+	v->mounted = false;
+	fuse_session_destroy(v->se);
+	v->se = NULL;
 }
