@@ -2,6 +2,7 @@
  *
  * See access/policy.c for how they decide; this file only parses and checks.
  */
+#include "core/util.h"
 #include "core/rules.h"
 
 #include <ctype.h>
@@ -115,16 +116,6 @@ static int lookup_gid(const char *v, gid_t *out)
 	return r == 0 && res ? 0 : -ENOENT;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = (char)tolower((unsigned char)ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 static bool parse_sha(const char *v, uint8_t out[static 32])
 {
 	size_t i;
@@ -132,7 +123,7 @@ static bool parse_sha(const char *v, uint8_t out[static 32])
 	if (strlen(v) != 64)
 		return false;
 	for (i = 0; i < 32; i++) {
-		int hi = hexval(v[2 * i]), lo = hexval(v[2 * i + 1]);
+		int hi = util_unhex_digit(v[2 * i]), lo = util_unhex_digit(v[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;

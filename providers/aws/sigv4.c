@@ -48,16 +48,6 @@ static int hmac(const void *key, size_t keylen, const void *data, size_t len,
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) and re-encodes it the way AWS canonicalises. */
 static char *canon_component(const char *s, size_t n)
 {
@@ -69,8 +59,8 @@ static char *canon_component(const char *s, size_t n)
 		char c = s[i];
 		int hi, lo;
 
-		if (c == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < n && (hi = util_unhex_digit(s[i + 1])) >= 0 &&
+		    (lo = util_unhex_digit(s[i + 2])) >= 0) {
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		}
