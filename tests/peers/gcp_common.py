@@ -162,13 +162,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def reply(self, status, obj, fields=None, err=None):
         data = json.dumps(obj).encode()
+        # Logged before the answer leaves, so a client that got it finds
+        # its line in the log.
+        self._record(status, fields or {}, err)
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, no-store, max-age=0")
         self.end_headers()
         self.wfile.write(data)
-        self._record(status, fields or {}, err)
 
     def bearer(self):
         auth = self.headers.get("Authorization") or ""
