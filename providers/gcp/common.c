@@ -327,7 +327,7 @@ int gcp_oauth_response(const char *what, const cJSON *j, struct cred *c,
 		return -EBADMSG;
 	}
 	if (!isfinite(secs) || secs < 1 || secs > GCP_MAX_LIFETIME) {
-		perr_set(e, "%s: expires_in %.0f is out of range (1s..7d)",
+		perr_set(e, "%s: expires_in %.6g is out of range (1s..7d)",
 			 what, isfinite(secs) ? secs : -1.0);
 		return -EBADMSG;
 	}
