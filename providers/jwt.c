@@ -478,6 +478,13 @@ int jwt_verify(const struct jwt_key *k, const char *token, long long now,
 		r = -EKEYREJECTED;
 		goto out;
 	}
+	/* RFC 7515 4.1.11: extensions we do not implement must be refused. */
+	if (cJSON_GetObjectItemCaseSensitive(h, "crit")) {
+		perr_set(e,
+			 "JWT: critical header extensions are not supported");
+		r = -EKEYREJECTED;
+		goto out;
+	}
 	s = (const unsigned char *)sig.data;
 	slen = sig.len;
 	if (k->alg == JWT_ES256) {

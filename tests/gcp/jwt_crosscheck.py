@@ -134,6 +134,11 @@ try:
             ok(rc == 1 and out == "",
                "%s: credfs refuses PyJWT's token tampered in part %d: %s" %
                (what, part, err))
+        ctok = jwt.encode(claims, priv, algorithm=alg,
+                          headers={"crit": ["exp"], "exp": 1})
+        rc, out, err = run("verify", pubp, ctok, str(now))
+        ok(rc == 1 and "critical" in err,
+           "%s: credfs refuses a token with a crit header: %s" % (what, err))
         other = other_r if alg == "RS256" else other_e
         otok = jwt.encode(claims, other, algorithm=alg)
         rc, out, err = run("verify", pubp, otok, str(now))
