@@ -46,6 +46,44 @@ def pem_public(k):
         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
+# The npm packages of tests/gcp, installed together: npm prunes what it was
+# not asked for, so installing one at a time would remove the other.
+NPM_PACKAGES = {"oauth2-mock-server": "8", "google-auth-library": "10.9.1"}
+
+
+def npm_modules():
+    """True when every NPM_PACKAGES is under tests/gcp/node_modules
+    (installing them, under a lock, if not)."""
+    import fcntl
+
+    def have():
+        for name, ver in NPM_PACKAGES.items():
+            pkg = os.path.join(HERE, "node_modules", name, "package.json")
+            try:
+                with open(pkg) as f:
+                    got = json.load(f)["version"]
+            except (OSError, ValueError, KeyError):
+                return False
+            if got != ver and not got.startswith(ver + "."):
+                return False
+        return True
+
+    if have():
+        return True
+    npm = shutil.which("npm")
+    if not npm:
+        return False
+    with open(os.path.join(tempfile.gettempdir(),
+                           "credfs-gcp-npm.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not have():
+            subprocess.run([npm, "install", "--no-save", "--no-audit",
+                            "--no-fund", "--prefix", HERE] +
+                           ["%s@%s" % kv for kv in NPM_PACKAGES.items()],
+                           capture_output=True, timeout=300)
+        return have()
+
+
 class Issuer:
     """An OIDC issuer in this process: ES256 and RS256 keys, /jwks and
     /.well-known/openid-configuration, tokens signed on demand."""
@@ -218,19 +256,10 @@ class Peers:
             return [json.loads(line) for line in f if line.strip()]
 
     def start_oauth2_mock(self):
-        modules = os.path.join(HERE, "node_modules")
-        cli = os.path.join(modules, "oauth2-mock-server", "dist",
-                           "oauth2-mock-server.mjs")
-        if not os.path.exists(cli):
-            npm = shutil.which("npm")
-            if not npm:
-                return None
-            r = subprocess.run([npm, "install", "--no-save", "--no-audit",
-                                "--no-fund", "--prefix", HERE,
-                                "oauth2-mock-server@8"],
-                               capture_output=True, timeout=180)
-            if r.returncode != 0 or not os.path.exists(cli):
-                return None
+        cli = os.path.join(HERE, "node_modules", "oauth2-mock-server",
+                           "dist", "oauth2-mock-server.mjs")
+        if not npm_modules():
+            return None
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
