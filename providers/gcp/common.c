@@ -377,11 +377,68 @@ void gcp_validate_secret(const struct cfg_section *s, const char *provider,
 			  s->name, provider);
 }
 
+int gcp_secret_from_json(const char *data, size_t len, const char *what,
+			 struct cred *c, struct perr *e)
+{
+	cJSON *j = cJSON_ParseWithLength(data, len), *it;
+	int r = 0;
+
+	if (!cJSON_IsObject(j)) {
+		perr_set(e, "%s: not a JSON object", what);
+		r = -EINVAL;
+		goto out;
+	}
+	cJSON_ArrayForEach(it, j)
+	{
+		if (cJSON_IsString(it) && it->string &&
+		    (r = cred_set(c, it->string, it->valuestring)) < 0)
+			goto out;
+	}
+out:
+	cJSON_Delete(j);
+	return r;
+}
+
+int gcp_key_check(const struct cred *c, const char *what, struct perr *e)
+{
+	static const char *const need[] = {"client_email", "private_key",
+					   "private_key_id", NULL};
+	const char *type = cred_get(c, "type"), *uri = cred_get(c, "token_uri");
+	const char *pem = cred_get(c, "private_key");
+	struct jwt_key *k = NULL;
+	char keywhat[320];
+	int r;
+
+	if (type && strcmp(type, "service_account") != 0) {
+		perr_set(e, "%s: type is not service_account", what);
+		return -EINVAL;
+	}
+	for (size_t i = 0; need[i]; i++)
+		if (!cred_get(c, need[i]) || !*cred_get(c, need[i])) {
+			perr_set(e, "%s: no %s", what, need[i]);
+			return -EINVAL;
+		}
+	if (uri && *uri && (r = http_check_url(uri, e)) < 0) {
+		char inner[sizeof(e->msg)];
+		snprintf(inner, sizeof(inner), "%s", e->msg);
+		perr_set(e, "%s: token_uri: %s", what, inner);
+		return r;
+	}
+	snprintf(keywhat, sizeof(keywhat), "%s: private_key", what);
+	if ((r = jwt_key_from_pem(pem, strlen(pem), keywhat, &k, e)) < 0)
+		return r;
+	if (jwt_key_alg(k) != JWT_RS256) {
+		perr_set(e, "%s: not an RSA key", keywhat);
+		r = -EINVAL;
+	}
+	jwt_key_free(k);
+	return r;
+}
+
 /* A JSON key file's string members into c. */
 static int read_secret_file(const char *spec, struct cred *c, struct perr *e)
 {
 	char *path = config_expand_path(spec), *data = NULL;
-	cJSON *j = NULL, *it;
 	struct stat st;
 	size_t len = 0;
 	int fd = -1, r;
@@ -408,21 +465,12 @@ static int read_secret_file(const char *spec, struct cred *c, struct perr *e)
 				     : strerror(-r));
 		goto out;
 	}
-	j = cJSON_ParseWithLength(data, len);
-	if (!cJSON_IsObject(j)) {
-		perr_set(e, "secret_file %s: not a JSON object", path);
-		r = -EINVAL;
-		goto out;
-	}
-	cJSON_ArrayForEach(it, j)
 	{
-		if (cJSON_IsString(it) && it->string &&
-		    (r = cred_set(c, it->string, it->valuestring)) < 0)
-			goto out;
+		char what[300];
+		snprintf(what, sizeof(what), "secret_file %s", path);
+		r = gcp_secret_from_json(data, len, what, c, e);
 	}
-	r = 0;
 out:
-	cJSON_Delete(j);
 	secmem_free(data);
 	if (fd >= 0)
 		close(fd);

@@ -88,6 +88,17 @@ int gcp_form_add(struct secbuf *b, const char *key, const char *value)
 int gcp_load_secret(const struct provider_req *req, const char *const *need,
 		    struct cred **out, struct perr *e)
     __attribute__((warn_unused_result));
+/* The string members of a JSON object (a service-account key file, an
+ * authorized_user ADC file) into c, for `credfs store import-gcp` and
+ * secret_file.  what names the input in errors; no value is quoted. */
+int gcp_secret_from_json(const char *data, size_t len, const char *what,
+			 struct cred *c, struct perr *e)
+    __attribute__((warn_unused_result));
+/* Checks a service-account key before it is sealed: type service_account
+ * (when present), client_email, private_key_id, a private_key that loads
+ * as an RSA key, a token_uri that is https (or loopback http). */
+int gcp_key_check(const struct cred *c, const char *what, struct perr *e)
+    __attribute__((warn_unused_result));
 /* validate() part for secret / secret_file: exactly one. */
 void gcp_validate_secret(const struct cfg_section *s, const char *provider,
 			 void *diag);

@@ -20,7 +20,12 @@
 #include "core/cred.h"
 #include "core/provider.h"
 #include "core/secmem.h"
+#include "core/util.h"
+#include "providers/gcp/gcp.h"
 #include "tap.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 extern const struct provider_ops provider_gcp_service_account,
     provider_gcp_impersonate, provider_gcp_external_account,
@@ -464,6 +469,59 @@ static void test_authorized_user(void)
 	      "authorized user, wrong client secret");
 }
 
+/* gcp_secret_from_json + gcp_key_check, as `credfs store import-gcp`
+ * will use them. */
+static int key_check_file(const char *path, const char *edit_field,
+			  const char *edit_value, struct perr *e)
+{
+	struct cred *c = cred_new();
+	char *data = NULL;
+	size_t len = 0;
+	int fd = open(path, O_RDONLY), r;
+
+	memset(e, 0, sizeof(*e));
+	if (!c || fd < 0 || util_read_fd_secret(fd, 65536, &data, &len) < 0)
+		abort();
+	close(fd);
+	r = gcp_secret_from_json(data, len, "key.json", c, e);
+	if (r == 0 && edit_field && cred_set(c, edit_field, edit_value) < 0)
+		abort();
+	if (r == 0)
+		r = gcp_key_check(c, "key.json", e);
+	secmem_free(data);
+	cred_unref(c);
+	return r;
+}
+
+static void test_key_check(void)
+{
+	const char *sa = env("SA_KEY_FILE");
+	struct perr e;
+	int r;
+
+	r = key_check_file(sa, NULL, NULL, &e);
+	tap_ok(r == 0, "key check: a service-account key file passes (%s)",
+	       e.msg);
+	r = key_check_file(env("SA_NOKEY_FILE"), NULL, NULL, &e);
+	tap_ok(r == -EINVAL && !strcmp(e.msg, "key.json: no private_key"),
+	       "key check: no private_key: %s", e.msg);
+	r = key_check_file(sa, "type", "authorized_user", &e);
+	tap_ok(r == -EINVAL && strstr(e.msg, "not service_account"),
+	       "key check: another type: %s", e.msg);
+	r = key_check_file(sa, "token_uri", "http://oauth2.example.com/token",
+			   &e);
+	tap_ok(r < 0 && strstr(e.msg, "token_uri"),
+	       "key check: plain http token_uri: %s", e.msg);
+	r = key_check_file(sa, "private_key", "-----BEGIN PRIVATE KEY-----\n",
+			   &e);
+	tap_ok(r == -EINVAL && strstr(e.msg, "key.json: private_key") &&
+		   !strstr(e.msg, "BEGIN"),
+	       "key check: a broken private_key, not quoted: %s", e.msg);
+	r = gcp_secret_from_json("[1]", 3, "key.json", NULL, &e);
+	tap_ok(r == -EINVAL && strstr(e.msg, "not a JSON object"),
+	       "key check: not an object: %s", e.msg);
+}
+
 static void test_validate(void)
 {
 	static const struct {
@@ -512,6 +570,7 @@ int main(void)
 	else
 		tap_ok(0, "impersonation needs the service account token");
 	test_authorized_user();
+	test_key_check();
 	test_validate();
 	cred_unref(sa);
 	return tap_done();
