@@ -34,6 +34,10 @@ MOCK_AUDIENCE = POOL + "/providers/oauth2-mock"
 JWT_AUD = "https:" + AUDIENCE
 
 
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
 def pem_private(k):
     return k.private_bytes(serialization.Encoding.PEM,
                            serialization.PrivateFormat.PKCS8,
@@ -122,13 +126,18 @@ class Issuer:
 
     def jwks(self):
         keys = []
-        for kid, k, alg in (("rsa-1", self.rsa, "RS256"),
-                            ("ec-1", self.ec, "ES256")):
-            cls = jwt.algorithms.RSAAlgorithm if alg == "RS256" else \
-                jwt.algorithms.ECAlgorithm
-            j = json.loads(cls.to_jwk(k.public_key()))
-            j.update({"kid": kid, "alg": alg, "use": "sig"})
-            keys.append(j)
+        j = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(
+            self.rsa.public_key()))
+        j.update({"kid": "rsa-1", "alg": "RS256", "use": "sig"})
+        keys.append(j)
+        # By hand: PyJWT 2.6's to_jwk drops leading zero bytes of x and y
+        # (RFC 7518 6.2.1.2 wants the full 32), and its own from_jwk then
+        # refuses the key, one time in 64.
+        pub = self.ec.public_key().public_numbers()
+        keys.append({"kty": "EC", "crv": "P-256", "kid": "ec-1",
+                     "alg": "ES256", "use": "sig",
+                     "x": b64url(pub.x.to_bytes(32, "big")),
+                     "y": b64url(pub.y.to_bytes(32, "big"))})
         return {"keys": keys}
 
     def token(self, sub="workload-1", aud=JWT_AUD, life=600, alg="RS256",

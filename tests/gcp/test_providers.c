@@ -21,10 +21,13 @@
 #include "core/provider.h"
 #include "core/secmem.h"
 #include "core/util.h"
+#include "crypto/sealed.h"
+#include "crypto/store.h"
 #include "providers/gcp/gcp.h"
 #include "tap.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <unistd.h>
 
 extern const struct provider_ops provider_gcp_service_account,
@@ -82,6 +85,8 @@ static void section_free(struct cfg_section *s)
 	free(s);
 }
 
+static struct store *the_store;
+
 static int fetch(const struct provider_ops *ops, struct cfg_section *p,
 		 const struct cred *src, struct cred **out, struct perr *e)
 {
@@ -89,6 +94,7 @@ static int fetch(const struct provider_ops *ops, struct cfg_section *p,
 	    .profile_name = p->name,
 	    .profile = p,
 	    .source = src,
+	    .store = the_store,
 	    .timeout_ms = 4000,
 	};
 
@@ -522,6 +528,56 @@ static void test_key_check(void)
 	       "key check: not an object: %s", e.msg);
 }
 
+/* The key sealed in the store as `credfs store import-gcp` will do, and
+ * gcp-service-account reading it with `secret =`. */
+static void test_store_entry(void)
+{
+	static uint8_t key[SEALED_KEY_BYTES];
+	char dir[1024], err[512] = "", *data = NULL;
+	struct cred *c = cred_new(), *got = NULL;
+	struct perr e = {""};
+	size_t len = 0;
+	int fd, r;
+
+	snprintf(dir, sizeof(dir), "%s/state", env("OUT_DIR"));
+	if (mkdir(dir, 0700) < 0 || sodium_init() < 0)
+		abort();
+	randombytes_buf(key, sizeof(key));
+	if (store_open(dir, key, &the_store, err, sizeof(err)) < 0) {
+		tap_ok(0, "store_open: %s", err);
+		return;
+	}
+	fd = open(env("SA_KEY_FILE"), O_RDONLY);
+	if (!c || fd < 0 || util_read_fd_secret(fd, 65536, &data, &len) < 0)
+		abort();
+	close(fd);
+	r = gcp_secret_from_json(data, len, "key.json", c, &e);
+	if (r == 0)
+		r = gcp_key_check(c, "key.json", &e);
+	if (r == 0)
+		r = store_put(the_store, "gcp-runner", c, err, sizeof(err));
+	tap_ok(r == 0, "the key file sealed as store entry gcp-runner (%s%s)",
+	       e.msg, err);
+	secmem_free(data);
+	cred_unref(c);
+
+	struct cfg_section *p =
+	    section("sealed", "provider", "gcp-service-account", "secret",
+		    "gcp-runner", NULL);
+	r = fetch(&provider_gcp_service_account, p, NULL, &got, &e);
+	tap_ok(r == 0 && good_token(got, 3599),
+	       "service account with secret = gcp-runner (%s)", e.msg);
+	cred_unref(got);
+	section_free(p);
+	fails(&provider_gcp_service_account,
+	      section("nosuch", "provider", "gcp-service-account", "secret",
+		      "gcp-nope", NULL),
+	      NULL, -ENOENT, "store entry gcp-nope: ",
+	      "service account with a missing store entry");
+	store_free(the_store);
+	the_store = NULL;
+}
+
 static void test_validate(void)
 {
 	static const struct {
@@ -571,6 +627,7 @@ int main(void)
 		tap_ok(0, "impersonation needs the service account token");
 	test_authorized_user();
 	test_key_check();
+	test_store_entry();
 	test_validate();
 	cred_unref(sa);
 	return tap_done();

@@ -53,8 +53,17 @@ class Refused(Exception):
 
 
 def fetch_jwks(uri):
+    """The usable keys of the issuer's JWKS (one bad key does not hide the
+    others, as with Google)."""
     with urllib.request.urlopen(uri, timeout=5) as r:
-        return jwt.PyJWKSet.from_dict(json.load(r))
+        doc = json.load(r)
+    keys = []
+    for k in doc.get("keys", []):
+        try:
+            keys.append(jwt.PyJWK.from_dict(k))
+        except jwt.exceptions.PyJWTError:
+            continue
+    return keys
 
 
 def verify_subject(prov, token):
@@ -68,7 +77,7 @@ def verify_subject(prov, token):
                       "Invalid ID Token: the signing algorithm %s is not "
                       "supported." % json.dumps(str(alg))[1:-1][:20])
     try:
-        keys = fetch_jwks(prov["jwks_uri"]).keys
+        keys = fetch_jwks(prov["jwks_uri"])
     except Exception as ex:
         raise Refused("invalid_grant", "Unable to retrieve the JWKS from "
                       "the issuer: %s." % type(ex).__name__)
