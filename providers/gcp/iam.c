@@ -189,6 +189,11 @@ static const char *imp_check(const struct cfg_section *s, int *lifetime)
 	if (ie && strcmp(ie, "yes") != 0 && strcmp(ie, "no") != 0 &&
 	    strcmp(ie, "true") != 0 && strcmp(ie, "false") != 0)
 		return "include_email must be yes or no";
+	if (cfg_get(s, "scopes")) {
+		if (gcp_parse_scopes(cfg_get(s, "scopes"), &tmp) < 0)
+			return "scopes: space- or comma-separated scope URLs";
+		free(tmp);
+	}
 	if (cfg_get(s, "audience") && cfg_get(s, "scopes"))
 		return "audience (an ID token) and scopes (an access token) "
 		       "are exclusive";
