@@ -4,11 +4,19 @@
 extern const struct provider_ops provider_aws_static, provider_exec;
 extern const struct provider_ops provider_aws_session_token,
     provider_aws_assume_role, provider_aws_web_identity, provider_aws_sso;
+extern const struct provider_ops provider_gcp_service_account;
+extern const struct provider_ops provider_gcp_impersonate;
+extern const struct provider_ops provider_gcp_external_account;
+extern const struct provider_ops provider_gcp_authorized_user;
 
 const struct provider_ops *const providers_all[] = {
     &provider_aws_static,	 &provider_exec,
     &provider_aws_session_token, &provider_aws_assume_role,
     &provider_aws_web_identity,	 &provider_aws_sso,
+    &provider_gcp_service_account,
+    &provider_gcp_impersonate,
+    &provider_gcp_external_account,
+    &provider_gcp_authorized_user,
     NULL,
 };
 

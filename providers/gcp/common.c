@@ -1,0 +1,580 @@
+/* gcp: HTTP calls, response checks and secrets shared by the Google Cloud
+ * providers (see gcp.h). */
+#include "providers/gcp/gcp.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/cred.h"
+#include "core/provider.h"
+#include "core/secmem.h"
+#include "core/util.h"
+#include "crypto/store.h"
+#include "providers/http.h"
+#include "providers/jwt.h"
+
+/* A secret_file larger than this is not a key file. */
+#define GCP_MAX_SECRET_FILE (64 * 1024)
+/* Longest expiry accepted from a remote. */
+#define GCP_MAX_LIFETIME (7 * 86400)
+
+void gcp_clean_text(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (!len)
+		return;
+	for (; s && *s && o + 1 < len; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch < 0x20 || ch == 0x7f)
+			ch = ' ';
+		if (ch == ' ' && (o == 0 || buf[o - 1] == ' '))
+			continue;
+		buf[o++] = (char)ch;
+	}
+	if (s && *s && len >= 4) {
+		if (o > len - 4)
+			o = len - 4;
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = 0;
+}
+
+int gcp_parse_conn(const struct provider_req *req, struct gcp_conn *c,
+		   struct perr *e)
+{
+	const char *ep = cfg_get(req->profile, "endpoint");
+	const char *ca = cfg_get(req->profile, "ca_file");
+
+	memset(c, 0, sizeof(*c));
+	c->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000;
+	if (ep && *ep) {
+		if (http_check_url(ep, e) < 0)
+			return -EINVAL;
+		if (!(c->endpoint = strdup(ep)))
+			return -ENOMEM;
+	}
+	if (ca && *ca && !(c->ca_file = config_expand_path(ca))) {
+		gcp_conn_free(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void gcp_conn_free(struct gcp_conn *c)
+{
+	free(c->endpoint);
+	free(c->ca_file);
+	c->endpoint = c->ca_file = NULL;
+}
+
+int gcp_parse_scopes(const char *spec, char **out)
+{
+	size_t n, o = 0;
+	char *s;
+
+	*out = NULL;
+	if (!spec || !*spec)
+		spec = GCP_CLOUD_PLATFORM;
+	n = strlen(spec);
+	if (!(s = malloc(n + 1)))
+		return -ENOMEM;
+	for (; *spec; spec++) {
+		unsigned char ch = (unsigned char)*spec;
+		if (ch == ',' || ch == ' ' || ch == '\t') {
+			if (o && s[o - 1] != ' ')
+				s[o++] = ' ';
+			continue;
+		}
+		if (ch < 0x21 || ch == 0x7f || ch == '"' || ch == '\\') {
+			free(s);
+			return -EINVAL;
+		}
+		s[o++] = (char)ch;
+	}
+	while (o && s[o - 1] == ' ')
+		o--;
+	s[o] = 0;
+	if (!o) {
+		free(s);
+		return -EINVAL;
+	}
+	*out = s;
+	return 0;
+}
+
+int gcp_form_add(struct secbuf *b, const char *key, const char *value)
+{
+	int r;
+
+	if ((r = secbuf_printf(b, "%s%s=", b->len ? "&" : "", key)) < 0)
+		return r;
+	return http_urlencode(b, value);
+}
+
+/* Google's code of an error body into code (one word) and its text into
+ * msg: OAuth {"error": "x", "error_description": "y"} or the API envelope
+ * {"error": {"code": 403, "message": "y", "status": "PERMISSION_DENIED"}}.
+ * Non-JSON bodies leave both empty. */
+static void error_of(const cJSON *j, char *code, size_t clen, char *msg,
+		     size_t mlen)
+{
+	const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
+	const cJSON *c = NULL, *m = NULL;
+
+	code[0] = msg[0] = 0;
+	if (cJSON_IsString(err)) {
+		c = err;
+		m = cJSON_GetObjectItemCaseSensitive(j, "error_description");
+	} else if (cJSON_IsObject(err)) {
+		c = cJSON_GetObjectItemCaseSensitive(err, "status");
+		m = cJSON_GetObjectItemCaseSensitive(err, "message");
+	}
+	if (cJSON_IsString(c)) {
+		size_t i, o = 0;
+		for (i = 0; c->valuestring[i] && o + 1 < clen; i++) {
+			unsigned char ch = (unsigned char)c->valuestring[i];
+			if (isalnum(ch) || ch == '_' || ch == '-' || ch == '.')
+				code[o++] = (char)ch;
+		}
+		code[o] = 0;
+	}
+	if (cJSON_IsString(m))
+		gcp_clean_text(m->valuestring, msg, mlen);
+}
+
+static int code_errno(long status, const char *code)
+{
+	static const struct {
+		const char *code;
+		int err;
+	} map[] = {
+	    {"invalid_grant", -EKEYREJECTED},
+	    {"invalid_client", -EKEYREJECTED},
+	    {"unauthorized_client", -EKEYREJECTED},
+	    {"UNAUTHENTICATED", -EKEYREJECTED},
+	    {"access_denied", -EACCES},
+	    {"PERMISSION_DENIED", -EACCES},
+	    {"invalid_request", -EINVAL},
+	    {"invalid_scope", -EINVAL},
+	    {"invalid_target", -EINVAL},
+	    {"unsupported_grant_type", -EINVAL},
+	    {"INVALID_ARGUMENT", -EINVAL},
+	    {"FAILED_PRECONDITION", -EINVAL},
+	    {"NOT_FOUND", -ENOENT},
+	    {"RESOURCE_EXHAUSTED", -EAGAIN},
+	    {"UNAVAILABLE", -EAGAIN},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(code, map[i].code) == 0)
+			return map[i].err;
+	if (status == 401)
+		return -EKEYREJECTED;
+	if (status == 403)
+		return -EACCES;
+	if (status == 404)
+		return -ENOENT;
+	if (status == 429 || status >= 500)
+		return -EAGAIN;
+	return -EPROTO;
+}
+
+int gcp_post(const struct gcp_call *call, const struct secbuf *body,
+	     cJSON **out, struct perr *e)
+{
+	struct secbuf auth = {0};
+	struct http_resp resp = {0};
+	const char *headers[4];
+	size_t nh = 0;
+	cJSON *j = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = http_check_url(call->url, e)) < 0) {
+		char inner[sizeof(e->msg)];
+		snprintf(inner, sizeof(inner), "%s", e->msg);
+		perr_set(e, "%s: %s", call->what, inner);
+		return r;
+	}
+	headers[nh++] = call->json ? "Content-Type: application/json"
+				   : "Content-Type: "
+				     "application/x-www-form-urlencoded";
+	headers[nh++] = "Accept: application/json";
+	if (call->bearer) {
+		if ((r = secbuf_printf(&auth, "Authorization: Bearer %s",
+				       call->bearer)) < 0)
+			goto out;
+		headers[nh++] = auth.data;
+	}
+	headers[nh] = NULL;
+	struct http_req req = {
+	    .method = "POST",
+	    .url = call->url,
+	    .headers = headers,
+	    .body = body->data ? body->data : "",
+	    .body_len = body->len,
+	    .ca_file = call->conn->ca_file,
+	    .timeout_ms = call->conn->timeout_ms,
+	    .what = call->what,
+	};
+	if ((r = http_request(&req, &resp, e)) < 0)
+		goto out;
+	j = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "",
+				  resp.body.len);
+	if (resp.status < 200 || resp.status > 299) {
+		char code[64], msg[300];
+		error_of(j, code, sizeof(code), msg, sizeof(msg));
+		r = code_errno(resp.status, code);
+		if (code[0])
+			perr_set(e, "%s: HTTP %ld %s%s%s", call->what,
+				 resp.status, code, msg[0] ? ": " : "", msg);
+		else
+			perr_set(e, "%s: HTTP %ld with %s", call->what,
+				 resp.status,
+				 j ? "no Google error in the body"
+				   : "a body that is not JSON");
+		goto out;
+	}
+	if (!cJSON_IsObject(j)) {
+		perr_set(e,
+			 "%s: HTTP %ld with a body that is not a JSON object",
+			 call->what, resp.status);
+		r = -EBADMSG;
+		goto out;
+	}
+	*out = j;
+	j = NULL;
+	r = 0;
+out:
+	cJSON_Delete(j);
+	http_resp_wipe(&resp);
+	secbuf_wipe(&auth);
+	return r;
+}
+
+int gcp_json_token(const char *what, const cJSON *j, const char *name,
+		   const char **v, struct perr *e)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, name);
+	size_t i;
+
+	*v = NULL;
+	if (!it) {
+		perr_set(e, "%s: the answer has no %s", what, name);
+		return -EBADMSG;
+	}
+	if (!cJSON_IsString(it) || !it->valuestring[0]) {
+		perr_set(e, "%s: %s in the answer is not a non-empty string",
+			 what, name);
+		return -EBADMSG;
+	}
+	for (i = 0; it->valuestring[i]; i++) {
+		unsigned char ch = (unsigned char)it->valuestring[i];
+		if (i >= GCP_MAX_TOKEN) {
+			perr_set(e,
+				 "%s: %s in the answer is longer than %d "
+				 "bytes",
+				 what, name, GCP_MAX_TOKEN);
+			return -EBADMSG;
+		}
+		if (ch < 0x21 || ch > 0x7e) {
+			perr_set(e,
+				 "%s: %s in the answer has a space, control "
+				 "or non-ASCII character",
+				 what, name);
+			return -EBADMSG;
+		}
+	}
+	*v = it->valuestring;
+	return 0;
+}
+
+int gcp_oauth_response(const char *what, const cJSON *j, struct cred *c,
+		       struct perr *e)
+{
+	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
+	const char *tok, *idt = NULL;
+	double secs;
+	int r;
+
+	if ((r = gcp_json_token(what, j, "access_token", &tok, e)) < 0)
+		return r;
+	if (cJSON_GetObjectItemCaseSensitive(j, "id_token") &&
+	    (r = gcp_json_token(what, j, "id_token", &idt, e)) < 0)
+		return r;
+	/* Some servers send the number as a string: accept both. */
+	if (cJSON_IsNumber(exp))
+		secs = exp->valuedouble;
+	else if (cJSON_IsString(exp) && exp->valuestring[0] &&
+		 strspn(exp->valuestring, "0123456789") ==
+		     strlen(exp->valuestring) &&
+		 strlen(exp->valuestring) < 10)
+		secs = atof(exp->valuestring);
+	else {
+		perr_set(e, "%s: the answer has no numeric expires_in", what);
+		return -EBADMSG;
+	}
+	if (!isfinite(secs) || secs < 1 || secs > GCP_MAX_LIFETIME) {
+		perr_set(e, "%s: expires_in %.6g is out of range (1s..7d)",
+			 what, isfinite(secs) ? secs : -1.0);
+		return -EBADMSG;
+	}
+	if ((r = cred_set(c, "access_token", tok)) < 0 ||
+	    (idt && (r = cred_set(c, "id_token", idt)) < 0))
+		return r;
+	cred_set_expiration(c, time(NULL) + (time_t)secs);
+	return 0;
+}
+
+int gcp_jwt_exp(const char *what, const char *token, time_t *exp,
+		struct perr *e)
+{
+	cJSON *claims = NULL;
+	const cJSON *x;
+	time_t now = time(NULL);
+	int r;
+
+	if (jwt_decode_unverified(token, NULL, &claims) < 0) {
+		perr_set(e, "%s: the token is not a JWT", what);
+		return -EBADMSG;
+	}
+	x = cJSON_GetObjectItemCaseSensitive(claims, "exp");
+	if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) ||
+	    x->valuedouble <= (double)now ||
+	    x->valuedouble > (double)(now + GCP_MAX_LIFETIME)) {
+		perr_set(e, "%s: the token's exp is missing or out of range",
+			 what);
+		r = -EBADMSG;
+	} else {
+		*exp = (time_t)x->valuedouble;
+		r = 0;
+	}
+	cJSON_Delete(claims);
+	return r;
+}
+
+void gcp_validate_secret(const struct cfg_section *s, const char *provider,
+			 void *diag)
+{
+	bool a = cfg_get(s, "secret"), b = cfg_get(s, "secret_file");
+
+	if (a == b)
+		cfg_error(diag, s->line,
+			  "profile %s: %s needs exactly one of "
+			  "'secret = STORE_ENTRY' or 'secret_file = PATH'",
+			  s->name, provider);
+}
+
+int gcp_secret_from_json(const char *data, size_t len, const char *what,
+			 struct cred *c, struct perr *e)
+{
+	cJSON *j = cJSON_ParseWithLength(data, len), *it;
+	int r = 0;
+
+	if (!cJSON_IsObject(j)) {
+		perr_set(e, "%s: not a JSON object", what);
+		r = -EINVAL;
+		goto out;
+	}
+	cJSON_ArrayForEach(it, j)
+	{
+		if (cJSON_IsString(it) && it->string &&
+		    (r = cred_set(c, it->string, it->valuestring)) < 0)
+			goto out;
+	}
+out:
+	cJSON_Delete(j);
+	return r;
+}
+
+int gcp_key_check(const struct cred *c, const char *what, struct perr *e)
+{
+	static const char *const need[] = {"client_email", "private_key",
+					   "private_key_id", NULL};
+	const char *type = cred_get(c, "type"), *uri = cred_get(c, "token_uri");
+	const char *pem = cred_get(c, "private_key");
+	struct jwt_key *k = NULL;
+	char keywhat[320];
+	int r;
+
+	if (type && strcmp(type, "service_account") != 0) {
+		perr_set(e, "%s: type is not service_account", what);
+		return -EINVAL;
+	}
+	for (size_t i = 0; need[i]; i++)
+		if (!cred_get(c, need[i]) || !*cred_get(c, need[i])) {
+			perr_set(e, "%s: no %s", what, need[i]);
+			return -EINVAL;
+		}
+	if (uri && *uri && (r = http_check_url(uri, e)) < 0) {
+		char inner[sizeof(e->msg)];
+		snprintf(inner, sizeof(inner), "%s", e->msg);
+		perr_set(e, "%s: token_uri: %s", what, inner);
+		return r;
+	}
+	snprintf(keywhat, sizeof(keywhat), "%s: private_key", what);
+	if ((r = jwt_key_from_pem(pem, strlen(pem), keywhat, &k, e)) < 0)
+		return r;
+	if (jwt_key_alg(k) != JWT_RS256) {
+		perr_set(e, "%s: not an RSA key", keywhat);
+		r = -EINVAL;
+	}
+	jwt_key_free(k);
+	return r;
+}
+
+/* A JSON key file's string members into c. */
+static int read_secret_file(const char *spec, struct cred *c, struct perr *e)
+{
+	char *path = config_expand_path(spec), *data = NULL;
+	struct stat st;
+	size_t len = 0;
+	int fd = -1, r;
+
+	if (!path)
+		return -ENOMEM;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		r = -errno;
+		perr_set(e, "secret_file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || (st.st_mode & 077) ||
+	    st.st_uid != geteuid()) {
+		r = -EPERM;
+		perr_set(e,
+			 "secret_file %s: must be owned by you with mode 0600",
+			 path);
+		goto out;
+	}
+	if ((r = util_read_fd_secret(fd, GCP_MAX_SECRET_FILE, &data, &len)) <
+	    0) {
+		perr_set(e, "secret_file %s: %s", path,
+			 r == -EFBIG ? "too large for a key file"
+				     : strerror(-r));
+		goto out;
+	}
+	{
+		char what[300];
+		snprintf(what, sizeof(what), "secret_file %s", path);
+		r = gcp_secret_from_json(data, len, what, c, e);
+	}
+out:
+	secmem_free(data);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return r;
+}
+
+int gcp_load_secret(const struct provider_req *req, const char *const *need,
+		    struct cred **out, struct perr *e)
+{
+	const char *name = cfg_get(req->profile, "secret");
+	const char *file = cfg_get(req->profile, "secret_file");
+	struct cred *c = NULL;
+	int r;
+
+	*out = NULL;
+	if (name) {
+		char err[256] = "";
+		if (!req->store) {
+			perr_set(e, "store entry %s: the store is not open",
+				 name);
+			return -ENOKEY;
+		}
+		if ((r = store_get(req->store, name, &c, err, sizeof(err))) <
+		    0) {
+			perr_set(e, "store entry %s: %s", name,
+				 err[0] ? err : strerror(-r));
+			return r;
+		}
+	} else if (file) {
+		if (!(c = cred_new()))
+			return -ENOMEM;
+		if ((r = read_secret_file(file, c, e)) < 0)
+			goto out;
+	} else {
+		perr_set(e, "needs 'secret = STORE_ENTRY' or 'secret_file'");
+		return -EINVAL;
+	}
+	for (size_t i = 0; need && need[i]; i++) {
+		const char *v = cred_get(c, need[i]);
+		if (!v || !*v) {
+			perr_set(e, "%s %s: no %s",
+				 name ? "store entry" : "secret_file",
+				 name ? name : file, need[i]);
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	*out = c;
+	c = NULL; /* transferred */
+	r = 0;
+out:
+	cred_unref(c);
+	return r;
+}
+
+int gcp_read_token_file(const char *what, const char *spec, char **out,
+			struct perr *e)
+{
+	char *path = config_expand_path(spec), *data = NULL;
+	size_t len = 0, s = 0, end;
+	int fd, r;
+
+	*out = NULL;
+	if (!path)
+		return -ENOMEM;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
+		r = -errno;
+		perr_set(e, "%s: token_file %s: %s", what, path,
+			 strerror(errno));
+		goto out;
+	}
+	r = util_read_fd_secret(fd, GCP_MAX_TOKEN, &data, &len);
+	close(fd);
+	if (r < 0) {
+		perr_set(e, "%s: token_file %s: %s", what, path,
+			 r == -EFBIG ? "larger than 16384 bytes"
+				     : strerror(-r));
+		goto out;
+	}
+	end = len;
+	while (s < end && isspace((unsigned char)data[s]))
+		s++;
+	while (end > s && isspace((unsigned char)data[end - 1]))
+		end--;
+	if (s == end) {
+		perr_set(e, "%s: token_file %s is empty", what, path);
+		r = -ENODATA;
+		goto out;
+	}
+	for (size_t i = s; i < end; i++)
+		if ((unsigned char)data[i] < 0x21 ||
+		    (unsigned char)data[i] > 0x7e) {
+			perr_set(e,
+				 "%s: token_file %s has a space or control "
+				 "character inside the token",
+				 what, path);
+			r = -EINVAL;
+			goto out;
+		}
+	if (!(*out = secmem_strndup(data + s, end - s)))
+		r = -ENOMEM;
+out:
+	secmem_free(data);
+	free(path);
+	return r;
+}
