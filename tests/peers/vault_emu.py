@@ -69,7 +69,7 @@ class Token:
         self.root = root
 
     def remaining(self, now):
-        return 0 if self.expire is None else max(0, int(self.expire - now))
+        return 0 if self.expire is None else max(0, int(round(self.expire - now)))
 
     def auth(self, now, ttl=None):
         return {
