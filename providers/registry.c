@@ -4,11 +4,13 @@
 extern const struct provider_ops provider_aws_static, provider_exec;
 extern const struct provider_ops provider_aws_session_token,
     provider_aws_assume_role, provider_aws_web_identity, provider_aws_sso;
+extern const struct provider_ops provider_vault;
 
 const struct provider_ops *const providers_all[] = {
     &provider_aws_static,	 &provider_exec,
     &provider_aws_session_token, &provider_aws_assume_role,
     &provider_aws_web_identity,	 &provider_aws_sso,
+    &provider_vault, /* providers/vault */
     NULL,
 };
 
