@@ -620,6 +620,8 @@ int vault_call(const struct vault_cfg *c, const struct provider_req *req,
 		if (r == 0)
 			r = raw_call(c, method, path, query, token, body,
 				     deadline, false, json, &status, e);
+		if (r == 0)
+			e->msg[0] = 0;
 	}
 	secmem_free(token);
 	return r;
