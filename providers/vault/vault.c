@@ -164,9 +164,14 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 			 "`source =` or 'jwt_file'");
 		return -EINVAL;
 	}
-	if (!path || !path_ok(path)) {
+	if (!path) {
 		snprintf(err, errlen,
 			 "needs 'path' (e.g. database/creds/ROLE)");
+		return -EINVAL;
+	}
+	if (!path_ok(path)) {
+		snprintf(err, errlen, "path: '%.200s' is not a Vault API path",
+			 path);
 		return -EINVAL;
 	}
 	if ((v = cfg_get(s, "kv_version"))) {
