@@ -31,6 +31,7 @@ os.chmod(tmp, 0o711)
 def ok(cond, what):
     global n, failed
     n += 1
+    what = " ".join(str(what).split())  # one TAP line
     print("%s %d - %s" % ("ok" if cond else "not ok", n, what), flush=True)
     if not cond:
         failed += 1
