@@ -152,6 +152,8 @@ static int raw_call(const struct vault_cfg *c, const char *method,
 	if (body)
 		hdrs[nh++] = "Content-Type: application/json";
 	hdrs[nh] = NULL;
+	char what[300];
+	snprintf(what, sizeof(what), "vault: %s", path);
 	struct http_req hr = {
 	    .method = method,
 	    .url = url.data,
@@ -161,11 +163,8 @@ static int raw_call(const struct vault_cfg *c, const char *method,
 	    .ca_file = c->ca_file,
 	    .timeout_ms = (int)left,
 	    .max_attempts = 2,
-	    .what = path,
+	    .what = what,
 	};
-	char what[300];
-	snprintf(what, sizeof(what), "vault: %s", path);
-	hr.what = what;
 	if ((r = http_request(&hr, &resp, e)) < 0)
 		goto out;
 	*status = resp.status;

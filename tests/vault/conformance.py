@@ -51,7 +51,8 @@ def run_hvac(emu):
     except ImportError:
         H.skip_all("python3-hvac is not installed (apt-get install "
                    "python3-hvac)")
-    H.diag("hvac %s" % getattr(hvac, "__version__", "?"))
+    from importlib.metadata import version
+    H.diag("hvac %s" % version("hvac"))
     c = hvac.Client(url=emu.addr, namespace=NS)
     r = c.auth.approle.login(role_id=ROLE_ID, secret_id=SECRET_ID)
     tok = r["auth"]["client_token"]

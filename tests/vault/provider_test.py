@@ -74,7 +74,8 @@ def main():
                JWT=jwks.mint("svc-a", "vault"),
                BAD_JWT=jwks.mint("svc-a", "vault", key=other),
                SECRET_ID=SECRET_ID)
-    r = subprocess.run([binary], env=env, stdout=subprocess.PIPE,
+    wrap = os.environ.get("VAULT_TEST_WRAPPER", "").split()
+    r = subprocess.run(wrap + [binary], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=240)
     # The C test numbers its own TAP lines; renumber them into ours.
     for line in r.stdout.decode().splitlines():
