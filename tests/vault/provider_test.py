@@ -55,6 +55,10 @@ def main():
                      "--token-ttl", "600", "--token-max-ttl", "3600",
                      "--jwks-url", jwks.url, "--jwt-role", "credfs",
                      "--jwt-audience", "vault", "--pg-dsn", pg.dsn)
+    # A second Vault whose client tokens live 6s (max 9s): renew-self,
+    # then a fresh login at the max TTL.
+    short = H.Emulator("--role-id", ROLE_ID, "--secret-id", SECRET_ID,
+                       "--token-ttl", "6", "--token-max-ttl", "9")
     write_kv(emu, "app/config", {"user": "alice", "password": "kv-one"})
     write_kv(emu, "app/config", {"user": "alice", "password": "kv-two"})
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -63,6 +67,7 @@ def main():
     os.mkdir(out, 0o700)
     env = dict(os.environ,
                VAULT_ADDR=emu.addr, EMU_LOG=emu.log, NS=NS, ROOT_TOKEN=ROOT,
+               VAULT_ADDR2=short.addr, EMU_LOG2=short.log,
                PG_DSN=pg.dsn, PG_PORT=str(pg.port), OUT_DIR=out,
                SECRET_FILE=private("approle", "role_id = %s\nsecret_id = %s\n"
                                    % (ROLE_ID, SECRET_ID)),
@@ -87,7 +92,7 @@ def main():
     H.ok(r.returncode == 0, "test_vault exited %d" % r.returncode)
     if r.returncode:
         H.diag(r.stderr.decode()[-2000:])
-    log = emu.log_lines()
+    log = emu.log_lines() + short.log_lines()
     text = "\n".join(log)
     H.ok(any("lease renew database/creds/readonly/" in x for x in log),
          "emulator log shows a lease renewal")

@@ -97,10 +97,10 @@ static int fetch(const struct cfg_section *p, const struct cred *src,
 	return provider_vault.fetch(&req, out, e);
 }
 
-/* Lines of the emulator log containing needle. */
-static int log_count(const char *needle)
+/* Lines of an emulator log containing needle. */
+static int log_count_in(const char *log, const char *needle)
 {
-	FILE *f = fopen(env("EMU_LOG"), "r");
+	FILE *f = fopen(env(log), "r");
 	char line[2048];
 	int n = 0;
 
@@ -111,6 +111,11 @@ static int log_count(const char *needle)
 			n++;
 	fclose(f);
 	return n;
+}
+
+static int log_count(const char *needle)
+{
+	return log_count_in("EMU_LOG", needle);
 }
 
 static int run(const char *cmd, char *out, size_t len)
@@ -622,6 +627,45 @@ static void test_config(void)
 	section_free(p);
 }
 
+/* The client token: renewed with renew-self when a third of its TTL is
+ * left, a fresh login once it hits its max TTL (second emulator: token
+ * TTL 6s, max 9s).  Vault revokes a token's leases with it. */
+static void test_token_renewal(void)
+{
+	struct cfg_section *p =
+	    section("short", "provider", "vault", "address", env("VAULT_ADDR2"),
+		    "auth", "approle", "secret_file", env("SECRET_FILE"),
+		    "path", "database/creds/readonly", NULL);
+	static const char login[] = "POST /v1/auth/approle/login ns=- -> 200";
+	static const char renew[] =
+	    "POST /v1/auth/token/renew-self ns=- -> 200";
+	struct cred *c;
+	struct perr e;
+	int r;
+
+	r = fetch(p, NULL, &c, &e);
+	tap_ok(r == 0 && log_count_in("EMU_LOG2", login) == 1,
+	       "short-lived token: login and read (%s)", e.msg);
+	cred_unref(c);
+	usleep(4500 * 1000);
+	r = fetch(p, NULL, &c, &e);
+	tap_ok(r == 0 && log_count_in("EMU_LOG2", login) == 1 &&
+		   log_count_in("EMU_LOG2", renew) == 1,
+	       "with a third of its TTL left the token is renewed, not "
+	       "replaced (%s)",
+	       e.msg);
+	cred_unref(c);
+	usleep(5500 * 1000);
+	tap_ok(log_count_in("EMU_LOG2", "lease revoke database/creds/") == 2,
+	       "Vault revoked the token's leases when it expired at its max "
+	       "TTL");
+	r = fetch(p, NULL, &c, &e);
+	tap_ok(r == 0 && log_count_in("EMU_LOG2", login) == 2,
+	       "past the max TTL: a fresh login (%s)", e.msg);
+	cred_unref(c);
+	section_free(p);
+}
+
 int main(void)
 {
 	secmem_init_cjson();
@@ -631,6 +675,7 @@ int main(void)
 	test_pki();
 	test_failures();
 	test_jwt_and_aws();
+	test_token_renewal();
 	vault_forget_tokens();
 	return tap_done();
 }
