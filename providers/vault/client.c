@@ -336,8 +336,8 @@ static const char *need_field(const struct cred *s, const struct vault_cfg *c,
 struct tok {
 	struct tok *next;
 	char key[1024];
-	char *token;   /* secmem */
-	time_t expire; /* 0: never */
+	char *token;	/* secmem */
+	long expire_ms; /* util_mono_ms() deadline; 0: never */
 	int ttl;
 	bool renewable;
 };
@@ -370,7 +370,7 @@ static void tok_drop(struct tok *t)
 {
 	secmem_free(t->token);
 	t->token = NULL;
-	t->expire = 0;
+	t->expire_ms = 0;
 	t->ttl = 0;
 }
 
@@ -398,8 +398,9 @@ time_t vault_token_deadline(const struct provider_req *req)
 	tok_key(&c, key, sizeof(key));
 	pthread_mutex_lock(&tok_mu);
 	struct tok *t = tok_find(key, false);
-	if (t && t->token && t->expire)
-		at = t->expire - t->ttl / 3;
+	if (t && t->token && t->expire_ms)
+		at = time(NULL) + (t->expire_ms - util_mono_ms()) / 1000 -
+		     t->ttl / 3;
 	pthread_mutex_unlock(&tok_mu);
 	vault_cfg_free(&c);
 	return at;
@@ -413,7 +414,6 @@ static int take_auth(struct tok *t, const cJSON *j, const char *path,
 	const cJSON *ct = cJSON_GetObjectItemCaseSensitive(a, "client_token");
 	const cJSON *ld = cJSON_GetObjectItemCaseSensitive(a, "lease_duration");
 	const cJSON *rn = cJSON_GetObjectItemCaseSensitive(a, "renewable");
-	time_t now = time(NULL);
 
 	if (!cJSON_IsString(ct) || !ct->valuestring[0]) {
 		perr_set(e, "vault: %s: no auth.client_token in the response",
@@ -428,7 +428,7 @@ static int take_auth(struct tok *t, const cJSON *j, const char *path,
 	t->ttl = cJSON_IsNumber(ld) && ld->valuedouble > 0
 		     ? (int)ld->valuedouble
 		     : 0;
-	t->expire = t->ttl ? now + t->ttl : 0;
+	t->expire_ms = t->ttl ? util_mono_ms() + t->ttl * 1000L : 0;
 	t->renewable = cJSON_IsTrue(rn);
 	return 0;
 }
@@ -519,7 +519,7 @@ static int renew_self(const struct vault_cfg *c, struct tok *t,
 		r = take_auth(t, j, path, e);
 	cJSON_Delete(j);
 	/* capped near the token's max TTL: a fresh login is due */
-	if (r == 0 && t->expire && t->ttl < want / 3)
+	if (r == 0 && t->expire_ms && t->ttl < want / 3)
 		r = -ETIME;
 	return r;
 }
@@ -564,12 +564,15 @@ static int get_token(const struct vault_cfg *c, const struct provider_req *req,
 		r = -ENOMEM;
 		goto out;
 	}
-	time_t now = time(NULL);
+	long now = util_mono_ms();
 	if (force)
 		tok_drop(t);
-	if (t->token && t->expire && t->expire - now <= t->ttl / 3) {
+	/* a third of the TTL left: renew-self while the token is still
+	 * good for half a second more, else a fresh login */
+	if (t->token && t->expire_ms &&
+	    t->expire_ms - now <= t->ttl * 1000L / 3) {
 		struct perr ignored;
-		if (t->renewable && t->expire > now + 1 &&
+		if (t->renewable && t->expire_ms > now + 500 &&
 		    renew_self(c, t, deadline_ms, &ignored) == 0)
 			; /* renewed */
 		else

@@ -55,10 +55,10 @@ def main():
                      "--token-ttl", "600", "--token-max-ttl", "3600",
                      "--jwks-url", jwks.url, "--jwt-role", "credfs",
                      "--jwt-audience", "vault", "--pg-dsn", pg.dsn)
-    # A second Vault whose client tokens live 6s (max 9s): renew-self,
+    # A second Vault whose client tokens live 9s (max 14s): renew-self,
     # then a fresh login at the max TTL.
     short = H.Emulator("--role-id", ROLE_ID, "--secret-id", SECRET_ID,
-                       "--token-ttl", "6", "--token-max-ttl", "9")
+                       "--token-ttl", "9", "--token-max-ttl", "14")
     write_kv(emu, "app/config", {"user": "alice", "password": "kv-one"})
     write_kv(emu, "app/config", {"user": "alice", "password": "kv-two"})
     from cryptography.hazmat.primitives.asymmetric import rsa

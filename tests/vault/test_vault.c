@@ -629,7 +629,7 @@ static void test_config(void)
 
 /* The client token: renewed with renew-self when a third of its TTL is
  * left, a fresh login once it hits its max TTL (second emulator: token
- * TTL 6s, max 9s).  Vault revokes a token's leases with it. */
+ * TTL 9s, max 14s).  Vault revokes a token's leases with it. */
 static void test_token_renewal(void)
 {
 	struct cfg_section *p =
@@ -647,15 +647,16 @@ static void test_token_renewal(void)
 	tap_ok(r == 0 && log_count_in("EMU_LOG2", login) == 1,
 	       "short-lived token: login and read (%s)", e.msg);
 	cred_unref(c);
-	usleep(4500 * 1000);
+	usleep(7000 * 1000);
 	r = fetch(p, NULL, &c, &e);
 	tap_ok(r == 0 && log_count_in("EMU_LOG2", login) == 1 &&
 		   log_count_in("EMU_LOG2", renew) == 1,
 	       "with a third of its TTL left the token is renewed, not "
-	       "replaced (%s)",
+	       "replaced (logins %d, renewals %d) (%s)",
+	       log_count_in("EMU_LOG2", login), log_count_in("EMU_LOG2", renew),
 	       e.msg);
 	cred_unref(c);
-	usleep(5500 * 1000);
+	usleep(8000 * 1000);
 	tap_ok(log_count_in("EMU_LOG2", "lease revoke database/creds/") == 2,
 	       "Vault revoked the token's leases when it expired at its max "
 	       "TTL");
