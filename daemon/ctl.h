@@ -42,9 +42,12 @@ void ctl_env_reply(cJSON *o, const struct cred *c);
 int ctl_audit_exec(struct audit *a, const char *profile, const struct cred *c,
 		   pid_t pid, bool via_daemon);
 
-/* Client: sends req (consumed) and returns the reply, or NULL with err
- * ("no daemon is running for CONFIG" when nothing listens). */
-cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms, char *err,
-		size_t errlen);
+struct error;
+/* Client: sends req (consumed) and returns the reply, or NULL with e set;
+ * e->kind is ERROR_NO_DAEMON when nothing listens on the socket (callers
+ * branch on that, never on the text).  The whole exchange is bounded by
+ * timeout_ms. */
+cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms,
+		struct error *e);
 
 #endif
