@@ -348,30 +348,27 @@ static void *accept_thread(void *arg)
 	return NULL;
 }
 
-int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, char *err,
-	      size_t errlen)
+int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, struct error *e)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return error_set(e, ENOMEM, "control socket: out of memory");
 	c->ctx = *ctx;
 	c->fd = -1;
 	c->wake[0] = c->wake[1] = -1;
 	if (!(c->path = ctl_socket_path(ctx->cfg))) {
-		snprintf(err, errlen,
-			 "state_dir %s: path too long for a socket",
-			 ctx->cfg->state_dir);
-		r = -ENAMETOOLONG;
+		r = error_set(e, ENAMETOOLONG,
+			      "state_dir %s: path too long for a socket",
+			      ctx->cfg->state_dir);
 		goto fail;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    pipe2(c->wake, O_CLOEXEC) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		r = error_set(e, errno, "control socket: %s", strerror(errno));
 		goto fail;
 	}
 	unlink(c->path);
@@ -379,13 +376,12 @@ int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, char *err,
 	r = bind(c->fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (r < 0 || listen(c->fd, 64) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "control socket %s: %s", c->path,
-			 strerror(errno));
+		r = error_set(e, errno, "control socket %s: %s", c->path,
+			      strerror(errno));
 		goto fail;
 	}
 	if ((r = -pthread_create(&c->thread, NULL, accept_thread, c)) < 0) {
-		snprintf(err, errlen, "control socket: %s", strerror(-r));
+		error_set(e, r, "control socket: %s", strerror(-r));
 		goto fail;
 	}
 	*out = c;

@@ -132,7 +132,6 @@ static int serve(struct context *ctx, const char *mountpoint, int status_fd)
 	struct ctl *ctl = NULL;
 	struct fuse *fuse = NULL;
 	struct error e = {0};
-	char err[512] = "";
 	int r = 1, dirfd = -1;
 
 	umask(077);
@@ -178,8 +177,8 @@ static int serve(struct context *ctx, const char *mountpoint, int status_fd)
 			     .audit = ctx->audit,
 			     .store = ctx->store,
 			     .mountpoint = mountpoint};
-	if (ctl_start(&cc, &ctl, err, sizeof(err)) < 0) {
-		report(status_fd, "ERR %s\n", err);
+	if (ctl_start(&cc, &ctl, &e) < 0) {
+		report(status_fd, "ERR %s\n", e.msg);
 		goto out;
 	}
 	cloexec_all();
