@@ -10,7 +10,9 @@
 #include "core/config.h"
 #include "core/cred.h"
 #include "daemon/ctl.h"
-#include "daemon/daemon.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "engine/context.h"
 #include "crypto/key.h"
 #include "crypto/store.h"
 #include "core/provider.h"
@@ -26,53 +28,22 @@
 
 #define KEY_ID_LEN 128
 
-/* What both commands open: the key, the store and the audit log. */
-struct state {
-	uint8_t *key;
-	struct store *store;
-	struct audit *audit;
-};
-
-static void state_close(struct state *st)
-{
-	daemon_audit_store_events(NULL);
-	audit_close(st->audit);
-	store_free(st->store);
-	key_free(st->key);
-	memset(st, 0, sizeof(*st));
-}
-
-/* what: "rotate base" (error prefix).  Returns 0 or the exit status. */
+/* What both commands open: key, store and audit log, in a context (a
+ * change to a live key that leaves no trace is what audit_required
+ * forbids).  what: "rotate base" (error prefix).  0 or the exit status. */
 static int state_open(const struct config *cfg, const char *what,
-		      struct state *st)
+		      struct context **ctx)
 {
-	char err[512] = "";
+	struct error e = {0};
 
-	memset(st, 0, sizeof(*st));
-	if (audit_open(cfg->audit_log, AUDIT_SYNC_ALWAYS, &st->audit, err,
-		       sizeof(err)) < 0) {
-		/* A change to a live key that leaves no trace is what
-		 * audit_required forbids; otherwise say so and go on. */
-		fprintf(stderr, "credfs: %s: audit log %s: %s\n", what,
-			cfg->audit_log, err);
-		if (cfg->audit_required)
-			return 1;
-		st->audit = NULL;
-	}
-	daemon_audit_store_events(st->audit);
-	if (key_load(cfg, isatty(0), &st->key, err, sizeof(err)) < 0) {
-		fprintf(stderr, "credfs: %s: key: %s\n", what, err);
-		goto fail;
-	}
-	if (store_open(cfg->state_dir, st->key, &st->store, err, sizeof(err)) <
-	    0) {
-		fprintf(stderr, "credfs: %s: store: %s\n", what, err);
-		goto fail;
+	if (context_open(cfg,
+			 CONTEXT_STORE | CONTEXT_AUDIT |
+			     (isatty(0) ? CONTEXT_INTERACTIVE : 0),
+			 ctx, &e) < 0) {
+		error_prefix(&e, "%s", what);
+		return cli_fail(&e) == 2 ? 2 : 1;
 	}
 	return 0;
-fail:
-	state_close(st);
-	return 1;
 }
 
 static void add_str(cJSON *o, const char *k, const char *v)
@@ -89,16 +60,16 @@ static const char *region_of(const struct cfg_section *sec)
 }
 
 /* Reads the store entry `name` and copies its access key id. */
-static int load_key(struct state *st, const char *what, const char *name,
+static int load_key(struct context *st, const char *what, const char *name,
 		    struct cred **out, char *key_id, size_t len)
 {
-	char err[256] = "";
+	struct error e = {0};
 	const char *id;
 	int r;
 
-	if ((r = store_get(st->store, name, out, err, sizeof(err))) < 0) {
+	if ((r = store_get(st->store, name, out, &e)) < 0) {
 		fprintf(stderr, "credfs: %s: store entry %s: %s\n", what, name,
-			err[0] ? err : strerror(-r));
+			e.code ? e.msg : strerror(-r));
 		return r;
 	}
 	id = cred_get(*out, "access_key_id");
@@ -116,30 +87,18 @@ static int load_key(struct state *st, const char *what, const char *name,
 }
 
 /* Asks a running daemon to refresh profile.  0 refreshed, 1 there is no
- * daemon, -1 it failed (err says why). */
+ * daemon, -1 it failed (e says why). */
 static int daemon_refresh(const struct config *cfg, const char *profile,
-			  char *err, size_t len)
+			  struct error *e)
 {
-	cJSON *req = cJSON_CreateObject(), *rep, *ok, *e;
-	int r;
+	cJSON *req = cli_request("refresh"), *rep;
 
-	if (!req) {
-		snprintf(err, len, "out of memory");
-		return -1;
-	}
-	cJSON_AddStringToObject(req, "cmd", "refresh");
 	cJSON_AddStringToObject(req, "profile", profile);
-	rep = ctl_call(cfg, req, 65000, err, len);
+	rep = cli_call(cfg, req, 65000, e);
 	if (!rep)
-		return strstr(err, "no daemon") ? 1 : -1;
-	ok = cJSON_GetObjectItemCaseSensitive(rep, "ok");
-	e = cJSON_GetObjectItemCaseSensitive(rep, "error");
-	r = cJSON_IsTrue(ok) ? 0 : -1;
-	if (r < 0)
-		snprintf(err, len, "%s",
-			 cJSON_IsString(e) ? e->valuestring : "failed");
+		return e->kind == ERROR_NO_DAEMON ? 1 : -1;
 	cJSON_Delete(rep);
-	return r;
+	return 0;
 }
 
 /* The fields of the old entry besides the key pair (a note, a region)
@@ -183,38 +142,37 @@ static void dependents(const struct config *cfg, int root, char *buf,
 	}
 }
 
-static void audit_rotate(struct state *st, const char *profile,
+static void audit_rotate(struct context *st, const char *profile,
 			 const char *entry, const char *old_id,
 			 const char *new_id, const char *result,
 			 const char *error)
 {
-	cJSON *o;
+	struct error e = {0};
+	cJSON *o = cJSON_CreateObject();
 
-	if (!st->audit)
-		return;
-	o = cJSON_CreateObject();
 	add_str(o, "profile", profile);
 	add_str(o, "entry", entry);
 	add_str(o, "old_key_id", old_id);
 	add_str(o, "new_key_id", new_id);
 	add_str(o, "result", result);
 	add_str(o, "error", error);
-	if (audit_event(st->audit, "rotate", o) < 0)
-		fprintf(stderr,
-			"credfs: rotate %s: the audit event could not "
-			"be written\n",
-			profile);
+	if (context_audit(st, "rotate", o, &e) < 0) {
+		error_prefix(&e, "rotate %s", profile);
+		cli_fail(&e);
+	}
 }
 
-int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
+int cmd_rotate(struct cli *cli, int argc, char **argv)
 {
-	struct state st = {0};
+	struct context *st = NULL;
 	struct cred *old = NULL, *nc = NULL;
 	struct error e = {0}, de = {0};
+	struct error se = {0};
 	char what[200], old_id[KEY_ID_LEN], new_id[KEY_ID_LEN] = "";
 	char err[600] = "", deps[512];
 	const struct profile_cfg *pc;
 	const char *profile, *entry, *endpoint, *region;
+	struct config *cfg = cli->cfg;
 	int idx, r, rc = 1;
 
 	if (argc != 2) {
@@ -250,21 +208,20 @@ int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
 	if ((rc = state_open(cfg, what, &st)) != 0)
 		return rc;
 	rc = 1;
-	if (load_key(&st, what, entry, &old, old_id, sizeof(old_id)) < 0)
+	if (load_key(st, what, entry, &old, old_id, sizeof(old_id)) < 0)
 		goto out;
 
 	if ((r = iam_rotate_key(pc->sec, endpoint, region, old, &nc, &e)) < 0) {
 		fprintf(stderr, "credfs: %s: %s\n", what, e.msg);
-		audit_rotate(&st, profile, entry, old_id, NULL, "failed",
-			     e.msg);
+		audit_rotate(st, profile, entry, old_id, NULL, "failed", e.msg);
 		goto out;
 	}
 	snprintf(new_id, sizeof(new_id), "%s", cred_get(nc, "access_key_id"));
 
 	if ((r = carry_fields(nc, old)) < 0 ||
-	    (r = store_put(st.store, entry, nc, err, sizeof(err))) < 0) {
-		if (!err[0])
-			snprintf(err, sizeof(err), "%s", strerror(-r));
+	    (r = store_put(st->store, entry, nc, &se)) < 0) {
+		snprintf(err, sizeof(err), "%s",
+			 se.code ? se.msg : strerror(-r));
 		/* The new key was never stored: take it back so that the
 		 * one the store holds stays the only key. */
 		if (iam_delete_key(endpoint, region, old, new_id, &de) < 0) {
@@ -276,7 +233,7 @@ int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
 				"live and stored\n",
 				what, entry, err, new_id, de.msg, new_id,
 				old_id);
-			audit_rotate(&st, profile, entry, old_id, new_id,
+			audit_rotate(st, profile, entry, old_id, new_id,
 				     "store_failed_new_key_left", err);
 		} else {
 			fprintf(stderr,
@@ -284,7 +241,7 @@ int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
 				"%s was deleted again; the old key %s is "
 				"still live\n",
 				what, entry, err, new_id, old_id);
-			audit_rotate(&st, profile, entry, old_id, new_id,
+			audit_rotate(st, profile, entry, old_id, new_id,
 				     "store_failed", err);
 		}
 		goto out;
@@ -298,12 +255,12 @@ int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
 			"holds %s; delete %s by hand: aws iam "
 			"delete-access-key --access-key-id %s\n",
 			what, de.msg, new_id, old_id, old_id);
-		audit_rotate(&st, profile, entry, old_id, new_id,
+		audit_rotate(st, profile, entry, old_id, new_id,
 			     "old_key_not_deleted", de.msg);
 	} else {
 		printf("rotated %s: %s -> %s (old key deleted)\n", entry,
 		       old_id, new_id);
-		audit_rotate(&st, profile, entry, old_id, new_id, "ok", NULL);
+		audit_rotate(st, profile, entry, old_id, new_id, "ok", NULL);
 		rc = 0;
 	}
 
@@ -317,7 +274,8 @@ int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
 		if (strcmp(q->ops->name, "aws-static") != 0 || !s ||
 		    strcmp(s, entry) != 0)
 			continue;
-		r = daemon_refresh(cfg, q->name, err, sizeof(err));
+		struct error de2 = {0};
+		r = daemon_refresh(cfg, q->name, &de2);
 		if (r == 1) {
 			printf("no daemon is running: the next mount serves "
 			       "%s\n",
@@ -329,7 +287,7 @@ int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
 				"credfs: %s: the daemon still serves the old "
 				"key for profile %s (%s): run `credfs refresh "
 				"%s`\n",
-				what, q->name, err, q->name);
+				what, q->name, de2.msg, q->name);
 			rc = 1;
 			continue;
 		}
@@ -343,7 +301,7 @@ int aws_cmd_rotate(struct config *cfg, int argc, char **argv)
 out:
 	cred_unref(nc);
 	cred_unref(old);
-	state_close(&st);
+	context_free(st);
 	return rc;
 }
 
@@ -415,7 +373,7 @@ int aws_cmd_deactivate_check(const struct config *cfg, const char *profile)
 
 int aws_cmd_deactivate_source(struct config *cfg, const char *profile)
 {
-	struct state st = {0};
+	struct context *st = NULL;
 	struct cred *c = NULL;
 	struct error e = {0};
 	struct deact_target t;
@@ -435,10 +393,11 @@ int aws_cmd_deactivate_source(struct config *cfg, const char *profile)
 	if ((rc = state_open(cfg, what, &st)) != 0)
 		return rc;
 	rc = 1;
-	if (load_key(&st, what, entry, &c, key_id, sizeof(key_id)) < 0)
+	if (load_key(st, what, entry, &c, key_id, sizeof(key_id)) < 0)
 		goto out;
 	r = iam_set_key_status(endpoint, region, c, key_id, "Inactive", &e);
-	if (st.audit) {
+	{
+		struct error ae = {0};
 		cJSON *o = cJSON_CreateObject();
 		add_str(o, "profile", profile);
 		add_str(o, "source_profile", root->name);
@@ -447,11 +406,10 @@ int aws_cmd_deactivate_source(struct config *cfg, const char *profile)
 		add_str(o, "result", r < 0 ? "failed" : "ok");
 		if (r < 0)
 			add_str(o, "error", e.msg);
-		if (audit_event(st.audit, "revoke", o) < 0)
-			fprintf(stderr,
-				"credfs: %s: the audit event could "
-				"not be written\n",
-				what);
+		if (context_audit(st, "revoke", o, &ae) < 0) {
+			error_prefix(&ae, "%s", what);
+			cli_fail(&ae);
+		}
 	}
 	if (r < 0) {
 		fprintf(stderr, "credfs: %s: %s\n", what, e.msg);
@@ -464,6 +422,6 @@ int aws_cmd_deactivate_source(struct config *cfg, const char *profile)
 	rc = 0;
 out:
 	cred_unref(c);
-	state_close(&st);
+	context_free(st);
 	return rc;
 }

@@ -4,8 +4,7 @@
 
 struct config;
 
-/* credfs rotate PROFILE: exit status 0, 1 runtime, 2 usage. */
-int aws_cmd_rotate(struct config *cfg, int argc, char **argv);
+/* `credfs rotate PROFILE` is cmd_rotate (cli.h). */
 /* Sets the access key of the aws-static store entry at the root of
  * profile's source chain Inactive.  Exit status as above. */
 int aws_cmd_deactivate_source(struct config *cfg, const char *profile);

@@ -2,13 +2,14 @@
  * with nothing set up. */
 #include "core/util.h"
 #include "providers/registry.h"
-#include "cli/commands.h"
+#include "cli/cli.h"
+#include "core/error.h"
+#include "engine/context.h"
 #include "core/config.h"
 #include "core/cred.h"
 #include "daemon/ctl.h"
 #include "access/audit.h"
 #include "daemon/daemon.h"
-#include "crypto/key.h"
 #include "crypto/store.h"
 
 #include <cjson/cJSON.h>
@@ -54,9 +55,10 @@ static const char helper[] =
     "\"Expiration\": \"%s\"}\\n' \"$id\" \"$(rnd 20)\" \"$(rnd 48)\" "
     "\"$exp\"\n";
 
-int cmd_demo(const char *self, int argc, char **argv)
+int cmd_demo(struct cli *cli, int argc, char **argv)
 {
-	char dir[PATH_MAX] = "", path[PATH_MAX], text[8192], err[512] = "";
+	char dir[PATH_MAX] = "", path[PATH_MAX], text[8192];
+	struct error err = {0};
 	const char *given = NULL;
 	int duration = 0, r = 1;
 	bool made = false;
@@ -158,24 +160,25 @@ int cmd_demo(const char *self, int argc, char **argv)
 		goto out;
 	}
 	/* Demo source keys, sealed in the store like real ones would be. */
-	uint8_t *key = NULL;
-	struct store *st = NULL;
+	struct context *ctx = NULL;
 	struct cred *c = cred_new();
-	if (key_load(cfg, false, &key, err, sizeof(err)) < 0 ||
-	    store_open(cfg->state_dir, key, &st, err, sizeof(err)) < 0 || !c ||
+	int pr = -ENOMEM;
+	if (!c ||
+	    context_open(cfg, CONTEXT_STORE | CONTEXT_AUDIT, &ctx, &err) < 0 ||
 	    cred_set(c, "access_key_id", "AKIADEMOEXAMPLE00001") < 0 ||
 	    cred_set(c, "secret_access_key",
 		     "demo/secret/not/a/real/key/0000000000000") < 0 ||
-	    store_put(st, "demo-base", c, err, sizeof(err)) < 0) {
-		fprintf(stderr, "credfs: demo: store: %s\n", err);
+	    (pr = store_put(ctx->store, "demo-base", c, &err)) < 0) {
+		if (!err.code)
+			error_set(&err, pr, "store: %s", strerror(-pr));
+		error_prefix(&err, "demo");
+		cli_fail(&err);
 		cred_unref(c);
-		store_free(st);
-		key_free(key);
+		context_free(ctx);
 		goto out;
 	}
 	cred_unref(c);
-	store_free(st);
-	key_free(key);
+	context_free(ctx);
 
 	snprintf(path, sizeof(path), "%s/aws", dir);
 	if (daemon_mount(cfg, path, false) != 0)
@@ -205,7 +208,7 @@ int cmd_demo(const char *self, int argc, char **argv)
 	cJSON *first = cJSON_CreateObject();
 	cJSON_AddStringToObject(first, "cmd", "refresh");
 	cJSON_AddStringToObject(first, "profile", "session");
-	cJSON_Delete(ctl_call(cfg, first, 30000, err, sizeof(err)));
+	cJSON_Delete(ctl_call(cfg, first, 30000, &err));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	time_t until = duration ? time(NULL) + duration : 0;
@@ -215,9 +218,10 @@ int cmd_demo(const char *self, int argc, char **argv)
 	while (!demo_stop && (!until || time(NULL) < until)) {
 		cJSON *req = cJSON_CreateObject();
 		cJSON_AddStringToObject(req, "cmd", "status");
-		cJSON *rep = ctl_call(cfg, req, 2000, err, sizeof(err)), *it;
+		cJSON *rep = ctl_call(cfg, req, 2000, &err), *it;
 		if (!rep) {
-			fprintf(stderr, "credfs: demo: %s\n", err);
+			error_prefix(&err, "demo");
+			cli_fail(&err);
 			break;
 		}
 		cJSON_ArrayForEach(
@@ -252,7 +256,7 @@ int cmd_demo(const char *self, int argc, char **argv)
 			usleep(100000);
 	}
 	snprintf(path, sizeof(path), "%s/aws", dir);
-	daemon_umount(cfg, path);
+	daemon_umount(cfg, path, false);
 	printf("\ncredfs demo: unmounted; audit log verified:\n");
 	fflush(stdout);
 	if (strcmp(cfg->audit_log, "syslog"))

@@ -1,81 +1,96 @@
-/* credfs: short-lived cloud credentials as files, checked and audited. */
-#include "providers/registry.h"
-#include "cli/commands.h"
+/* credfs: short-lived cloud credentials as files, checked and audited.
+ *
+ * main only dispatches: global options, then the command table.  Each
+ * command group lives in its own file (cli.h lists them).
+ */
+#include "cli/cli.h"
 #include "core/config.h"
-#include "access/audit.h"
-#include "cli/aws_cmd.h"
-#include "daemon/daemon.h"
 #include "core/secmem.h"
-#include "crypto/store.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+static const struct cli_cmd cmds[] = {
+    {"mount", cmd_mount,
+     "mount [-f] MOUNTPOINT       serve the configured "
+     "files over MOUNTPOINT"},
+    {"umount", cmd_umount,
+     "umount [--force] MOUNTPOINT unmount, wiping "
+     "secrets in memory"},
+    {"demo", cmd_demo, "demo [--duration T] [DIR]   a throw-away mount to try",
+     CLI_NO_CONFIG},
+    {"check", cmd_check, "check                       validate the config",
+     CLI_NO_CONFIG},
+    {"status", cmd_status,
+     "status [--json]             profiles and files "
+     "of the daemon"},
+    {"store", cmd_store,
+     "store add|list|rm|import-aws  sealed source "
+     "secrets"},
+    {"login", cmd_login,
+     "login PROFILE               MFA code or sign-in "
+     "for a profile"},
+    {"refresh", cmd_refresh,
+     "refresh PROFILE             fetch a "
+     "profile's credential now"},
+    {"revoke", cmd_revoke,
+     "revoke [--deactivate-source] PROFILE...|--all\n"
+     "                              drop cached "
+     "credentials"},
+    {"lock", cmd_lock,
+     "lock | unlock               refuse every open / "
+     "serve again"},
+    {"unlock", cmd_unlock, NULL},
+    {"rotate", cmd_rotate,
+     "rotate PROFILE              replace a stored "
+     "AWS access key"},
+    {"audit", cmd_audit,
+     "audit verify|tail [-f]|report [--key ID] "
+     "[--since T]"},
+    {"exec", cmd_exec,
+     "exec PROFILE -- CMD...      run CMD with the "
+     "profile's credentials"},
+};
+
+/* Every credfs process may hold a secret (a passphrase typed to `store
+ * add`, a key, a credential for `exec`): no core dump, no ptrace or
+ * /proc/PID/mem by our own uid, from before main runs.  `exec` restores
+ * the core limit for the command it runs (exec_cmd.c). */
+
+__attribute__((constructor(101))) static void cli_harden(void)
+{
+	struct rlimit none = {0, 0};
+
+	getrlimit(RLIMIT_CORE, &cli_saved_core_limit);
+	setrlimit(RLIMIT_CORE, &none);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
 
 static void usage(FILE *f)
 {
-	fprintf(
-	    f,
-	    "usage: credfs [-c CONFIG] COMMAND [ARGS]\n"
-	    "\n"
-	    "  mount [-f] MOUNTPOINT       serve the configured files over "
-	    "MOUNTPOINT\n"
-	    "  umount MOUNTPOINT           unmount, wiping secrets in memory\n"
-	    "  demo [--duration T] [DIR]   a throw-away mount to try\n"
-	    "  check                       validate the config\n"
-	    "  status [--json]             profiles and files of the daemon\n"
-	    "  store add|list|rm|import-aws  sealed source secrets\n"
-	    "  login PROFILE               MFA code or sign-in for a profile\n"
-	    "  refresh PROFILE             fetch a profile's credential now\n"
-	    "  revoke [--deactivate-source] PROFILE...|--all\n"
-	    "                              drop cached credentials\n"
-	    "  lock | unlock               refuse every open / serve again\n"
-	    "  rotate PROFILE              replace a stored AWS access key\n"
-	    "  audit verify|tail [-f]|report [--key ID] [--since T]\n"
-	    "  exec PROFILE -- CMD...      run CMD with the profile's "
-	    "credentials\n"
-	    "\n"
-	    "CONFIG defaults to $CREDFS_CONFIG or "
-	    "$XDG_CONFIG_HOME/credfs/config.\n");
-}
-
-typedef int (*cmd_fn)(struct config *cfg, int argc, char **argv);
-
-static const struct {
-	const char *name;
-	cmd_fn fn;
-} cmds[] = {
-    {"status", cmd_status}, {"lock", cmd_lock},	  {"unlock", cmd_unlock},
-    {"revoke", cmd_revoke}, {"login", cmd_login}, {"refresh", cmd_refresh},
-    {"audit", cmd_audit},   {"exec", cmd_exec},	  {"store", NULL},
-    {"mount", NULL},	    {"umount", NULL},	  {"rotate", aws_cmd_rotate},
-};
-
-static int load(const char *path, struct config **cfg)
-{
-	struct diag d = {0};
-	int r = config_load(path, providers_all, cfg, &d);
-	for (size_t i = 0; i < d.n; i++)
-		fprintf(stderr, "%s\n", d.msgs[i]);
-	diag_free(&d);
-	if (r < 0) {
-		config_free(*cfg);
-		*cfg = NULL;
-		return 2;
-	}
-	return 0;
+	fprintf(f, "usage: credfs [-c CONFIG] COMMAND [ARGS]\n\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (cmds[i].usage)
+			fprintf(f, "  %s\n", cmds[i].usage);
+	fprintf(f, "\nCONFIG defaults to $CREDFS_CONFIG or "
+		   "$XDG_CONFIG_HOME/credfs/config.\n");
 }
 
 int main(int argc, char **argv)
 {
 	char *cfgpath = NULL;
-	struct config *cfg = NULL;
+	const struct cli_cmd *cmd = NULL;
+	struct cli cli = {0};
 	int i = 1, r;
 
 	secmem_init_cjson();
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "-c") && i + 1 < argc) {
+			free(cfgpath);
 			cfgpath = strdup(argv[i + 1]);
 			i += 2;
 		} else if (!strcmp(argv[i], "-h") ||
@@ -91,15 +106,21 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	const char *cmd = argv[i];
 	argc -= i;
 	argv += i;
-	if (!strcmp(cmd, "demo"))
-		return cmd_demo(NULL, argc, argv);
-	if (!cfgpath)
-		cfgpath = config_default_path();
+	for (size_t k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
+		if (!strcmp(cmds[k].name, argv[0]))
+			cmd = &cmds[k];
+	if (!cmd) {
+		fprintf(stderr, "credfs: %s: unknown command\n", argv[0]);
+		usage(stderr);
+		free(cfgpath);
+		return 2;
+	}
 	/* -c may also follow the command: `credfs check -c FILE` */
 	for (int k = 1; k + 1 < argc; k++) {
+		if (!strcmp(argv[k], "--"))
+			break;
 		if (!strcmp(argv[k], "-c")) {
 			free(cfgpath);
 			cfgpath = strdup(argv[k + 1]);
@@ -108,79 +129,20 @@ int main(int argc, char **argv)
 			argc -= 2;
 			break;
 		}
-		if (!strcmp(argv[k], "--"))
-			break;
 	}
-	if (!strcmp(cmd, "check")) {
-		r = cmd_check(cfgpath);
+	if (!cfgpath)
+		cfgpath = config_default_path();
+	if (!cfgpath) {
+		fprintf(stderr, "credfs: config: %s\n", strerror(ENOMEM));
+		return 1;
+	}
+	cli.cfgpath = cfgpath;
+	if (!(cmd->flags & CLI_NO_CONFIG) && (r = cli_load_config(&cli))) {
 		free(cfgpath);
 		return r;
 	}
-	size_t k;
-	for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++)
-		if (!strcmp(cmds[k].name, cmd))
-			break;
-	if (k == sizeof(cmds) / sizeof(cmds[0])) {
-		fprintf(stderr, "credfs: unknown command '%s'\n", cmd);
-		usage(stderr);
-		free(cfgpath);
-		return 2;
-	}
-	if ((r = load(cfgpath, &cfg)) != 0) {
-		free(cfgpath);
-		return r;
-	}
+	r = cmd->fn(&cli, argc, argv);
+	config_free(cli.cfg);
 	free(cfgpath);
-	if (!strcmp(cmd, "mount")) {
-		bool fg = false;
-		const char *mp = NULL;
-		for (int j = 1; j < argc; j++) {
-			if (!strcmp(argv[j], "-f"))
-				fg = true;
-			else if (!mp)
-				mp = argv[j];
-			else
-				mp = NULL, j = argc;
-		}
-		if (!mp) {
-			fprintf(stderr, "usage: credfs mount [-f] [-c CONFIG] "
-					"MOUNTPOINT\n");
-			r = 2;
-		} else {
-			r = daemon_mount(cfg, mp, fg);
-		}
-	} else if (!strcmp(cmd, "umount")) {
-		if (argc != 2) {
-			fprintf(stderr, "usage: credfs umount MOUNTPOINT\n");
-			r = 2;
-		} else {
-			r = daemon_umount(cfg, argv[1]);
-		}
-	} else if (!strcmp(cmd, "store")) {
-		if (argc < 2) {
-			fprintf(stderr,
-				"usage: credfs store add NAME [FIELD...] "
-				"| list | rm NAME | import-aws [FILE]\n");
-			r = 2;
-		} else {
-			/* `store add` and `rm` are audited like the daemon's
-			 * events; the log takes writers from several
-			 * processes. */
-			struct audit *a = NULL;
-			char err[256];
-			if (strcmp(argv[1], "list") &&
-			    audit_open(cfg->audit_log, AUDIT_SYNC_ALWAYS, &a,
-				       err, sizeof(err)) < 0)
-				fprintf(stderr, "credfs: audit log %s: %s\n",
-					cfg->audit_log, err);
-			daemon_audit_store_events(a);
-			r = store_cmd(cfg, argc - 1, argv + 1);
-			daemon_audit_store_events(NULL);
-			audit_close(a);
-		}
-	} else {
-		r = cmds[k].fn(cfg, argc, argv);
-	}
-	config_free(cfg);
 	return r;
 }

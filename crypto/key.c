@@ -16,6 +16,7 @@
  */
 #include "core/util.h"
 #include "crypto/key.h"
+#include "core/error.h"
 #include "crypto/sealed.h"
 #include "core/secmem.h"
 #include "core/config.h"
@@ -59,7 +60,7 @@ static void kdf_clear(struct kdf *k)
 
 /* mkdir -p; missing parents are made 0700 too (~/.local/state may not
  * exist yet). */
-int key_ensure_dir(const char *path, char *err, size_t errlen)
+static int ensure_dir(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	int r;
@@ -237,12 +238,12 @@ out:
 
 static bool kdf_check(const struct kdf *k, const uint8_t *key)
 {
-	char why[128], *pt = NULL;
+	char *pt = NULL;
 	size_t len;
 	bool ok;
 
 	if (sealed_open(key, "check", "credfs-key", k->check, k->checklen, &pt,
-			&len, NULL, why, sizeof(why)) < 0)
+			&len, NULL, NULL) < 0)
 		return false;
 	ok = len == strlen(CHECK_TEXT) && memcmp(pt, CHECK_TEXT, len) == 0;
 	secmem_free(pt);
@@ -485,7 +486,8 @@ out:
 	return r;
 }
 
-int key_prompt_secret(const char *prompt, char **out, char *err, size_t errlen)
+static int prompt_secret(const char *prompt, char **out, char *err,
+			 size_t errlen)
 {
 	struct termios old, noecho;
 	char *p = NULL, c;
@@ -557,9 +559,9 @@ static int get_passphrase(const struct config *cfg, bool interactive,
 			 "run this on a terminal");
 		return -ENOKEY;
 	}
-	if ((r = key_prompt_secret(confirm ? "New credfs passphrase: "
-					   : "credfs passphrase: ",
-				   out, err, errlen)) < 0) {
+	if ((r = prompt_secret(confirm ? "New credfs passphrase: "
+				       : "credfs passphrase: ",
+			       out, err, errlen)) < 0) {
 		if (r == -ENOTTY)
 			snprintf(err, errlen,
 				 "no terminal to ask for the passphrase (set "
@@ -573,8 +575,7 @@ static int get_passphrase(const struct config *cfg, bool interactive,
 	}
 	if (!confirm)
 		return 0;
-	if ((r = key_prompt_secret("Repeat passphrase: ", &again, err,
-				   errlen)) < 0)
+	if ((r = prompt_secret("Repeat passphrase: ", &again, err, errlen)) < 0)
 		goto fail;
 	if (strlen(again) != strlen(*out) ||
 	    sodium_memcmp(again, *out, strlen(again)) != 0) {
@@ -625,8 +626,8 @@ static int derive(uint8_t *key, const char *pass, const struct kdf *k,
 	return 0;
 }
 
-int key_load(const struct config *cfg, bool interactive, uint8_t **keyp,
-	     char *err, size_t errlen)
+static int load(const struct config *cfg, bool interactive, uint8_t **keyp,
+		char *err, size_t errlen)
 {
 	const char *spec = cfg->key_spec ? cfg->key_spec : "passphrase";
 	bool want_keyfile, use_keyring = keyring_enabled(), created;
@@ -657,7 +658,7 @@ int key_load(const struct config *cfg, bool interactive, uint8_t **keyp,
 			 "key must be \"passphrase\" or \"keyfile:PATH\"");
 		return -EINVAL;
 	}
-	if ((r = key_ensure_dir(cfg->state_dir, err, errlen)) < 0)
+	if ((r = ensure_dir(cfg->state_dir, err, errlen)) < 0)
 		return r;
 	if ((r = kdf_path(cfg, path, sizeof(path))) < 0) {
 		snprintf(err, errlen, "state_dir path too long");
@@ -765,4 +766,34 @@ void key_free(uint8_t *key)
 {
 	if (key)
 		sodium_free(key); /* wipes */
+}
+
+/* The public functions fill a struct error from the messages above. */
+static int to_error(struct error *e, int r, const char *msg)
+{
+	if (r >= 0)
+		return r;
+	return error_set(e, r, "%s", msg[0] ? msg : strerror(-r));
+}
+
+int key_load(const struct config *cfg, bool interactive, uint8_t **keyp,
+	     struct error *e)
+{
+	char err[PATH_MAX + 512] = "";
+
+	return to_error(e, load(cfg, interactive, keyp, err, sizeof(err)), err);
+}
+
+int key_ensure_dir(const char *path, struct error *e)
+{
+	char err[PATH_MAX + 64] = "";
+
+	return to_error(e, ensure_dir(path, err, sizeof(err)), err);
+}
+
+int key_prompt_secret(const char *prompt, char **out, struct error *e)
+{
+	char err[PATH_MAX] = "";
+
+	return to_error(e, prompt_secret(prompt, out, err, sizeof(err)), err);
 }

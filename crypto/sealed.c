@@ -1,5 +1,6 @@
 /* sealed: XChaCha20-Poly1305 files with kind and name bound in the AD. */
 #include "crypto/sealed.h"
+#include "core/error.h"
 #include "core/secmem.h"
 
 #include <errno.h>
@@ -102,7 +103,7 @@ out:
 
 int sealed_open(const uint8_t key[static SEALED_KEY_BYTES], const char *kind,
 		const char *name, const uint8_t *in, size_t inlen, char **pt,
-		size_t *len, uint64_t *gen, char *err, size_t errlen)
+		size_t *len, uint64_t *gen, struct error *e)
 {
 	uint8_t *ad = NULL;
 	char *plain = NULL;
@@ -114,36 +115,36 @@ int sealed_open(const uint8_t key[static SEALED_KEY_BYTES], const char *kind,
 	if (sodium_init() < 0)
 		return -EIO;
 	if (inlen == 0) {
-		snprintf(err, errlen, "empty file");
+		error_set(e, EBADMSG, "empty file");
 		goto out;
 	}
 	if (inlen < 8 || memcmp(in, SEALED_MAGIC, 8) != 0) {
-		snprintf(err, errlen, "not a credfs sealed file");
+		error_set(e, EBADMSG, "not a credfs sealed file");
 		goto out;
 	}
 	if (inlen < SEALED_OVERHEAD) {
-		snprintf(err, errlen, "truncated (%zu bytes)", inlen);
+		error_set(e, EBADMSG, "truncated (%zu bytes)", inlen);
 		goto out;
 	}
 	version = (unsigned)get_le(in + 8, 2);
 	if (version != SEALED_VERSION) {
-		snprintf(err, errlen, "unsupported format version %u", version);
+		error_set(e, EBADMSG, "unsupported format version %u", version);
 		goto out;
 	}
 	ad = make_ad(in, kind, name, &adlen);
 	plain = secmem_alloc(inlen - SEALED_OVERHEAD + 1);
 	if (!ad || !plain) {
 		r = -ENOMEM;
-		snprintf(err, errlen, "out of memory");
+		error_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
 		(uint8_t *)plain, &plen, NULL, in + SEALED_HEADER_BYTES,
 		inlen - SEALED_HEADER_BYTES, ad, adlen, in + 24, key) != 0) {
-		snprintf(err, errlen,
-			 "authentication failed (edited, truncated, copied "
-			 "from another name or kind, or sealed with another "
-			 "key)");
+		error_set(e, EBADMSG,
+			  "authentication failed (edited, truncated, copied "
+			  "from another name or kind, or sealed with another "
+			  "key)");
 		goto out;
 	}
 	plain[plen] = 0;
@@ -264,8 +265,8 @@ int sealed_atomic_create(const char *path, const void *data, size_t len)
 
 int sealed_write(const char *path, const char *kind, const char *name,
 		 const uint8_t key[static SEALED_KEY_BYTES],
-		 uint64_t generation, const void *pt, size_t len, char *err,
-		 size_t errlen)
+		 uint64_t generation, const void *pt, size_t len,
+		 struct error *e)
 {
 	uint8_t *blob = NULL;
 	size_t blen;
@@ -273,13 +274,11 @@ int sealed_write(const char *path, const char *kind, const char *name,
 
 	if ((r = sealed_seal(key, kind, name, generation, pt, len, &blob,
 			     &blen)) < 0) {
-		snprintf(err, errlen, "%s: sealing failed: %s", path,
-			 strerror(-r));
+		error_set(e, r, "%s: sealing failed: %s", path, strerror(-r));
 		goto out;
 	}
 	if ((r = sealed_atomic_write(path, blob, blen)) < 0)
-		snprintf(err, errlen, "%s: write failed: %s", path,
-			 strerror(-r));
+		error_set(e, r, "%s: write failed: %s", path, strerror(-r));
 out:
 	free(blob);
 	return r;
@@ -374,16 +373,17 @@ done:
 
 int sealed_read(const char *path, const char *kind, const char *name,
 		const uint8_t key[static SEALED_KEY_BYTES], char **pt,
-		size_t *len, uint64_t *gen, char *err, size_t errlen)
+		size_t *len, uint64_t *gen, struct error *e)
 {
 	uint8_t *blob = NULL;
-	char why[256], aside[PATH_MAX];
+	char why[sizeof(e->msg)], aside[PATH_MAX];
+	struct error oe = {0};
 	size_t blen = 0;
 	int r, q;
 
 	r = read_file(path, &blob, &blen);
 	if (r == -ENOENT) {
-		snprintf(err, errlen, "%s: does not exist", path);
+		error_set(e, ENOENT, "%s: does not exist", path);
 		goto out;
 	}
 	if (r == -EFBIG || r == -EINVAL) {
@@ -391,26 +391,26 @@ int sealed_read(const char *path, const char *kind, const char *name,
 			 r == -EFBIG ? "too large" : "not a regular file");
 		r = -EBADMSG;
 	} else if (r < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		error_set(e, r, "%s: %s", path, strerror(-r));
 		goto out;
 	} else {
-		r = sealed_open(key, kind, name, blob, blen, pt, len, gen, why,
-				sizeof(why));
+		r = sealed_open(key, kind, name, blob, blen, pt, len, gen, &oe);
 		if (r == 0 || r != -EBADMSG) {
 			if (r < 0)
-				snprintf(err, errlen, "%s: %s", path, why);
+				error_set(e, r, "%s: %s", path, oe.msg);
 			goto out;
 		}
+		snprintf(why, sizeof(why), "%s", oe.msg);
 	}
 	/* Bad file: move it out of the way so that the next write starts
 	 * afresh, and keep it for inspection. */
 	q = sealed_set_aside(path, aside, sizeof(aside));
 	if (q == 0)
-		snprintf(err, errlen, "%s: %s; set aside as %s", path, why,
-			 aside);
+		error_set(e, EBADMSG, "%s: %s; set aside as %s", path, why,
+			  aside);
 	else
-		snprintf(err, errlen, "%s: %s; could not set it aside: %s",
-			 path, why, strerror(-q));
+		error_set(e, EBADMSG, "%s: %s; could not set it aside: %s",
+			  path, why, strerror(-q));
 out:
 	free(blob);
 	return r;

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct error; /* core/error.h */
+
 #define SEALED_MAGIC "CREDFS1"
 #define SEALED_VERSION 1
 #define SEALED_HEADER_BYTES 48
@@ -32,27 +34,27 @@ int sealed_seal(const uint8_t key[static SEALED_KEY_BYTES], const char *kind,
     __attribute__((warn_unused_result));
 
 /* Opens a sealed blob.  *pt is secmem (secmem_free it), NUL-terminated
- * after *len bytes.  -EBADMSG with err set (never containing plaintext) if
+ * after *len bytes.  -EBADMSG with e set (never containing plaintext) if
  * the blob is malformed or fails authentication.  gen may be NULL. */
 int sealed_open(const uint8_t key[static SEALED_KEY_BYTES], const char *kind,
 		const char *name, const uint8_t *in, size_t inlen, char **pt,
-		size_t *len, uint64_t *gen, char *err, size_t errlen)
+		size_t *len, uint64_t *gen, struct error *e)
     __attribute__((warn_unused_result));
 
 /* Seals pt and replaces path atomically: a temporary file in the same
  * directory (O_EXCL, 0600), write, fsync, rename, fsync of the directory. */
 int sealed_write(const char *path, const char *kind, const char *name,
 		 const uint8_t key[static SEALED_KEY_BYTES],
-		 uint64_t generation, const void *pt, size_t len, char *err,
-		 size_t errlen) __attribute__((warn_unused_result));
+		 uint64_t generation, const void *pt, size_t len,
+		 struct error *e) __attribute__((warn_unused_result));
 
 /* Reads and opens path.  -ENOENT if it does not exist.  -EBADMSG if it is
  * empty, truncated, edited or belongs to another kind or name: the file is
- * then set aside as PATH.bad-UNIXTIME (so a fresh write replaces it) and err
+ * then set aside as PATH.bad-UNIXTIME (so a fresh write replaces it) and e
  * says so.  *pt as for sealed_open. */
 int sealed_read(const char *path, const char *kind, const char *name,
 		const uint8_t key[static SEALED_KEY_BYTES], char **pt,
-		size_t *len, uint64_t *gen, char *err, size_t errlen)
+		size_t *len, uint64_t *gen, struct error *e)
     __attribute__((warn_unused_result));
 
 /* Renames path to PATH.bad-UNIXTIME (-N appended if taken); the new path

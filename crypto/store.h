@@ -20,30 +20,55 @@ struct cred;
 struct config;
 struct store;
 
+struct error; /* core/error.h: e->msg names the file and the cause */
+
 /* key is borrowed and must outlive the store. */
 int store_open(const char *state_dir, const uint8_t *key, struct store **out,
-	       char *err, size_t errlen) __attribute__((warn_unused_result));
+	       struct error *e) __attribute__((warn_unused_result));
 void store_free(struct store *s);
 
 /* Source secrets.  -ENOENT if absent; -EBADMSG if the sealed file fails to
- * open (it is then set aside and err says so). */
-int store_get(struct store *s, const char *name, struct cred **out, char *err,
-	      size_t errlen) __attribute__((warn_unused_result));
+ * open (it is then set aside and e says so). */
+int(store_get)(struct store *s, const char *name, struct cred **out,
+	       struct error *e) __attribute__((warn_unused_result));
 int store_put(struct store *s, const char *name, const struct cred *c,
-	      char *err, size_t errlen) __attribute__((warn_unused_result));
+	      struct error *e) __attribute__((warn_unused_result));
 int store_remove(struct store *s, const char *name);
 
 /* Credential cache, one sealed file per profile. */
-int store_cache_load(struct store *s, const char *profile, struct cred **out,
+int(store_cache_load)(struct store *s, const char *profile, struct cred **out,
+		      struct error *e) __attribute__((warn_unused_result));
+int(store_cache_save)(struct store *s, const char *profile,
+		      const struct cred *c, struct error *e)
+    __attribute__((warn_unused_result));
+
+/* TRANSITIONAL, to be removed once engine/engine.c and
+ * providers/aws_static.c pass a struct error: the old (..., char *err,
+ * size_t errlen) form of these three still compiles; a call with five
+ * arguments goes to the _errbuf function. */
+int store_get_errbuf(struct store *s, const char *name, struct cred **out,
 		     char *err, size_t errlen)
     __attribute__((warn_unused_result));
-int store_cache_save(struct store *s, const char *profile, const struct cred *c,
-		     char *err, size_t errlen)
+int store_cache_load_errbuf(struct store *s, const char *profile,
+			    struct cred **out, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+int store_cache_save_errbuf(struct store *s, const char *profile,
+			    const struct cred *c, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+#define STORE_PICK_(a, b, c, d, e, f, ...) f
+#define store_get(...)                                                         \
+	STORE_PICK_(__VA_ARGS__, store_get_errbuf, store_get, )(__VA_ARGS__)
+#define store_cache_load(...)                                                  \
+	STORE_PICK_(__VA_ARGS__, store_cache_load_errbuf, store_cache_load, )  \
+	(__VA_ARGS__)
+#define store_cache_save(...)                                                  \
+	STORE_PICK_(__VA_ARGS__, store_cache_save_errbuf, store_cache_save, )  \
+	(__VA_ARGS__)
 int store_cache_remove(struct store *s, const char *profile);
 
-/* Valid store entry and cache profile names: [A-Za-z0-9_.@-]+, at most 128
- * characters, no leading '.'. */
+/* Valid store entry and cache profile names: [A-Za-z0-9_.@-]+, at most
+ * STORE_NAME_MAX characters, no leading '.'. */
+#define STORE_NAME_MAX 128
 bool store_name_valid(const char *name);
 /* Names of the store entries, sorted; *names is malloc'd (store_list_free). */
 int store_list(struct store *s, char ***names, size_t *n)
@@ -57,9 +82,5 @@ void store_list_free(char **names, size_t n);
  * manifest while entries exist.  name never holds a secret. */
 typedef void (*store_event_fn)(const char *event, const char *name, void *arg);
 void store_set_event_hook(store_event_fn fn, void *arg);
-
-/* `credfs store ...`: argv[0] is "add"/"list"/"rm"/"import-aws". Returns the
- * exit status (0, 1 runtime, 2 usage). */
-int store_cmd(const struct config *cfg, int argc, char **argv);
 
 #endif

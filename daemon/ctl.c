@@ -1,5 +1,6 @@
 /* ctl: a small request/response server on a Unix socket. */
 #include "core/util.h"
+#include "core/error.h"
 #include "daemon/ctl.h"
 #include "access/audit.h"
 #include "core/config.h"
@@ -15,17 +16,24 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CTL_MAX_REQUEST 8192
+/* Connections served at once; more are answered "busy" and closed, so
+ * held connections cannot take a thread and secure memory each. */
+#define CTL_MAX_CONNS 16
+/* A request must arrive whole within this, and a reply leave within it. */
+#define CTL_IDLE_MS 5000
 
 struct ctl {
 	struct ctl_ctx ctx;
@@ -33,6 +41,7 @@ struct ctl {
 	int wake[2];
 	char *path;
 	pthread_t thread;
+	atomic_int nconns;
 };
 
 struct conn {
@@ -55,11 +64,18 @@ char *ctl_socket_path(const struct config *cfg)
 	return p;
 }
 
-static cJSON *reply_err(const char *fmt, const char *arg)
+static cJSON *reply_err(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static cJSON *reply_err(const char *fmt, ...)
 {
 	cJSON *o = cJSON_CreateObject();
 	char msg[600];
-	snprintf(msg, sizeof(msg), fmt, arg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	cJSON_AddBoolToObject(o, "ok", false);
 	cJSON_AddStringToObject(o, "error", msg);
 	return o;
@@ -222,11 +238,16 @@ static void *conn_thread(void *arg)
 	cJSON *req = NULL, *rep = NULL;
 	char *out = NULL;
 
+	long deadline = util_mono_ms() + CTL_IDLE_MS;
+	struct timeval tv = {CTL_IDLE_MS / 1000, 0};
+
 	if (!buf)
 		goto out;
+	setsockopt(cn->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	while (len < CTL_MAX_REQUEST) {
 		struct pollfd p = {cn->fd, POLLIN, 0};
-		if (poll(&p, 1, 5000) <= 0)
+		long left = deadline - util_mono_ms();
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			goto out;
 		ssize_t k = read(cn->fd, buf + len, CTL_MAX_REQUEST - len);
 		if (k <= 0)
@@ -257,8 +278,22 @@ out:
 	cJSON_Delete(rep);
 	secmem_free(buf);
 	close(cn->fd);
+	atomic_fetch_sub(&cn->ctl->nconns, 1);
 	free(cn);
 	return NULL;
+}
+
+/* Past CTL_MAX_CONNS: one line saying so, without blocking, and close. */
+static void refuse_busy(int fd)
+{
+	static const char busy[] =
+	    "{\"ok\":false,\"error\":\"the daemon is busy (too many "
+	    "control connections); try again\"}\n";
+
+	if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* the peer sees the close */
+	}
+	close(fd);
 }
 
 static void *accept_thread(void *arg)
@@ -285,10 +320,16 @@ static void *accept_thread(void *arg)
 			close(fd);
 			continue;
 		}
+		if (atomic_fetch_add(&c->nconns, 1) >= CTL_MAX_CONNS) {
+			atomic_fetch_sub(&c->nconns, 1);
+			refuse_busy(fd);
+			continue;
+		}
 		struct conn *cn = malloc(sizeof(*cn));
 		pthread_t t;
 		pthread_attr_t attr;
 		if (!cn) {
+			atomic_fetch_sub(&c->nconns, 1);
 			close(fd);
 			continue;
 		}
@@ -298,6 +339,7 @@ static void *accept_thread(void *arg)
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if (pthread_create(&t, &attr, conn_thread, cn) != 0) {
+			atomic_fetch_sub(&c->nconns, 1);
 			close(fd);
 			free(cn);
 		}
@@ -306,30 +348,27 @@ static void *accept_thread(void *arg)
 	return NULL;
 }
 
-int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, char *err,
-	      size_t errlen)
+int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, struct error *e)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int r;
 
 	if (!c)
-		return -ENOMEM;
+		return error_set(e, ENOMEM, "control socket: out of memory");
 	c->ctx = *ctx;
 	c->fd = -1;
 	c->wake[0] = c->wake[1] = -1;
 	if (!(c->path = ctl_socket_path(ctx->cfg))) {
-		snprintf(err, errlen,
-			 "state_dir %s: path too long for a socket",
-			 ctx->cfg->state_dir);
-		r = -ENAMETOOLONG;
+		r = error_set(e, ENAMETOOLONG,
+			      "state_dir %s: path too long for a socket",
+			      ctx->cfg->state_dir);
 		goto fail;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
 	if ((c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    pipe2(c->wake, O_CLOEXEC) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		r = error_set(e, errno, "control socket: %s", strerror(errno));
 		goto fail;
 	}
 	unlink(c->path);
@@ -337,13 +376,12 @@ int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, char *err,
 	r = bind(c->fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (r < 0 || listen(c->fd, 64) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "control socket %s: %s", c->path,
-			 strerror(errno));
+		r = error_set(e, errno, "control socket %s: %s", c->path,
+			      strerror(errno));
 		goto fail;
 	}
 	if ((r = -pthread_create(&c->thread, NULL, accept_thread, c)) < 0) {
-		snprintf(err, errlen, "control socket: %s", strerror(-r));
+		error_set(e, r, "control socket: %s", strerror(-r));
 		goto fail;
 	}
 	*out = c;
@@ -372,12 +410,20 @@ void ctl_stop(struct ctl *c)
 	close(c->wake[0]);
 	close(c->wake[1]);
 	unlink(c->path);
+	/* Connection threads use c until they end: a request in flight gets
+	 * a moment; one still running keeps c (the process is exiting). */
+	for (int i = 0; i < 100 && atomic_load(&c->nconns) > 0; i++) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&c->nconns) > 0)
+		return;
 	free(c->path);
 	free(c);
 }
 
-cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms, char *err,
-		size_t errlen)
+cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms,
+		struct error *e)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char *path = ctl_socket_path(cfg), *txt = NULL;
@@ -386,47 +432,60 @@ cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms, char *err,
 	int fd = -1;
 
 	if (!path) {
-		snprintf(err, errlen, "state_dir %s: path too long",
-			 cfg->state_dir);
+		error_set(e, ENAMETOOLONG,
+			  "state_dir %s: path too long for a socket",
+			  cfg->state_dir);
 		goto out;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == ENOENT || errno == ECONNREFUSED)
-			snprintf(err, errlen,
-				 "no daemon is running for %s (run `credfs "
-				 "mount`)",
-				 cfg->path);
+			error_setk(e, errno, ERROR_NO_DAEMON,
+				   "no daemon is running for %s (run `credfs "
+				   "mount`)",
+				   cfg->path);
 		else
-			snprintf(err, errlen, "control socket %s: %s", path,
-				 strerror(errno));
+			error_set(e, errno, "control socket %s: %s", path,
+				  strerror(errno));
 		goto out;
 	}
-	if (!(txt = cJSON_PrintUnformatted(req)))
+	if (!(txt = cJSON_PrintUnformatted(req))) {
+		error_set(e, ENOMEM, "out of memory");
 		goto out;
+	}
 	size_t n = strlen(txt);
 	if (write(fd, txt, n) != (ssize_t)n || write(fd, "\n", 1) != 1) {
-		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		error_set(e, errno ? errno : EIO, "control socket: %s",
+			  strerror(errno ? errno : EIO));
 		goto out;
 	}
+	long deadline = util_mono_ms() + timeout_ms;
 	for (;;) {
 		struct pollfd p = {fd, POLLIN, 0};
-		int k = poll(&p, 1, timeout_ms);
+		long left = deadline - util_mono_ms();
+		int k = left > 0 ? poll(&p, 1, (int)left) : 0;
+		if (k < 0 && errno == EINTR)
+			continue;
 		if (k <= 0) {
-			snprintf(err, errlen, "the daemon did not answer");
+			error_set(e, ETIMEDOUT,
+				  "the daemon did not answer within %d s",
+				  (timeout_ms + 999) / 1000);
 			goto out;
 		}
 		char buf[4096];
 		ssize_t m = read(fd, buf, sizeof(buf));
 		if (m <= 0)
 			break;
-		if (secbuf_append(&in, buf, (size_t)m) < 0)
+		if (secbuf_append(&in, buf, (size_t)m) < 0) {
+			sodium_memzero(buf, sizeof(buf));
+			error_set(e, ENOMEM, "out of memory");
 			goto out;
+		}
 		sodium_memzero(buf, sizeof(buf));
 	}
 	if (!in.data || !(rep = cJSON_ParseWithLength(in.data, in.len)))
-		snprintf(err, errlen, "the daemon sent a malformed reply");
+		error_set(e, EPROTO, "the daemon sent a malformed reply");
 out:
 	if (fd >= 0)
 		close(fd);

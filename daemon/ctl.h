@@ -29,8 +29,9 @@ struct ctl_ctx {
 
 /* Path of the socket for cfg (malloc'd), or NULL if it would not fit. */
 char *ctl_socket_path(const struct config *cfg);
-int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, char *err,
-	      size_t errlen) __attribute__((warn_unused_result));
+struct error;
+int ctl_start(const struct ctl_ctx *ctx, struct ctl **out, struct error *e)
+    __attribute__((warn_unused_result));
 void ctl_stop(struct ctl *c);
 
 struct cred;
@@ -42,9 +43,11 @@ void ctl_env_reply(cJSON *o, const struct cred *c);
 int ctl_audit_exec(struct audit *a, const char *profile, const struct cred *c,
 		   pid_t pid, bool via_daemon);
 
-/* Client: sends req (consumed) and returns the reply, or NULL with err
- * ("no daemon is running for CONFIG" when nothing listens). */
-cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms, char *err,
-		size_t errlen);
+/* Client: sends req (consumed) and returns the reply, or NULL with e set;
+ * e->kind is ERROR_NO_DAEMON when nothing listens on the socket (callers
+ * branch on that, never on the text).  The whole exchange is bounded by
+ * timeout_ms. */
+cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms,
+		struct error *e);
 
 #endif

@@ -1,15 +1,15 @@
 /* daemon: mount, daemonise once serving, and tear down cleanly. */
 #include "daemon/daemon.h"
-#include "access/audit.h"
 #include "core/config.h"
+#include "core/error.h"
+#include "core/util.h"
 #include "daemon/ctl.h"
+#include "engine/context.h"
 #include "engine/engine.h"
 #include "fs/vfs.h"
-#include "crypto/key.h"
-#include "core/secmem.h"
-#include "crypto/store.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,52 +25,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-static int run_fusermount_u(const char *mountpoint, bool lazy)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		if (lazy)
-			execlp("fusermount3", "fusermount3", "-u", "-z", "--",
-			       mountpoint, (char *)NULL);
-		else
-			execlp("fusermount3", "fusermount3", "-u", "--",
-			       mountpoint, (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
-}
-
-int daemon_clear_stale(const char *mountpoint)
-{
-	struct stat st;
-
-	if (stat(mountpoint, &st) == 0 || errno != ENOTCONN)
-		return 0;
-	if (run_fusermount_u(mountpoint, true) < 0 &&
-	    umount2(mountpoint, MNT_DETACH) < 0)
-		return -ENOTCONN;
-	return stat(mountpoint, &st) == 0 ? 0 : -errno;
-}
-
-static void harden(void)
-{
-	struct rlimit rl = {0, 0};
-	/* No core dumps, no ptrace by our own uid, private files. */
-	setrlimit(RLIMIT_CORE, &rl);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	umask(077);
-}
 
 static void report(int fd, const char *fmt, ...)
 {
@@ -89,64 +43,42 @@ static void report(int fd, const char *fmt, ...)
 	}
 }
 
-static int mkdir_private(const char *path)
+/* ---- end of the FUSE session ---- */
+
+/* Every fd this process holds is close-on-exec (libfuse's /dev/fuse and
+ * the auto_unmount socket included): a provider's child must not keep the
+ * mount alive after the daemon dies, nor hold anything else of ours. */
+static void cloexec_all(void)
 {
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		int fd = atoi(de->d_name), fl;
+
+		if (fd <= 2 || fd == dirfd(d))
 			continue;
-		*p = 0;
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
+		if ((fl = fcntl(fd, F_GETFD)) >= 0 && !(fl & FD_CLOEXEC))
+			fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 	}
-	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return chmod(tmp, 0700) < 0 ? -errno : 0;
+	closedir(d);
 }
 
-static enum audit_sync sync_mode(const struct config *cfg)
+/* Runs in the serving process.  ctx holds the key; the rest is opened
+ * here.  status_fd: where to report readiness ("OK\n") or the failure
+ * ("ERR ...\n"); -1 in the foreground. */
+static int serve(struct context *ctx, const char *mountpoint, int status_fd)
 {
-	if (!strcmp(cfg->audit_sync, "always"))
-		return AUDIT_SYNC_ALWAYS;
-	if (!strcmp(cfg->audit_sync, "none"))
-		return AUDIT_SYNC_NONE;
-	return AUDIT_SYNC_BATCH;
-}
-
-/* Store writes and integrity failures go to the audit log. */
-static void store_event(const char *event, const char *name, void *arg)
-{
-	if (!strcmp(event, "integrity"))
-		fprintf(stderr,
-			"credfs: integrity: %s failed its check and was set "
-			"aside\n",
-			name);
-	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "name", name);
-	audit_event(arg, event, o);
-}
-
-void daemon_audit_store_events(struct audit *audit)
-{
-	store_set_event_hook(audit ? store_event : NULL, audit);
-}
-
-/* Runs in the serving process.  status_fd: where to report readiness
- * ("OK\n") or the failure ("ERR ...\n"); -1 in the foreground. */
-static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
-		 int status_fd)
-{
-	struct store *store = NULL;
-	struct audit *audit = NULL;
-	struct engine *engine = NULL;
+	const struct config *cfg = ctx->cfg;
 	struct vfs *vfs = NULL;
 	struct ctl *ctl = NULL;
 	char err[512] = "";
+	struct error e = {0};
 	int r = 1, dirfd = -1;
 
-	harden();
+	umask(077);
 	/* Callers are identified through /proc by the pid the kernel gives
 	 * for our pid namespace; a /proc of another namespace would name
 	 * other processes. */
@@ -160,20 +92,10 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 		    "identified\n");
 		goto out;
 	}
-	if (audit_open(cfg->audit_log, sync_mode(cfg), &audit, err,
-		       sizeof(err)) < 0) {
-		report(status_fd, "ERR audit log %s: %s\n", cfg->audit_log,
-		       err);
-		goto out;
-	}
-	daemon_audit_store_events(audit);
-	if (key &&
-	    store_open(cfg->state_dir, key, &store, err, sizeof(err)) < 0) {
-		report(status_fd, "ERR store: %s\n", err);
-		goto out;
-	}
-	if (engine_new(cfg, store, audit, &engine) < 0) {
-		report(status_fd, "ERR out of memory\n");
+	if (context_add(
+		ctx, CONTEXT_AUDIT | CONTEXT_AUDIT_CONFIG_SYNC | CONTEXT_ENGINE,
+		&e) < 0) {
+		report(status_fd, "ERR %s\n", e.msg);
 		goto out;
 	}
 	/* The covered directory, opened before the mount hides it. */
@@ -183,7 +105,8 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 		       strerror(errno));
 		goto out;
 	}
-	if (vfs_new(cfg, engine, audit, dirfd, mountpoint, &vfs) < 0) {
+	if (vfs_new(cfg, ctx->engine, ctx->audit, dirfd, mountpoint, &vfs) <
+	    0) {
 		close(dirfd);
 		report(status_fd, "ERR out of memory\n");
 		goto out;
@@ -193,23 +116,27 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 		goto out;
 	}
 	struct ctl_ctx cc = {.cfg = cfg,
-			     .engine = engine,
+			     .engine = ctx->engine,
 			     .vfs = vfs,
-			     .audit = audit,
-			     .store = store,
+			     .audit = ctx->audit,
+			     .store = ctx->store,
 			     .mountpoint = mountpoint};
-	if (ctl_start(&cc, &ctl, err, sizeof(err)) < 0) {
-		report(status_fd, "ERR %s\n", err);
+	if (ctl_start(&cc, &ctl, &e) < 0) {
+		report(status_fd, "ERR %s\n", e.msg);
 		goto out;
 	}
-	if (engine_start(engine) < 0) {
+	cloexec_all();
+	if (engine_start(ctx->engine) < 0) {
 		report(status_fd, "ERR cannot start the refresher\n");
 		goto out;
 	}
 	cJSON *ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "mountpoint", mountpoint);
 	cJSON_AddNumberToObject(ev, "pid", getpid());
-	audit_event(audit, "mount", ev);
+	if (context_audit(ctx, "mount", ev, &e) < 0) {
+		report(status_fd, "ERR %s\n", e.msg);
+		goto out;
+	}
 
 	report(status_fd, "OK\n");
 	if (status_fd >= 0) {
@@ -219,14 +146,13 @@ static int serve(struct config *cfg, const char *mountpoint, uint8_t *key,
 	r = vfs_serve(vfs) == 0 ? 0 : 1;
 	ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "mountpoint", mountpoint);
-	audit_event(audit, "unmount", ev);
+	(void)context_audit(ctx, "unmount", ev, NULL);
 out:
 	ctl_stop(ctl);
-	engine_free(engine);
+	/* the engine first: its refresher uses the store and the audit */
+	engine_free(ctx->engine);
+	ctx->engine = NULL;
 	vfs_free(vfs);
-	audit_close(audit);
-	store_free(store);
-	daemon_audit_store_events(NULL);
 	if (status_fd >= 0)
 		close(status_fd);
 	return r;
@@ -235,8 +161,9 @@ out:
 int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 		 bool foreground)
 {
-	char mountpoint[PATH_MAX], err[512] = "";
-	uint8_t *key = NULL;
+	char mountpoint[PATH_MAX];
+	struct context *ctx = NULL;
+	struct error e = {0};
 	int r, pipefd[2] = {-1, -1};
 
 	if (daemon_clear_stale(mountpoint_arg) < 0) {
@@ -251,7 +178,8 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 			strerror(errno));
 		return 1;
 	}
-	if ((r = mkdir_private(cfg->state_dir)) < 0) {
+	if ((r = util_mkdir_p(cfg->state_dir, 0700)) < 0 ||
+	    (r = chmod(cfg->state_dir, 0700) < 0 ? -errno : 0) < 0) {
 		fprintf(stderr, "credfs: state_dir %s: %s\n", cfg->state_dir,
 			strerror(-r));
 		return 1;
@@ -259,7 +187,7 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 	/* Already served by a daemon of this config? */
 	cJSON *req = cJSON_CreateObject();
 	cJSON_AddStringToObject(req, "cmd", "ping");
-	cJSON *rep = ctl_call(cfg, req, 2000, err, sizeof(err));
+	cJSON *rep = ctl_call(cfg, req, 2000, &e);
 	if (rep) {
 		cJSON *mp = cJSON_GetObjectItemCaseSensitive(rep, "mountpoint");
 		fprintf(stderr,
@@ -270,23 +198,26 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 		return 1;
 	}
 	/* The key is derived here, while a tty may still answer a prompt. */
-	if ((r = key_load(cfg, isatty(0), &key, err, sizeof(err))) < 0) {
-		fprintf(stderr, "credfs: key: %s\n", err);
+	error_clear(&e);
+	if (context_open(cfg,
+			 CONTEXT_KEY | (isatty(0) ? CONTEXT_INTERACTIVE : 0),
+			 &ctx, &e) < 0) {
+		fprintf(stderr, "credfs: %s\n", e.msg);
 		return 1;
 	}
 	if (foreground) {
-		r = serve(cfg, mountpoint, key, -1);
-		key_free(key);
+		r = serve(ctx, mountpoint, -1);
+		context_free(ctx);
 		return r;
 	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		key_free(key);
+		context_free(ctx);
 		return 1;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, "credfs: fork: %s\n", strerror(errno));
-		key_free(key);
+		context_free(ctx);
 		return 1;
 	}
 	if (pid == 0) {
@@ -311,13 +242,17 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 			dup2(nul, 0);
 			dup2(log >= 0 ? log : nul, 1);
 			dup2(log >= 0 ? log : nul, 2);
+			if (nul > 2)
+				close(nul);
 		}
-		r = serve(cfg, mountpoint, key, pipefd[1]);
-		key_free(key);
+		if (log > 2)
+			close(log);
+		r = serve(ctx, mountpoint, pipefd[1]);
+		context_free(ctx);
 		_exit(r);
 	}
 	close(pipefd[1]);
-	key_free(key);
+	context_free(ctx);
 	waitpid(pid, NULL, 0);
 	char buf[1024];
 	size_t len = 0;
@@ -340,33 +275,5 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 			mountpoint, strerror(errno));
 		return 1;
 	}
-	return 0;
-}
-
-int daemon_umount(const struct config *cfg, const char *mountpoint)
-{
-	char *sock = ctl_socket_path(cfg);
-
-	if (run_fusermount_u(mountpoint, false) < 0) {
-		struct stat st;
-		if (stat(mountpoint, &st) < 0 && errno == ENOTCONN) {
-			daemon_clear_stale(mountpoint);
-		} else if (umount2(mountpoint, 0) < 0) {
-			fprintf(stderr,
-				"credfs: umount %s: not a credfs mount or "
-				"busy\n",
-				mountpoint);
-			free(sock);
-			return 1;
-		}
-	}
-	/* Wait for the daemon to wipe its memory and exit. */
-	for (int i = 0; sock && i < 100; i++) {
-		if (access(sock, F_OK) < 0)
-			break;
-		struct timespec ts = {0, 50 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	free(sock);
 	return 0;
 }

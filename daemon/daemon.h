@@ -12,11 +12,10 @@ int daemon_mount(struct config *cfg, const char *mountpoint, bool foreground);
 /* Clears a mount left by a killed daemon ("Transport endpoint is not
  * connected").  0 if nothing was stale or it was cleared. */
 int daemon_clear_stale(const char *mountpoint);
-/* `credfs umount`: unmount and wait for the daemon to finish. */
-int daemon_umount(const struct config *cfg, const char *mountpoint);
-
-struct audit;
-/* Routes store events (store, store_rm, integrity) to audit (NULL: off). */
-void daemon_audit_store_events(struct audit *audit);
+/* `credfs umount [--force]` (daemon/umount.c): unmount and wait (a few
+ * seconds at most) for the daemon to finish.  Never blocks on the mount:
+ * a stopped daemon is reported; force aborts the FUSE connection, then
+ * detaches the mount.  Returns the exit status. */
+int daemon_umount(const struct config *cfg, const char *mountpoint, bool force);
 
 #endif

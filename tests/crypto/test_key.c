@@ -12,6 +12,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/error.h"
+
+/* The last error of a call under test (its message is what is checked). */
+static struct error terr;
+#define err terr.msg /* the tests read the message as err */
 
 static char base[] = "/tmp/credfs-key-XXXXXX";
 
@@ -56,7 +61,7 @@ static cJSON *read_kdf(const char *state)
 
 static void test_keyfile(void)
 {
-	char state[512], kf[600], spec[700], err[1024];
+	char state[512], kf[600], spec[700];
 	struct config cfg = {0};
 	uint8_t *k1 = NULL, *k2 = NULL;
 	struct stat st;
@@ -69,7 +74,7 @@ static void test_keyfile(void)
 	cfg.state_dir = state;
 	cfg.key_spec = spec;
 
-	r = key_load(&cfg, false, &k1, err, sizeof(err));
+	r = key_load(&cfg, false, &k1, &terr);
 	ok(r == 0, "keyfile created on first use (%s)", r ? err : "ok");
 	ok(stat(kf, &st) == 0 && (st.st_mode & 0777) == 0600 &&
 	       st.st_size == 32,
@@ -84,7 +89,7 @@ static void test_keyfile(void)
 	   "kdf.json records keyfile + check value");
 	cJSON_Delete(j);
 
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r == 0 && k1 && k2 && sodium_memcmp(k1, k2, 32) == 0,
 	   "second load gives the same key");
 	{
@@ -100,11 +105,11 @@ static void test_keyfile(void)
 	k2 = NULL;
 
 	chmod(kf, 0640);
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r < 0 && strstr(err, "group or others"),
 	   "group-readable keyfile refused: %s", err);
 	chmod(kf, 0604);
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r < 0 && strstr(err, "group or others"),
 	   "other-readable keyfile refused");
 	chmod(kf, 0600);
@@ -115,7 +120,7 @@ static void test_keyfile(void)
 		snprintf(wrong, sizeof(wrong), "%s/short", base);
 		put_file(wrong, "0123456789", 10, 0600);
 		snprintf(spec, sizeof(spec), "keyfile:%s", wrong);
-		r = key_load(&cfg, false, &k2, err, sizeof(err));
+		r = key_load(&cfg, false, &k2, &terr);
 		ok(r < 0 && strstr(err, "expected 32"),
 		   "wrong-size keyfile refused: %s", err);
 
@@ -125,23 +130,23 @@ static void test_keyfile(void)
 		snprintf(wrong, sizeof(wrong), "%s/other", base);
 		put_file(wrong, (char *)other, 32, 0600);
 		snprintf(spec, sizeof(spec), "keyfile:%s", wrong);
-		r = key_load(&cfg, false, &k2, err, sizeof(err));
+		r = key_load(&cfg, false, &k2, &terr);
 		ok(r == -EKEYREJECTED && strstr(err, "not the key"),
 		   "another keyfile is reported as such: %s", err);
 		snprintf(spec, sizeof(spec), "keyfile:%s", kf);
 	}
 
 	unlink(kf);
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r < 0 && strstr(err, "missing") && access(kf, F_OK) != 0,
 	   "a lost keyfile is reported, not silently replaced: %s", err);
 
 	cfg.key_spec = "passphrase";
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r == -EINVAL && strstr(err, "set up with key = keyfile"),
 	   "key mode mismatch reported: %s", err);
 	cfg.key_spec = "bogus";
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r == -EINVAL, "unknown key spec refused");
 	key_free(k1);
 	key_free(NULL);
@@ -149,7 +154,7 @@ static void test_keyfile(void)
 
 static void test_passphrase(void)
 {
-	char state[512], pf[600], err[1024];
+	char state[512], pf[600];
 	struct config cfg = {0};
 	uint8_t *k1 = NULL, *k2 = NULL;
 	struct stat st;
@@ -165,7 +170,7 @@ static void test_passphrase(void)
 	put_file(pf, "correct horse battery staple\n", 29, 0600);
 
 	setenv("CREDFS_KDF", "min", 1);
-	r = key_load(&cfg, false, &k1, err, sizeof(err));
+	r = key_load(&cfg, false, &k1, &terr);
 	ok(r == 0, "passphrase_file unlocks a new state_dir (%s)",
 	   r ? err : "ok");
 	j = read_kdf(state);
@@ -192,7 +197,7 @@ static void test_passphrase(void)
 	/* the recorded limits are used even without CREDFS_KDF */
 	unsetenv("CREDFS_KDF");
 	t0 = now_ms();
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r == 0 && sodium_memcmp(k1, k2, 32) == 0,
 	   "same passphrase, same key, recorded limits (%.0f ms)",
 	   now_ms() - t0);
@@ -201,28 +206,28 @@ static void test_passphrase(void)
 
 	/* without the trailing newline it is the same passphrase */
 	put_file(pf, "correct horse battery staple", 28, 0600);
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r == 0 && sodium_memcmp(k1, k2, 32) == 0,
 	   "one trailing newline is not part of the passphrase");
 	key_free(k2);
 	k2 = NULL;
 
 	put_file(pf, "Tr0ub4dor&3\n", 12, 0600);
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r == -EKEYREJECTED && strstr(err, "wrong passphrase") &&
 	       !strstr(err, "Tr0ub4dor"),
 	   "wrong passphrase reported as such: %s", err);
 
 	put_file(pf, "correct horse battery staple\n", 29, 0644);
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r < 0 && strstr(err, "group or others"),
 	   "world-readable passphrase_file refused: %s", err);
 	put_file(pf, "", 0, 0600);
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r < 0 && strstr(err, "empty"), "empty passphrase_file refused");
 
 	cfg.passphrase_file = NULL;
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r < 0 && strstr(err, "passphrase_file"),
 	   "no passphrase source: clear error: %s", err);
 	key_free(k1);
@@ -230,7 +235,7 @@ static void test_passphrase(void)
 
 static void test_interactive_limits(void)
 {
-	char state[512], pf[600], err[1024];
+	char state[512], pf[600];
 	struct config cfg = {0};
 	uint8_t *k = NULL;
 	double t0, ms;
@@ -245,7 +250,7 @@ static void test_interactive_limits(void)
 	cfg.passphrase_file = pf;
 	unsetenv("CREDFS_KDF");
 	t0 = now_ms();
-	r = key_load(&cfg, false, &k, err, sizeof(err));
+	r = key_load(&cfg, false, &k, &terr);
 	ms = now_ms() - t0;
 	j = read_kdf(state);
 	ok(r == 0 && j &&
@@ -264,7 +269,7 @@ static void test_interactive_limits(void)
 
 static void test_keyring(void)
 {
-	char state[512], pf[600], err[1024];
+	char state[512], pf[600];
 	struct config cfg = {0};
 	uint8_t *k1 = NULL, *k2 = NULL;
 	key_serial_t probe;
@@ -292,25 +297,25 @@ static void test_keyring(void)
 	setenv("CREDFS_KDF", "min", 1);
 	unsetenv("CREDFS_KEYRING");
 
-	r = key_load(&cfg, false, &k1, err, sizeof(err));
+	r = key_load(&cfg, false, &k1, &terr);
 	ok(r == 0, "load with keyring enabled (%s)", r ? err : "ok");
 	if (probe < 0) {
 		/* no keyring: must still work, just without caching */
 		unlink(pf);
-		r = key_load(&cfg, false, &k2, err, sizeof(err));
+		r = key_load(&cfg, false, &k2, &terr);
 		ok(r < 0, "without a keyring nothing is cached");
 		key_free(k1);
 		return;
 	}
 	unlink(pf);
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r == 0 && sodium_memcmp(k1, k2, 32) == 0,
 	   "second load comes from the keyring (no passphrase needed)");
 	key_free(k2);
 	k2 = NULL;
 
 	key_forget(&cfg);
-	r = key_load(&cfg, false, &k2, err, sizeof(err));
+	r = key_load(&cfg, false, &k2, &terr);
 	ok(r < 0, "after key_forget the passphrase is needed again");
 
 	/* a stale cached key (wrong one) is ignored, not trusted */
@@ -326,7 +331,7 @@ static void test_keyring(void)
 		randombytes_buf(junk, 32);
 		add_key("user", desc, junk, 32, KEY_SPEC_USER_KEYRING);
 		put_file(pf, "keyring passphrase\n", 19, 0600);
-		r = key_load(&cfg, false, &k2, err, sizeof(err));
+		r = key_load(&cfg, false, &k2, &terr);
 		ok(r == 0 && sodium_memcmp(k1, k2, 32) == 0,
 		   "a wrong key in the keyring is ignored");
 	}

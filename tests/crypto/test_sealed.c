@@ -10,6 +10,11 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/error.h"
+
+/* The last error of a call under test (its message is what is checked). */
+static struct error terr;
+#define err terr.msg /* the tests read the message as err */
 
 static char dir[] = "/tmp/credfs-sealed-XXXXXX";
 static uint8_t key[32], key2[32];
@@ -78,11 +83,11 @@ static void clean_dir(void)
 }
 
 static int read_back(const char *path, const char *kind, const char *name,
-		     const uint8_t *k, char *err, size_t errlen)
+		     const uint8_t *k)
 {
 	char *pt = NULL;
 	size_t len;
-	int r = sealed_read(path, kind, name, k, &pt, &len, NULL, err, errlen);
+	int r = sealed_read(path, kind, name, k, &pt, &len, NULL, &terr);
 
 	secmem_free(pt);
 	return r;
@@ -90,7 +95,7 @@ static int read_back(const char *path, const char *kind, const char *name,
 
 static void test_roundtrip(void)
 {
-	char path[256], err[1024], *pt = NULL;
+	char path[256], *pt = NULL;
 	uint8_t *raw;
 	uint64_t gen = 0;
 	struct stat st;
@@ -99,12 +104,11 @@ static void test_roundtrip(void)
 
 	snprintf(path, sizeof(path), "%s/a.sealed", dir);
 	r = sealed_write(path, "store", "a", key, 7, secret, strlen(secret),
-			 err, sizeof(err));
+			 &terr);
 	ok(r == 0, "write (%s)", r ? err : "ok");
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600,
 	   "sealed file is 0600");
-	r = sealed_read(path, "store", "a", key, &pt, &len, &gen, err,
-			sizeof(err));
+	r = sealed_read(path, "store", "a", key, &pt, &len, &gen, &terr);
 	ok(r == 0 && len == strlen(secret) && memcmp(pt, secret, len) == 0 &&
 	       pt[len] == 0,
 	   "read returns the plaintext, NUL-terminated");
@@ -136,16 +140,14 @@ static void test_roundtrip(void)
 
 	pt = NULL;
 	snprintf(path, sizeof(path), "%s/missing.sealed", dir);
-	r = sealed_read(path, "store", "missing", key, &pt, &len, NULL, err,
-			sizeof(err));
+	r = sealed_read(path, "store", "missing", key, &pt, &len, NULL, &terr);
 	ok(r == -ENOENT && !pt, "missing file is -ENOENT");
 
 	/* empty plaintext is fine */
 	snprintf(path, sizeof(path), "%s/e.sealed", dir);
-	ok(sealed_write(path, "cache", "e", key, 1, "", 0, err, sizeof(err)) ==
+	ok(sealed_write(path, "cache", "e", key, 1, "", 0, &terr) == 0 &&
+	       sealed_read(path, "cache", "e", key, &pt, &len, NULL, &terr) ==
 		   0 &&
-	       sealed_read(path, "cache", "e", key, &pt, &len, NULL, err,
-			   sizeof(err)) == 0 &&
 	       len == 0,
 	   "empty plaintext roundtrips");
 	secmem_free(pt);
@@ -156,7 +158,7 @@ static void test_roundtrip(void)
  * the message. */
 static void test_tamper(void)
 {
-	char path[256], err[1024];
+	char path[256];
 	uint8_t *raw, *copy;
 	size_t rawlen, i, bad_flip = 0, bad_aside = 0, bad_err = 0,
 			  bad_trunc = 0;
@@ -164,7 +166,7 @@ static void test_tamper(void)
 
 	snprintf(path, sizeof(path), "%s/t.sealed", dir);
 	if (sealed_write(path, "store", "t", key, 1, secret, strlen(secret),
-			 err, sizeof(err)) < 0)
+			 &terr) < 0)
 		abort();
 	raw = slurp(path, &rawlen);
 	copy = malloc(rawlen);
@@ -173,7 +175,7 @@ static void test_tamper(void)
 		copy[i] ^= (uint8_t)(1u << (i % 8));
 		spit(path, copy, rawlen);
 		err[0] = 0;
-		r = read_back(path, "store", "t", key, err, sizeof(err));
+		r = read_back(path, "store", "t", key);
 		if (r != -EBADMSG)
 			bad_flip++;
 		if (access(path, F_OK) == 0 ||
@@ -196,7 +198,7 @@ static void test_tamper(void)
 
 	for (i = 0; i < rawlen; i++) {
 		spit(path, raw, i);
-		r = read_back(path, "store", "t", key, err, sizeof(err));
+		r = read_back(path, "store", "t", key);
 		if (r != -EBADMSG || count_entries("t.sealed.bad-") != 1)
 			bad_trunc++;
 		clean_dir();
@@ -205,7 +207,7 @@ static void test_tamper(void)
 	   rawlen - 1, bad_trunc);
 
 	spit(path, raw, 0);
-	r = read_back(path, "store", "t", key, err, sizeof(err));
+	r = read_back(path, "store", "t", key);
 	ok(r == -EBADMSG && strstr(err, "empty"), "empty file: %s", err);
 	clean_dir();
 
@@ -219,12 +221,12 @@ static void test_tamper(void)
 			abort();
 		close(fd);
 	}
-	ok(read_back(path, "store", "t", key, err, sizeof(err)) == -EBADMSG,
+	ok(read_back(path, "store", "t", key) == -EBADMSG,
 	   "appended byte is -EBADMSG");
 	clean_dir();
 
 	spit(path, raw, rawlen);
-	ok(read_back(path, "store", "t", key2, err, sizeof(err)) == -EBADMSG,
+	ok(read_back(path, "store", "t", key2) == -EBADMSG,
 	   "another key is -EBADMSG");
 	clean_dir();
 	free(raw);
@@ -233,33 +235,32 @@ static void test_tamper(void)
 
 static void test_swap(void)
 {
-	char a[256], b[256], err[1024];
+	char a[256], b[256];
 	uint8_t *raw;
 	size_t len;
 
 	snprintf(a, sizeof(a), "%s/a.sealed", dir);
 	snprintf(b, sizeof(b), "%s/b.sealed", dir);
-	if (sealed_write(a, "store", "a", key, 1, secret, strlen(secret), err,
-			 sizeof(err)) < 0)
+	if (sealed_write(a, "store", "a", key, 1, secret, strlen(secret),
+			 &terr) < 0)
 		abort();
 	raw = slurp(a, &len);
 	spit(b, raw, len);
-	ok(read_back(b, "store", "b", key, err, sizeof(err)) == -EBADMSG,
+	ok(read_back(b, "store", "b", key) == -EBADMSG,
 	   "a copied over b is rejected: %s", err);
 	ok(count_entries("b.sealed.bad-") == 1 && access(b, F_OK) != 0,
 	   "the copy is set aside");
-	ok(read_back(a, "cache", "a", key, err, sizeof(err)) == -EBADMSG,
+	ok(read_back(a, "cache", "a", key) == -EBADMSG,
 	   "a store file read as cache is rejected");
 	spit(a, raw, len);
-	ok(read_back(a, "store", "a", key, err, sizeof(err)) == 0,
-	   "the original still opens");
+	ok(read_back(a, "store", "a", key) == 0, "the original still opens");
 	free(raw);
 	clean_dir();
 }
 
 static void test_atomic(void)
 {
-	char path[256], err[1024], sub[256];
+	char path[256], sub[256];
 	struct dirent *de;
 	int i, r = 0, others = 0;
 	DIR *d;
@@ -267,7 +268,7 @@ static void test_atomic(void)
 	snprintf(path, sizeof(path), "%s/x.sealed", dir);
 	for (i = 0; i < 50; i++)
 		r |= sealed_write(path, "cache", "x", key, (uint64_t)i, secret,
-				  strlen(secret), err, sizeof(err));
+				  strlen(secret), &terr);
 	d = opendir(dir);
 	while ((de = readdir(d)))
 		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
@@ -279,8 +280,8 @@ static void test_atomic(void)
 	/* a failed rename (target is a directory) cleans up its temp file */
 	snprintf(sub, sizeof(sub), "%s/y.sealed", dir);
 	mkdir(sub, 0700);
-	r = sealed_write(sub, "cache", "y", key, 1, secret, strlen(secret), err,
-			 sizeof(err));
+	r = sealed_write(sub, "cache", "y", key, 1, secret, strlen(secret),
+			 &terr);
 	others = 0;
 	d = opendir(dir);
 	while ((de = readdir(d)))
@@ -301,12 +302,12 @@ static void test_atomic(void)
 
 static void test_generation(void)
 {
-	char path[256], err[1024];
+	char path[256];
 	uint64_t g = 0;
 
 	snprintf(path, sizeof(path), "%s/g.sealed", dir);
 	if (sealed_write(path, "store", "g", key, 42, secret, strlen(secret),
-			 err, sizeof(err)) < 0)
+			 &terr) < 0)
 		abort();
 	ok(sealed_peek_generation(path, &g) == 0 && g == 42,
 	   "peek_generation reads the header");
@@ -315,7 +316,7 @@ static void test_generation(void)
 
 static void test_latency(void)
 {
-	char path[256], err[1024], payload[2048], *pt;
+	char path[256], payload[2048], *pt;
 	double t0, tw, tr;
 	size_t len;
 	int i, n = 100, r = 0;
@@ -325,12 +326,12 @@ static void test_latency(void)
 	t0 = now_us();
 	for (i = 0; i < n; i++)
 		r |= sealed_write(path, "cache", "lat", key, (uint64_t)i,
-				  payload, sizeof(payload), err, sizeof(err));
+				  payload, sizeof(payload), &terr);
 	tw = (now_us() - t0) / n;
 	t0 = now_us();
 	for (i = 0; i < n; i++) {
 		r |= sealed_read(path, "cache", "lat", key, &pt, &len, NULL,
-				 err, sizeof(err));
+				 &terr);
 		secmem_free(pt);
 	}
 	tr = (now_us() - t0) / n;

@@ -11,6 +11,11 @@
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "core/error.h"
+
+/* The last error of a call under test (its message is what is checked). */
+static struct error terr;
+#define err terr.msg /* the tests read the message as err */
 
 static char dir[] = "/tmp/credfs-store-XXXXXX";
 static uint8_t key[32];
@@ -70,16 +75,16 @@ static int count_bad(const char *sub, const char *name)
 
 static void test_basic(struct store *s)
 {
-	char err[1024], path[512];
+	char path[512];
 	struct cred *c = mk("AKIDBASIC", "s3cr3t-basic"), *got = NULL;
 	char **names = NULL;
 	size_t n = 0;
 	struct stat st;
 	int r;
 
-	r = store_put(s, "aws-base", c, err, sizeof(err));
+	r = store_put(s, "aws-base", c, &terr);
 	ok(r == 0, "put (%s)", r ? err : "ok");
-	r = store_get(s, "aws-base", &got, err, sizeof(err));
+	r = store_get(s, "aws-base", &got, &terr);
 	ok(r == 0 && got && cred_count(got) == 2 &&
 	       strcmp(cred_get(got, "access_key_id"), "AKIDBASIC") == 0 &&
 	       strcmp(cred_get(got, "secret_access_key"), "s3cr3t-basic") == 0,
@@ -96,15 +101,15 @@ static void test_basic(struct store *s)
 	/* replace */
 	cred_unref(c);
 	c = mk("AKIDNEW", "s3cr3t-new");
-	ok(store_put(s, "aws-base", c, err, sizeof(err)) == 0 &&
-	       store_get(s, "aws-base", &got, err, sizeof(err)) == 0 &&
+	ok(store_put(s, "aws-base", c, &terr) == 0 &&
+	       store_get(s, "aws-base", &got, &terr) == 0 &&
 	       strcmp(cred_get(got, "access_key_id"), "AKIDNEW") == 0,
 	   "put replaces");
 	cred_unref(got);
 	got = NULL;
 
-	ok(store_put(s, "b@x.example", c, err, sizeof(err)) == 0 &&
-	       store_put(s, "a_1.2-3", c, err, sizeof(err)) == 0,
+	ok(store_put(s, "b@x.example", c, &terr) == 0 &&
+	       store_put(s, "a_1.2-3", c, &terr) == 0,
 	   "names with @ . _ - allowed");
 	r = store_list(s, &names, &n);
 	ok(r == 0 && n == 3 && strcmp(names[0], "a_1.2-3") == 0 &&
@@ -114,10 +119,10 @@ static void test_basic(struct store *s)
 	store_list_free(names, n);
 
 	ok(store_remove(s, "a_1.2-3") == 0, "remove");
-	ok(store_get(s, "a_1.2-3", &got, err, sizeof(err)) == -ENOENT,
+	ok(store_get(s, "a_1.2-3", &got, &terr) == -ENOENT,
 	   "removed entry is -ENOENT");
 	ok(store_remove(s, "a_1.2-3") == -ENOENT, "remove twice is -ENOENT");
-	ok(store_get(s, "never", &got, err, sizeof(err)) == -ENOENT,
+	ok(store_get(s, "never", &got, &terr) == -ENOENT,
 	   "missing entry is -ENOENT");
 
 	{
@@ -127,10 +132,8 @@ static void test_basic(struct store *s)
 		int nbad = 0;
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			if (store_put(s, bad[i], c, err, sizeof(err)) !=
-				-EINVAL ||
-			    store_get(s, bad[i], &got, err, sizeof(err)) !=
-				-EINVAL)
+			if (store_put(s, bad[i], c, &terr) != -EINVAL ||
+			    store_get(s, bad[i], &got, &terr) != -EINVAL)
 				nbad++;
 		}
 		ok(nbad == 0, "invalid names refused (%d accepted)", nbad);
@@ -147,7 +150,6 @@ static void test_basic(struct store *s)
 
 static void test_cache(struct store *s)
 {
-	char err[1024];
 	struct cred *c = mk("ASIACACHE", "cache-secret"), *got = NULL;
 	int r;
 
@@ -155,9 +157,9 @@ static void test_cache(struct store *s)
 		abort();
 	cred_set_expiration(c, 1900000000);
 	cred_set_obtained(c, 1800000000);
-	r = store_cache_save(s, "prod", c, err, sizeof(err));
+	r = store_cache_save(s, "prod", c, &terr);
 	ok(r == 0, "cache save (%s)", r ? err : "ok");
-	r = store_cache_load(s, "prod", &got, err, sizeof(err));
+	r = store_cache_load(s, "prod", &got, &terr);
 	ok(r == 0 && got && cred_count(got) == 3 &&
 	       strcmp(cred_get(got, "session_token"), "FwoGZXIvYXdzEtoken") ==
 		   0 &&
@@ -166,10 +168,10 @@ static void test_cache(struct store *s)
 	   "cache load gives fields, expiration, obtained");
 	cred_unref(got);
 	got = NULL;
-	ok(store_get(s, "prod", &got, err, sizeof(err)) == -ENOENT,
+	ok(store_get(s, "prod", &got, &terr) == -ENOENT,
 	   "cache and store are separate namespaces");
 	ok(store_cache_remove(s, "prod") == 0 &&
-	       store_cache_load(s, "prod", &got, err, sizeof(err)) == -ENOENT,
+	       store_cache_load(s, "prod", &got, &terr) == -ENOENT,
 	   "cache remove");
 	ok(store_cache_remove(s, "prod") == 0, "cache remove of nothing is 0");
 	cred_unref(c);
@@ -177,7 +179,7 @@ static void test_cache(struct store *s)
 
 static void test_integrity(struct store *s, int *nev)
 {
-	char err[1024], a[512], b[512], old[512];
+	char a[512], b[512], old[512];
 	struct cred *c1 = mk("AKIDV1", "secret-v1"),
 		    *c2 = mk("AKIDV2", "secret-v2"), *got = NULL;
 	int r;
@@ -186,14 +188,14 @@ static void test_integrity(struct store *s, int *nev)
 	snprintf(old, sizeof(old), "%s/old-copy", dir);
 
 	/* replay an older version of the same entry */
-	if (store_put(s, "rot", c1, err, sizeof(err)) < 0)
+	if (store_put(s, "rot", c1, &terr) < 0)
 		abort();
 	cp(a, old);
-	if (store_put(s, "rot", c2, err, sizeof(err)) < 0)
+	if (store_put(s, "rot", c2, &terr) < 0)
 		abort();
 	cp(old, a);
 	events[0] = 0;
-	r = store_get(s, "rot", &got, err, sizeof(err));
+	r = store_get(s, "rot", &got, &terr);
 	ok(r == -EBADMSG && strstr(err, "older copy replayed") &&
 	       !strstr(err, "secret-v"),
 	   "replayed older copy rejected: %s", err);
@@ -202,8 +204,8 @@ static void test_integrity(struct store *s, int *nev)
 	ok(strstr(events, "integrity:store/rot;") != NULL,
 	   "integrity event raised (%s)", events);
 	/* a fresh put replaces it */
-	ok(store_put(s, "rot", c2, err, sizeof(err)) == 0 &&
-	       store_get(s, "rot", &got, err, sizeof(err)) == 0 &&
+	ok(store_put(s, "rot", c2, &terr) == 0 &&
+	       store_get(s, "rot", &got, &terr) == 0 &&
 	       strcmp(cred_get(got, "access_key_id"), "AKIDV2") == 0,
 	   "a fresh write after set-aside works");
 	cred_unref(got);
@@ -214,23 +216,23 @@ static void test_integrity(struct store *s, int *nev)
 	if (store_remove(s, "rot") < 0)
 		abort();
 	cp(old, a);
-	r = store_get(s, "rot", &got, err, sizeof(err));
+	r = store_get(s, "rot", &got, &terr);
 	ok(r == -EBADMSG, "restored copy of a removed entry rejected");
 
 	/* swapped between names and kinds */
-	if (store_put(s, "one", c1, err, sizeof(err)) < 0 ||
-	    store_put(s, "two", c2, err, sizeof(err)) < 0)
+	if (store_put(s, "one", c1, &terr) < 0 ||
+	    store_put(s, "two", c2, &terr) < 0)
 		abort();
 	snprintf(a, sizeof(a), "%s/store/one.sealed", dir);
 	snprintf(b, sizeof(b), "%s/store/two.sealed", dir);
 	cp(a, b);
 	events[0] = 0;
-	r = store_get(s, "two", &got, err, sizeof(err));
+	r = store_get(s, "two", &got, &terr);
 	ok(r == -EBADMSG && strstr(events, "integrity:store/two;"),
 	   "entry copied over another name rejected: %s", err);
 	snprintf(b, sizeof(b), "%s/cache/one.sealed", dir);
 	cp(a, b);
-	r = store_cache_load(s, "one", &got, err, sizeof(err));
+	r = store_cache_load(s, "one", &got, &terr);
 	ok(r == -EBADMSG, "store entry copied into the cache rejected");
 
 	/* edited */
@@ -245,7 +247,7 @@ static void test_integrity(struct store *s, int *nev)
 			abort();
 		close(fd);
 	}
-	r = store_get(s, "one", &got, err, sizeof(err));
+	r = store_get(s, "one", &got, &terr);
 	ok(r == -EBADMSG && count_bad("store", "one") == 1,
 	   "edited entry rejected and set aside");
 
@@ -253,22 +255,22 @@ static void test_integrity(struct store *s, int *nev)
 	snprintf(a, sizeof(a), "%s/manifest.sealed", dir);
 	unlink(a);
 	events[0] = 0;
-	if (store_put(s, "one", c1, err, sizeof(err)) < 0)
+	if (store_put(s, "one", c1, &terr) < 0)
 		abort();
-	r = store_get(s, "one", &got, err, sizeof(err));
+	r = store_get(s, "one", &got, &terr);
 	ok(r == 0 && strstr(events, "integrity:manifest;"),
 	   "lost manifest: reads go on, integrity event (%s)", events);
 	cred_unref(got);
 	got = NULL;
 	unlink(a);
 	events[0] = 0;
-	r = store_get(s, "one", &got, err, sizeof(err));
+	r = store_get(s, "one", &got, &terr);
 	cred_unref(got);
 	got = NULL;
 	ok(r == 0 && strcmp(events, "integrity:manifest;") == 0,
 	   "lost manifest on read: one event (%s)", events);
 	events[0] = 0;
-	r = store_get(s, "one", &got, err, sizeof(err));
+	r = store_get(s, "one", &got, &terr);
 	cred_unref(got);
 	got = NULL;
 	ok(r == 0 && events[0] == 0 && access(a, F_OK) == 0,
@@ -281,13 +283,11 @@ static void test_integrity(struct store *s, int *nev)
 
 static void test_events(struct store *s)
 {
-	char err[1024];
 	struct cred *c = mk("AKIDEV", "ev");
 
 	events[0] = 0;
-	if (store_put(s, "ev", c, err, sizeof(err)) < 0 ||
-	    store_remove(s, "ev") < 0 ||
-	    store_cache_save(s, "evc", c, err, sizeof(err)) < 0)
+	if (store_put(s, "ev", c, &terr) < 0 || store_remove(s, "ev") < 0 ||
+	    store_cache_save(s, "evc", c, &terr) < 0)
 		abort();
 	ok(strcmp(events, "store:ev;store_rm:ev;") == 0,
 	   "put/remove events (%s)", events);
@@ -297,7 +297,7 @@ static void test_events(struct store *s)
 int main(void)
 {
 	struct store *s = NULL;
-	char err[1024], cmd[600];
+	char cmd[600];
 	int nev = 0;
 
 	if (sodium_init() < 0 || !mkdtemp(dir))
@@ -305,7 +305,7 @@ int main(void)
 	secmem_init_cjson();
 	randombytes_buf(key, sizeof(key));
 	store_set_event_hook(hook, &nev);
-	ok(store_open(dir, key, &s, err, sizeof(err)) == 0, "store_open");
+	ok(store_open(dir, key, &s, &terr) == 0, "store_open");
 	test_basic(s);
 	test_cache(s);
 	test_integrity(s, &nev);
