@@ -5,7 +5,7 @@
 # statuses, and what it tells the user to do next.
 #
 #   behaviour.sh INIT_DRIVER CREDFS CASES_DIR
-driver=$1 credfs=$2 cases=$3
+driver=$(realpath "$1") credfs=$(realpath "$2") cases=$(realpath "$3")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0 fail=0

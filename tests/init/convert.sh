@@ -7,7 +7,7 @@
 #
 #   convert.sh INIT_DRIVER CREDFS CASES_DIR
 # UPDATE=1 rewrites the expected files (review the diff before committing).
-driver=$1 credfs=$2 cases=$3
+driver=$(realpath "$1") credfs=$(realpath "$2") cases=$(realpath "$3")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0 fail=0
