@@ -492,6 +492,7 @@ static const char *map_role(struct init *in, struct prof *p)
 	emit_kv(&e, "session_name", get(in, p, "role_session_name"));
 	emit_kv(&e, "source_identity", get(in, p, "source_identity"));
 	emit_kv(&e, "region", get(in, p, "region"));
+	emit_kv(&e, "endpoint", get(in, p, "endpoint_url"));
 	return emit_end(in, &e, p, p->name) < 0 ? NULL : p->name;
 }
 
@@ -506,6 +507,7 @@ static const char *map_web_identity(struct init *in, struct prof *p)
 	emit_duration(&e, get(in, p, "duration_seconds"));
 	emit_kv(&e, "session_name", get(in, p, "role_session_name"));
 	emit_kv(&e, "region", get(in, p, "region"));
+	emit_kv(&e, "endpoint", get(in, p, "endpoint_url"));
 	return emit_end(in, &e, p, p->name) < 0 ? NULL : p->name;
 }
 
@@ -568,6 +570,7 @@ static const char *map_keys(struct init *in, struct prof *p)
 	emit_kv(&e, "source", src);
 	emit_kv(&e, "mfa_serial", mfa);
 	emit_kv(&e, "region", get(in, p, "region"));
+	emit_kv(&e, "endpoint", get(in, p, "endpoint_url"));
 	if (emit_end(in, &e, p, p->name) < 0)
 		return NULL;
 	p->mfa = mfa;

@@ -7,7 +7,9 @@
  * credential_process (exec), then static keys (aws-static, secret =
  * aws-NAME as `credfs store import-aws` names it; with mfa_serial an
  * aws-session-token over them).  aws-vault's include_profile merges the
- * included profile's keys under the profile's own.
+ * included profile's keys under the profile's own.  A profile's endpoint_url
+ * (LocalStack, moto, a private endpoint) becomes the STS providers'
+ * endpoint, as botocore sends those calls there too.
  *
  * WARNING: key values of the credentials file (and any aws_* key in the
  * config) are never kept: only which sections have aws_access_key_id.
