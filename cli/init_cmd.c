@@ -6,6 +6,7 @@
 #include "cli/init_cmd.h"
 #include "cli/init_aws.h"
 #include "core/config.h"
+#include "core/secmem.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -68,6 +69,78 @@ static int write_config(const char *out, const char *text, bool force)
 		r = -errno;
 	unlink(tmp);
 	return r;
+}
+
+/* Keys that make the AWS CLI fetch a credential itself, ahead of the shared
+ * credentials file credfs serves (botocore tries an AssumeRole or web
+ * identity profile before the credentials file). */
+static const char *const fetch_keys[] = {
+    "role_arn",	   "source_profile",	      "credential_source",
+    "external_id", "role_session_name",	      "duration_seconds",
+    "mfa_serial",  "web_identity_token_file", NULL};
+
+static bool served(const struct init_aws *a, const char *hdr)
+{
+	char name[256];
+
+	/* "[profile NAME]" or "[default]" */
+	if (sscanf(hdr, " [ profile %255[^] \t]", name) != 1 &&
+	    sscanf(hdr, " [ %255[^] \t]", name) != 1)
+		return false;
+	for (size_t i = 0; i < a->nserved; i++)
+		if (!strcmp(a->served[i], name))
+			return strncmp(hdr + strspn(hdr, " \t["), "sso-session",
+				       11);
+	return false;
+}
+
+/* The AWS config without the fetch keys of the profiles credfs serves, so
+ * the AWS CLI reads what the mount serves; everything else verbatim.
+ * NULL if there is nothing to take out (or on failure). */
+static char *aws_config_for_credfs(const char *from, const struct init_aws *a,
+				   size_t *n)
+{
+	char *text = NULL, *out = NULL, *line, *end;
+	size_t len = 0, olen = 0;
+	bool in = false;
+	int fd = open(from, O_RDONLY | O_CLOEXEC);
+	FILE *f = NULL;
+
+	*n = 0;
+	if (fd < 0 || util_read_fd_secret(fd, 1 << 20, &text, &len) < 0 ||
+	    !(f = open_memstream(&out, &olen)))
+		goto done;
+	for (line = text; line < text + len; line = end + 1) {
+		if ((end = strchr(line, '\n')))
+			*end = 0;
+		else
+			end = line + strlen(line);
+		size_t k = strcspn(line, " \t=");
+		bool drop = false;
+
+		if (line[strspn(line, " \t")] == '[')
+			in = served(a, line);
+		else if (in && k && line[k + strspn(line + k, " \t")] == '=')
+			for (size_t i = 0; fetch_keys[i]; i++)
+				if (strlen(fetch_keys[i]) == k &&
+				    !strncmp(line, fetch_keys[i], k))
+					drop = true;
+		if (drop)
+			(*n)++;
+		else
+			fprintf(f, "%s\n", line);
+	}
+done:
+	if (f && fclose(f) != 0)
+		*n = 0;
+	if (fd >= 0)
+		close(fd);
+	secmem_free(text);
+	if (!*n) {
+		free(out);
+		out = NULL;
+	}
+	return out;
 }
 
 static int usage(void)
@@ -186,6 +259,17 @@ int init_run(const char *default_out, int argc, char **argv)
 
 	/* What is left to do, on stdout unless the config went there. */
 	FILE *tell = strcmp(out, "-") ? stdout : stderr;
+	size_t nkeys = 0;
+	char *cleaned = aws_config_for_credfs(from, &a, &nkeys);
+	char copy[PATH_MAX], cshown[PATH_MAX];
+
+	snprintf(copy, sizeof(copy), "%s.credfs", from);
+	tilde(copy, cshown, sizeof(cshown));
+	if (cleaned && (r = write_config(copy, cleaned, force)) < 0)
+		fprintf(stderr, "credfs init: %s: %s\n", copy,
+			r == -EEXIST ? "exists; not overwritten (--force)"
+				     : strerror(-r));
+	free(cleaned);
 
 	if (strcmp(out, "-") && (!def || strcmp(def, out))) {
 		tilde(out, shown, sizeof(shown));
@@ -205,16 +289,24 @@ int init_run(const char *default_out, int argc, char **argv)
 		fprintf(tell, ", %zu left out (named above)", a.nleft);
 	fprintf(tell, ", one file: credentials\nWhat is left to do:\n");
 	if (a.ncreds_used) {
-		char cshown[PATH_MAX];
+		char crshown[PATH_MAX];
 
-		tilde(creds, cshown, sizeof(cshown));
+		tilde(creds, crshown, sizeof(crshown));
 		fprintf(tell,
 			"  credfs%s store import-aws %s   # seal the keys "
 			"(entries aws-PROFILE)\n",
-			copt, cshown);
+			copt, crshown);
 	}
 	fprintf(tell, "  credfs%s mount %s   # serve credentials there\n", copt,
 		shown);
+	if (nkeys && r == 0) {
+		tilde(from, dir, sizeof(dir));
+		fprintf(tell,
+			"  mv %s %s   # the AWS CLI reads what credfs serves "
+			"instead of assuming roles itself (%zu keys taken out; "
+			"review it)\n",
+			cshown, dir, nkeys);
+	}
 	if (a.nmfa)
 		fprintf(tell,
 			"Profiles with mfa_serial ask for the code with "

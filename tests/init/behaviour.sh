@@ -77,7 +77,8 @@ grep -q "credfs -c $tmp/sso.conf mount $tmp/elsewhere" "$tmp/o" &&
 	grep -q "aws sso login" "$tmp/o"
 t $? "-o elsewhere: the commands carry -c; SSO sign-in is explained"
 
-run "$home" --from "$cases/mfa/config" --credentials "$cases/mfa/credentials" -o -
+mkdir -p "$tmp/mfa" && cp "$cases/mfa/config" "$cases/mfa/credentials" "$tmp/mfa/"
+run "$home" --from "$tmp/mfa/config" --credentials "$tmp/mfa/credentials" -o -
 [ $rc = 0 ] && grep -q '^\[file credentials\]' "$tmp/o" &&
 	grep -q "credfs init: wrote standard output" "$tmp/e" &&
 	grep -q "login PROFILE" "$tmp/e"
@@ -106,6 +107,24 @@ run "$home" --from "$tmp/long" --credentials /nonexistent -o "$tmp/long.conf"
 [ $rc = 0 ] && grep -q "profile long left out: the value of 'command'" "$tmp/e" &&
 	"$credfs" -c "$tmp/long.conf" check >/dev/null 2>&1
 t $? "a command longer than a credfs config line is named, the rest converted"
+
+# The copy of the AWS config without what makes the CLI fetch for itself.
+mkdir -p "$tmp/copy"
+cp "$cases/unsupported/config" "$cases/unsupported/credentials" "$tmp/copy/"
+run "$home" --from "$tmp/copy/config" --credentials "$tmp/copy/credentials" -o "$tmp/copy.conf"
+c=$tmp/copy/config.credfs
+[ $rc = 0 ] && [ -f "$c" ] && [ "$(stat -c %a "$c")" = 600 ] &&
+	grep -q "^  mv $tmp/copy/config.credfs $tmp/copy/config " "$tmp/o"
+t $? "init writes config.credfs (0600) beside the AWS config and says to move it"
+# self-chain is served: its role_arn/source_profile go; left-out profiles
+# (default, ecs, dangling) keep theirs; everything else is verbatim
+diff <(grep -v -e '^role_arn = arn:aws:iam::123456789012:role/Self$' \
+	-e '^source_profile = self-chain$' "$tmp/copy/config") "$c" >"$tmp/d"
+t $? "only the served profiles' role keys are taken out, the rest verbatim$(sed 's/^/ /' "$tmp/d" | tr '\n' ' ')"
+echo changed >>"$c"
+run "$home" --from "$tmp/copy/config" --credentials "$tmp/copy/credentials" -o "$tmp/copy2.conf"
+[ $rc = 0 ] && grep -q "config.credfs: exists; not overwritten" "$tmp/e" && tail -1 "$c" | grep -q changed
+t $? "an existing config.credfs is not overwritten without --force"
 
 echo "1..$n"
 exit $fail

@@ -22,7 +22,10 @@ for dir in "$cases"/*/; do
 	out=$tmp/$c.conf
 	creds=credentials
 	[ -e "$dir/credentials" ] || creds=/nonexistent/credentials
-	(cd "$dir" && HOME=$tmp/home "$driver" --from config \
+	# a copy: init writes config.credfs beside the AWS config
+	mkdir -p "$tmp/$c" && cp "$dir/config" "$tmp/$c/"
+	[ -e "$dir/credentials" ] && cp "$dir/credentials" "$tmp/$c/"
+	(cd "$tmp/$c" && HOME=$tmp/home "$driver" --from config \
 		--credentials "$creds" -o "$out") >"$tmp/$c.out" 2>"$tmp/$c.err"
 	t $? "$c: credfs init exits 0"
 	if [ -n "$UPDATE" ]; then
