@@ -25,6 +25,8 @@ static void no_config_hint(const char *path)
 	snprintf(dir, sizeof(dir), "%s", path);
 	fprintf(stderr,
 		"credfs: config %s does not exist yet. To start:\n"
+		"  credfs init            # from the profiles of ~/.aws/config\n"
+		"or\n"
 		"  mkdir -p %s\n"
 		"  cp examples/aws-assume-role.conf %s   # an example from "
 		"credfs's examples/ directory\n"

@@ -4,6 +4,7 @@
  * command group lives in its own file (cli.h lists them).
  */
 #include "cli/cli.h"
+#include "cli/init_cmd.h"
 #include "core/config.h"
 #include "core/secmem.h"
 
@@ -22,6 +23,10 @@ static const struct cli_cmd cmds[] = {
      "umount [--force] MOUNTPOINT unmount, wiping "
      "secrets in memory"},
     {"demo", cmd_demo, "demo [--duration T] [DIR]   a throw-away mount to try",
+     CLI_NO_CONFIG},
+    {"init", cmd_init,
+     "init [--from FILE] [-o OUT] [--force]\n"
+     "                              a config from an existing ~/.aws/config",
      CLI_NO_CONFIG},
     {"check", cmd_check, "check                       validate the config",
      CLI_NO_CONFIG},

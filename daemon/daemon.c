@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/util.h"
 #include "daemon/ctl.h"
+#include "daemon/notify.h"
 #include "engine/context.h"
 #include "engine/engine.h"
 #include "fs/vfs.h"
@@ -139,11 +140,13 @@ static int serve(struct context *ctx, const char *mountpoint, int status_fd)
 	}
 
 	report(status_fd, "OK\n");
+	(void)notify_ready(); /* systemd Type=notify, when NOTIFY_SOCKET is set */
 	if (status_fd >= 0) {
 		close(status_fd);
 		status_fd = -1;
 	}
 	r = vfs_serve(vfs) == 0 ? 0 : 1;
+	(void)notify_stopping();
 	ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "mountpoint", mountpoint);
 	(void)context_audit(ctx, "unmount", ev, NULL);

@@ -1,0 +1,7 @@
+/* Runs `credfs init` through cmd_init, as the command table will. */
+#include "cli/init_cmd.h"
+
+int main(int argc, char **argv)
+{
+	return cmd_init(NULL, argc, argv);
+}
