@@ -45,11 +45,4 @@ int audit_open_event(struct audit *a, const char *file,
 		     const struct caller *c, const struct policy_decision *d,
 		     const char *const *key_ids, size_t nkeys, time_t expires);
 
-/* The commands, defined in cli/audit_cmd.c and declared in cli/audit_cmd.h;
- * repeated here until every caller includes that header. */
-int audit_cmd_verify(const char *path, FILE *out);
-int audit_cmd_tail(const char *path, bool follow, FILE *out);
-int audit_cmd_report(const char *path, const char *key_id, const char *since,
-		     FILE *out);
-
 #endif

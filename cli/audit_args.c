@@ -1,14 +1,39 @@
 /* audit_args: `credfs audit verify|tail|report` — the arguments; the work
- * is audit_cmd_verify/tail/report (access/audit.h today; the audit
- * command file may take this over). */
-#include "access/audit.h"
+ * is audit_cmd.c.  The verification key of a sealed log is read from a
+ * file or stdin, never from argv (`ps` would show it, and with it the
+ * epochs' keys could be derived). */
+#include "cli/audit_cmd.h"
 #include "cli/cli.h"
 #include "core/config.h"
 
+#include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
-#define AUDIT_USAGE "audit verify | tail [-f] | report [--key ID] [--since T]"
+#define AUDIT_USAGE                                                            \
+	"audit verify [--key-file FILE|-] | seal | tail [-f] | report [--key ID] "   \
+	"[--since T]"
+
+/* The key file (or "-": stdin) holds the 64 hex digits, maybe a newline. */
+static int verify_with_key(const char *log, const char *keyfile)
+{
+	char key[130] = "";
+	FILE *f = strcmp(keyfile, "-") ? fopen(keyfile, "re") : stdin;
+	int r;
+
+	if (!f)
+		return cli_errorf(1, "audit verify: %s: %s", keyfile,
+				  strerror(errno));
+	if (!fgets(key, sizeof(key), f))
+		key[0] = '\0';
+	if (f != stdin)
+		fclose(f);
+	key[strcspn(key, "\r\n")] = '\0';
+	r = audit_cmd_verify_key(log, key, stdout);
+	sodium_memzero(key, sizeof(key));
+	return r;
+}
 
 int cmd_audit(struct cli *cli, int argc, char **argv)
 {
@@ -21,6 +46,11 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 				     "there");
 	if (!strcmp(argv[1], "verify") && argc == 2)
 		return audit_cmd_verify(log, stdout);
+	if (!strcmp(argv[1], "verify") && argc == 4 &&
+	    !strcmp(argv[2], "--key-file"))
+		return verify_with_key(log, argv[3]);
+	if (!strcmp(argv[1], "seal") && argc == 2)
+		return audit_cmd_seal_setup(log, stdout);
 	if (!strcmp(argv[1], "tail")) {
 		bool follow = argc > 2 && (!strcmp(argv[2], "-f") ||
 					   !strcmp(argv[2], "--follow"));

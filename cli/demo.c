@@ -9,6 +9,7 @@
 #include "core/cred.h"
 #include "daemon/ctl.h"
 #include "access/audit.h"
+#include "cli/audit_cmd.h"
 #include "daemon/daemon.h"
 #include "crypto/store.h"
 

@@ -54,7 +54,7 @@ static const struct cli_cmd cmds[] = {
      "rotate PROFILE              replace a stored "
      "AWS access key"},
     {"audit", cmd_audit,
-     "audit verify|tail [-f]|report [--key ID] "
+     "audit verify [--key-file F] | seal | tail [-f] | report [--key ID] "
      "[--since T]"},
     {"exec", cmd_exec,
      "exec PROFILE -- CMD...      run CMD with the "
