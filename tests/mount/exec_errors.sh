@@ -161,12 +161,23 @@ assert_contains "$(status_json)" '"refreshing"' "status answers, slow is refresh
 t1=$(ms)
 [ $((t1 - t0)) -le 1500 ] || fail "other files took $((t1 - t0)) ms"
 pass "other files answered in $((t1 - t0)) ms"
-t0=$(ms)
-errno=$(errno_of "os.open('$MNT/process/slow.json', os.O_RDONLY)")
-t1=$(ms)
+# Timed inside the reader, around open(2) alone: an interpreter's start-up
+# on a loaded machine is not the daemon's time.
+out=$("$PY" - "$MNT/process/slow.json" <<'EOF'
+import errno, os, sys, time
+t = time.monotonic()
+try:
+    os.close(os.open(sys.argv[1], os.O_RDONLY))
+    e = "OK"
+except OSError as x:
+    e = errno.errorcode.get(x.errno, str(x.errno))
+print(e, int((time.monotonic() - t) * 1000))
+EOF
+)
+errno=${out% *} took=${out#* }
 assert_eq "$errno" EIO "single-profile file of a slow helper: EIO"
-[ $((t1 - t0)) -le 3500 ] || fail "process/slow.json open took $((t1 - t0)) ms"
-pass "process/slow.json gave up in $((t1 - t0)) ms"
+[ "$took" -le 3500 ] || fail "process/slow.json open took $took ms"
+pass "process/slow.json gave up in $took ms"
 
 check "a failing refresh never costs a credential that is still valid"
 cp "$T/helper.sh" "$T/helper.good"
