@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static void diag_vadd(struct diag *d, int line, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void
+diag_vadd(struct diag *d, int line, const char *fmt, va_list ap)
 {
 	char msg[768], *full;
 	int n;

@@ -12,7 +12,8 @@ static void one_line(char *s)
 			*s = ' ';
 }
 
-static int error_vset(struct error *e, int code, enum error_kind kind,
+__attribute__((format(printf, 4, 0))) static int
+error_vset(struct error *e, int code, enum error_kind kind,
 		      const char *fmt, va_list ap)
 {
 	if (code < 0)

@@ -27,7 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static void report(int fd, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void
+report(int fd, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
