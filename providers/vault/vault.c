@@ -30,6 +30,7 @@
 #include "core/provider.h"
 #include "core/secmem.h"
 #include "core/util.h"
+#include "providers/http.h"
 
 static const char *const keys[] = {
     "address",	   "auth",	  "auth_mount", "token_file",
@@ -113,6 +114,16 @@ int vault_parse_at(const struct cfg_section *s, struct vault_cfg *c, char *err,
 		AT(cfg_get(s, "address") ? "address" : "endpoint");
 		snprintf(err, errlen, "needs 'address = https://HOST:8200'");
 		return -EINVAL;
+	}
+	{
+		/* plain http to a remote host would send the token in clear:
+		 * refused here, at its line, as the HTTP client would */
+		struct error he = {0};
+		if (http_check_url(addr, &he) < 0) {
+			AT(cfg_get(s, "address") ? "address" : "endpoint");
+			snprintf(err, errlen, "address: %s", he.msg);
+			return -EINVAL;
+		}
 	}
 	n = snprintf(c->address, sizeof(c->address), "%s", addr);
 	while (n > 0 && c->address[n - 1] == '/')

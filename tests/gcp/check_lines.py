@@ -66,6 +66,12 @@ provider = vault
 address = https://v:8200
 auth = ldap                         ; EXPECT auth: 'ldap'
 path = x
+
+[profile v3]
+provider = vault
+address = http://vault.example:8200 ; EXPECT plain http
+token_file = /x
+path = secret/data/app
 """
 
 GOOD = """[credfs]
