@@ -148,7 +148,7 @@ void jwt_key_free(struct jwt_key *k)
 
 /* RS256 for RSA of at least 2048 bits, ES256 for P-256; else -EINVAL. */
 static int key_alg(EVP_PKEY *pkey, const char *what, enum jwt_alg *alg,
-		   struct perr *e)
+		   struct error *e)
 {
 	char group[64] = "";
 	size_t glen = 0;
@@ -156,10 +156,10 @@ static int key_alg(EVP_PKEY *pkey, const char *what, enum jwt_alg *alg,
 	switch (EVP_PKEY_get_base_id(pkey)) {
 	case EVP_PKEY_RSA:
 		if (EVP_PKEY_get_bits(pkey) < 2048) {
-			perr_set(e,
-				 "%s: RSA key of %d bits (RS256 needs 2048 "
-				 "or more)",
-				 what, EVP_PKEY_get_bits(pkey));
+			error_set(e, EINVAL,
+				  "%s: RSA key of %d bits (RS256 needs 2048 "
+				  "or more)",
+				  what, EVP_PKEY_get_bits(pkey));
 			return -EINVAL;
 		}
 		*alg = JWT_RS256;
@@ -169,22 +169,22 @@ static int key_alg(EVP_PKEY *pkey, const char *what, enum jwt_alg *alg,
 						    sizeof(group), &glen) ||
 		    (strcmp(group, "prime256v1") != 0 &&
 		     strcmp(group, "P-256") != 0)) {
-			perr_set(e,
-				 "%s: EC key on curve %s (ES256 needs "
-				 "P-256)",
-				 what, group[0] ? group : "unknown");
+			error_set(e, EINVAL,
+				  "%s: EC key on curve %s (ES256 needs "
+				  "P-256)",
+				  what, group[0] ? group : "unknown");
 			return -EINVAL;
 		}
 		*alg = JWT_ES256;
 		return 0;
 	default:
-		perr_set(e, "%s: not an RSA or EC P-256 key", what);
+		error_set(e, EINVAL, "%s: not an RSA or EC P-256 key", what);
 		return -EINVAL;
 	}
 }
 
 static int key_load(const char *pem, size_t len, const char *what, bool private,
-		    struct jwt_key **out, struct perr *e)
+		    struct jwt_key **out, struct error *e)
 {
 	struct jwt_key *k = NULL;
 	EVP_PKEY *pkey = NULL;
@@ -193,7 +193,7 @@ static int key_load(const char *pem, size_t len, const char *what, bool private,
 
 	*out = NULL;
 	if (!pem || len == 0 || len > INT_MAX) {
-		perr_set(e, "%s: empty key", what);
+		error_set(e, EINVAL, "%s: empty key", what);
 		return -EINVAL;
 	}
 	/* Read in place: no copy of the PEM outside secmem. */
@@ -215,8 +215,9 @@ static int key_load(const char *pem, size_t len, const char *what, bool private,
 	}
 	ERR_clear_error();
 	if (!pkey) {
-		perr_set(e, "%s: not a PEM %s key (or an encrypted one)", what,
-			 private ? "private" : "public");
+		error_set(e, EINVAL,
+			  "%s: not a PEM %s key (or an encrypted one)", what,
+			  private ? "private" : "public");
 		r = -EINVAL;
 		goto out;
 	}
@@ -239,13 +240,13 @@ out:
 }
 
 int jwt_key_from_pem(const char *pem, size_t len, const char *what,
-		     struct jwt_key **out, struct perr *e)
+		     struct jwt_key **out, struct error *e)
 {
 	return key_load(pem, len, what, true, out, e);
 }
 
 int jwt_key_public_from_pem(const char *pem, size_t len, const char *what,
-			    struct jwt_key **out, struct perr *e)
+			    struct jwt_key **out, struct error *e)
 {
 	return key_load(pem, len, what, false, out, e);
 }
@@ -289,7 +290,7 @@ static int es256_jose_to_der(const unsigned char jose[static 64],
 }
 
 int jwt_sign(const struct jwt_key *k, const char *kid,
-	     const struct cJSON *claims, char **out, struct perr *e)
+	     const struct cJSON *claims, char **out, struct error *e)
 {
 	struct secbuf tok = {0};
 	cJSON *hdr = NULL;
@@ -301,7 +302,7 @@ int jwt_sign(const struct jwt_key *k, const char *kid,
 
 	*out = NULL;
 	if (!cJSON_IsObject(claims)) {
-		perr_set(e, "JWT: claims are not a JSON object");
+		error_set(e, EINVAL, "JWT: claims are not a JSON object");
 		return -EINVAL;
 	}
 	if (!(hdr = cJSON_CreateObject()) ||
@@ -328,8 +329,9 @@ int jwt_sign(const struct jwt_key *k, const char *kid,
 	    EVP_DigestSign(md, sig, &siglen, (unsigned char *)tok.data,
 			   tok.len) != 1) {
 		ERR_clear_error();
-		perr_set(e, "JWT: %s signing failed (is it a private key?)",
-			 jwt_alg_name(k->alg));
+		error_set(e, EINVAL,
+			  "JWT: %s signing failed (is it a private key?)",
+			  jwt_alg_name(k->alg));
 		r = -EINVAL;
 		goto out;
 	}
@@ -337,7 +339,7 @@ int jwt_sign(const struct jwt_key *k, const char *kid,
 		goto out;
 	if (k->alg == JWT_ES256) {
 		if (es256_der_to_jose(sig, siglen, jose) < 0) {
-			perr_set(e, "JWT: ES256 signature is not DER");
+			error_set(e, EINVAL, "JWT: ES256 signature is not DER");
 			r = -EINVAL;
 			goto out;
 		}
@@ -423,34 +425,35 @@ int jwt_decode_unverified(const char *token, cJSON **header, cJSON **claims)
 }
 
 static int check_times(const cJSON *claims, long long now, int leeway,
-		       struct perr *e)
+		       struct error *e)
 {
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(claims, "exp");
 	const cJSON *nbf = cJSON_GetObjectItemCaseSensitive(claims, "nbf");
 
 	if (!cJSON_IsNumber(exp)) {
-		perr_set(e, "JWT: no numeric exp claim");
+		error_set(e, EBADMSG, "JWT: no numeric exp claim");
 		return -EBADMSG;
 	}
 	if (exp->valuedouble <= (double)(now - leeway)) {
-		perr_set(e, "JWT: expired at %.0f (now %lld)", exp->valuedouble,
-			 now);
+		error_set(e, EKEYEXPIRED, "JWT: expired at %.0f (now %lld)",
+			  exp->valuedouble, now);
 		return -EKEYEXPIRED;
 	}
 	if (nbf && !cJSON_IsNumber(nbf)) {
-		perr_set(e, "JWT: nbf is not a number");
+		error_set(e, EBADMSG, "JWT: nbf is not a number");
 		return -EBADMSG;
 	}
 	if (nbf && nbf->valuedouble > (double)(now + leeway)) {
-		perr_set(e, "JWT: not valid before %.0f (now %lld)",
-			 nbf->valuedouble, now);
+		error_set(e, EKEYEXPIRED,
+			  "JWT: not valid before %.0f (now %lld)",
+			  nbf->valuedouble, now);
 		return -EKEYEXPIRED;
 	}
 	return 0;
 }
 
 int jwt_verify(const struct jwt_key *k, const char *token, long long now,
-	       int leeway, cJSON **header, cJSON **claims, struct perr *e)
+	       int leeway, cJSON **header, cJSON **claims, struct error *e)
 {
 	struct secbuf sig = {0};
 	cJSON *h = NULL, *c = NULL;
@@ -466,22 +469,23 @@ int jwt_verify(const struct jwt_key *k, const char *token, long long now,
 	if (claims)
 		*claims = NULL;
 	if ((r = split(token, &h, &c, &sig, &signed_len)) < 0) {
-		perr_set(e, "JWT: not a signed compact JWT");
+		error_set(e, -r, "JWT: not a signed compact JWT");
 		goto out;
 	}
 	alg = cJSON_GetObjectItemCaseSensitive(h, "alg");
 	if (!cJSON_IsString(alg) ||
 	    strcmp(alg->valuestring, jwt_alg_name(k->alg)) != 0) {
-		perr_set(e, "JWT: header alg %s (the key needs %s)",
-			 cJSON_IsString(alg) ? "is another" : "missing",
-			 jwt_alg_name(k->alg));
+		error_set(e, EKEYREJECTED,
+			  "JWT: header alg %s (the key needs %s)",
+			  cJSON_IsString(alg) ? "is another" : "missing",
+			  jwt_alg_name(k->alg));
 		r = -EKEYREJECTED;
 		goto out;
 	}
 	/* RFC 7515 4.1.11: extensions we do not implement must be refused. */
 	if (cJSON_GetObjectItemCaseSensitive(h, "crit")) {
-		perr_set(e,
-			 "JWT: critical header extensions are not supported");
+		error_set(e, EKEYREJECTED,
+			  "JWT: critical header extensions are not supported");
 		r = -EKEYREJECTED;
 		goto out;
 	}
@@ -489,10 +493,10 @@ int jwt_verify(const struct jwt_key *k, const char *token, long long now,
 	slen = sig.len;
 	if (k->alg == JWT_ES256) {
 		if (slen != 64) {
-			perr_set(e,
-				 "JWT: ES256 signature of %zu bytes (64 "
-				 "expected)",
-				 slen);
+			error_set(e, EKEYREJECTED,
+				  "JWT: ES256 signature of %zu bytes (64 "
+				  "expected)",
+				  slen);
 			r = -EKEYREJECTED;
 			goto out;
 		}
@@ -513,7 +517,8 @@ int jwt_verify(const struct jwt_key *k, const char *token, long long now,
 	    EVP_DigestVerify(md, s, slen, (const unsigned char *)token,
 			     signed_len) != 1) {
 		ERR_clear_error();
-		perr_set(e, "JWT: bad %s signature", jwt_alg_name(k->alg));
+		error_set(e, EKEYREJECTED, "JWT: bad %s signature",
+			  jwt_alg_name(k->alg));
 		r = -EKEYREJECTED;
 		goto out;
 	}

@@ -17,7 +17,7 @@
 
 #include "core/secmem.h"
 
-struct perr;
+struct error;
 struct cJSON;
 
 enum jwt_alg {
@@ -34,12 +34,12 @@ struct jwt_key;
  * place (keep it in secmem).  what names the key in errors ("store entry
  * sa: private_key"); the PEM itself is never quoted. */
 int jwt_key_from_pem(const char *pem, size_t len, const char *what,
-		     struct jwt_key **out, struct perr *e)
+		     struct jwt_key **out, struct error *e)
     __attribute__((warn_unused_result));
 /* The same for a public key ("PUBLIC KEY"), or the public half of a
  * private key in PEM, for jwt_verify. */
 int jwt_key_public_from_pem(const char *pem, size_t len, const char *what,
-			    struct jwt_key **out, struct perr *e)
+			    struct jwt_key **out, struct error *e)
     __attribute__((warn_unused_result));
 void jwt_key_free(struct jwt_key *k);
 enum jwt_alg jwt_key_alg(const struct jwt_key *k);
@@ -50,7 +50,7 @@ const char *jwt_alg_name(enum jwt_alg alg);
  * serialised as given (not modified).  *out is a NUL-terminated token in
  * secmem (secmem_free it).  kid may be NULL. */
 int jwt_sign(const struct jwt_key *k, const char *kid,
-	     const struct cJSON *claims, char **out, struct perr *e)
+	     const struct cJSON *claims, char **out, struct error *e)
     __attribute__((warn_unused_result));
 
 /* Checks token's signature with k (the header's alg must be k's: no
@@ -61,7 +61,7 @@ int jwt_sign(const struct jwt_key *k, const char *kid,
  * bad signature, -EKEYEXPIRED for an expired or not-yet-valid one. */
 int jwt_verify(const struct jwt_key *k, const char *token, long long now,
 	       int leeway, struct cJSON **header, struct cJSON **claims,
-	       struct perr *e) __attribute__((warn_unused_result));
+	       struct error *e) __attribute__((warn_unused_result));
 
 /* Splits a token without checking its signature, for reading "exp" of a
  * token someone else issued.  -EBADMSG if it is not a JWS compact JWT. */

@@ -52,31 +52,31 @@ void gcp_clean_text(const char *s, char *buf, size_t len)
 }
 
 int gcp_parse_conn(const struct provider_req *req, struct gcp_conn *c,
-		   struct perr *e)
+		   struct error *e)
 {
-	const char *ep = cfg_get(req->profile, "endpoint");
-	const char *ca = cfg_get(req->profile, "ca_file");
+	const char *ep = req->common ? req->common->endpoint : NULL;
 
 	memset(c, 0, sizeof(*c));
 	c->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000;
 	if (ep && *ep) {
 		if (http_check_url(ep, e) < 0)
 			return -EINVAL;
-		if (!(c->endpoint = strdup(ep)))
-			return -ENOMEM;
+		c->endpoint = ep;
 	}
-	if (ca && *ca && !(c->ca_file = config_expand_path(ca))) {
-		gcp_conn_free(c);
-		return -ENOMEM;
-	}
+	if (req->common && req->common->ca_file && *req->common->ca_file)
+		c->ca_file = req->common->ca_file;
 	return 0;
 }
 
-void gcp_conn_free(struct gcp_conn *c)
+int gcp_check_endpoint(const struct cfg_section *s, struct diag *d)
 {
-	free(c->endpoint);
-	free(c->ca_file);
-	c->endpoint = c->ca_file = NULL;
+	const char *ep = cfg_get(s, "endpoint");
+	struct error e = {0};
+
+	if (!ep || !*ep || http_check_url(ep, &e) == 0)
+		return 0;
+	cfg_error(d, cfg_line(s, "endpoint"), "profile %s: %s", s->name, e.msg);
+	return -EINVAL;
 }
 
 int gcp_parse_scopes(const char *spec, char **out)
@@ -192,7 +192,7 @@ static int code_errno(long status, const char *code)
 }
 
 int gcp_post(const struct gcp_call *call, const struct secbuf *body,
-	     cJSON **out, struct perr *e)
+	     cJSON **out, struct error *e)
 {
 	struct secbuf auth = {0};
 	struct http_resp resp = {0};
@@ -203,9 +203,7 @@ int gcp_post(const struct gcp_call *call, const struct secbuf *body,
 
 	*out = NULL;
 	if ((r = http_check_url(call->url, e)) < 0) {
-		char inner[sizeof(e->msg)];
-		snprintf(inner, sizeof(inner), "%s", e->msg);
-		perr_set(e, "%s: %s", call->what, inner);
+		error_prefix(e, "%s", call->what);
 		return r;
 	}
 	headers[nh++] = call->json ? "Content-Type: application/json"
@@ -238,19 +236,19 @@ int gcp_post(const struct gcp_call *call, const struct secbuf *body,
 		error_of(j, code, sizeof(code), msg, sizeof(msg));
 		r = code_errno(resp.status, code);
 		if (code[0])
-			perr_set(e, "%s: HTTP %ld %s%s%s", call->what,
-				 resp.status, code, msg[0] ? ": " : "", msg);
+			error_set(e, -r, "%s: HTTP %ld %s%s%s", call->what,
+				  resp.status, code, msg[0] ? ": " : "", msg);
 		else
-			perr_set(e, "%s: HTTP %ld with %s", call->what,
-				 resp.status,
-				 j ? "no Google error in the body"
-				   : "a body that is not JSON");
+			error_set(e, -r, "%s: HTTP %ld with %s", call->what,
+				  resp.status,
+				  j ? "no Google error in the body"
+				    : "a body that is not JSON");
 		goto out;
 	}
 	if (!cJSON_IsObject(j)) {
-		perr_set(e,
-			 "%s: HTTP %ld with a body that is not a JSON object",
-			 call->what, resp.status);
+		error_set(e, EBADMSG,
+			  "%s: HTTP %ld with a body that is not a JSON object",
+			  call->what, resp.status);
 		r = -EBADMSG;
 		goto out;
 	}
@@ -265,35 +263,36 @@ out:
 }
 
 int gcp_json_token(const char *what, const cJSON *j, const char *name,
-		   const char **v, struct perr *e)
+		   const char **v, struct error *e)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(j, name);
 	size_t i;
 
 	*v = NULL;
 	if (!it) {
-		perr_set(e, "%s: the answer has no %s", what, name);
+		error_set(e, EBADMSG, "%s: the answer has no %s", what, name);
 		return -EBADMSG;
 	}
 	if (!cJSON_IsString(it) || !it->valuestring[0]) {
-		perr_set(e, "%s: %s in the answer is not a non-empty string",
-			 what, name);
+		error_set(e, EBADMSG,
+			  "%s: %s in the answer is not a non-empty string",
+			  what, name);
 		return -EBADMSG;
 	}
 	for (i = 0; it->valuestring[i]; i++) {
 		unsigned char ch = (unsigned char)it->valuestring[i];
 		if (i >= GCP_MAX_TOKEN) {
-			perr_set(e,
-				 "%s: %s in the answer is longer than %d "
-				 "bytes",
-				 what, name, GCP_MAX_TOKEN);
+			error_set(e, EBADMSG,
+				  "%s: %s in the answer is longer than %d "
+				  "bytes",
+				  what, name, GCP_MAX_TOKEN);
 			return -EBADMSG;
 		}
 		if (ch < 0x21 || ch > 0x7e) {
-			perr_set(e,
-				 "%s: %s in the answer has a space, control "
-				 "or non-ASCII character",
-				 what, name);
+			error_set(e, EBADMSG,
+				  "%s: %s in the answer has a space, control "
+				  "or non-ASCII character",
+				  what, name);
 			return -EBADMSG;
 		}
 	}
@@ -302,7 +301,7 @@ int gcp_json_token(const char *what, const cJSON *j, const char *name,
 }
 
 int gcp_oauth_response(const char *what, const cJSON *j, struct cred *c,
-		       struct perr *e)
+		       struct error *e)
 {
 	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
 	const char *tok, *idt = NULL;
@@ -323,12 +322,14 @@ int gcp_oauth_response(const char *what, const cJSON *j, struct cred *c,
 		 strlen(exp->valuestring) < 10)
 		secs = atof(exp->valuestring);
 	else {
-		perr_set(e, "%s: the answer has no numeric expires_in", what);
+		error_set(e, EBADMSG,
+			  "%s: the answer has no numeric expires_in", what);
 		return -EBADMSG;
 	}
 	if (!isfinite(secs) || secs < 1 || secs > GCP_MAX_LIFETIME) {
-		perr_set(e, "%s: expires_in %.6g is out of range (1s..7d)",
-			 what, isfinite(secs) ? secs : -1.0);
+		error_set(e, EBADMSG,
+			  "%s: expires_in %.6g is out of range (1s..7d)", what,
+			  isfinite(secs) ? secs : -1.0);
 		return -EBADMSG;
 	}
 	if ((r = cred_set(c, "access_token", tok)) < 0 ||
@@ -339,7 +340,7 @@ int gcp_oauth_response(const char *what, const cJSON *j, struct cred *c,
 }
 
 int gcp_jwt_exp(const char *what, const char *token, time_t *exp,
-		struct perr *e)
+		struct error *e)
 {
 	cJSON *claims = NULL;
 	const cJSON *x;
@@ -347,15 +348,16 @@ int gcp_jwt_exp(const char *what, const char *token, time_t *exp,
 	int r;
 
 	if (jwt_decode_unverified(token, NULL, &claims) < 0) {
-		perr_set(e, "%s: the token is not a JWT", what);
+		error_set(e, EBADMSG, "%s: the token is not a JWT", what);
 		return -EBADMSG;
 	}
 	x = cJSON_GetObjectItemCaseSensitive(claims, "exp");
 	if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) ||
 	    x->valuedouble <= (double)now ||
 	    x->valuedouble > (double)(now + GCP_MAX_LIFETIME)) {
-		perr_set(e, "%s: the token's exp is missing or out of range",
-			 what);
+		error_set(e, EBADMSG,
+			  "%s: the token's exp is missing or out of range",
+			  what);
 		r = -EBADMSG;
 	} else {
 		*exp = (time_t)x->valuedouble;
@@ -365,26 +367,41 @@ int gcp_jwt_exp(const char *what, const char *token, time_t *exp,
 	return r;
 }
 
-void gcp_validate_secret(const struct cfg_section *s, const char *provider,
-			 void *diag)
+int gcp_parse_secret(const struct cfg_section *s, const char *provider,
+		     struct diag *d, struct gcp_secret_ref *ref)
 {
-	bool a = cfg_get(s, "secret"), b = cfg_get(s, "secret_file");
+	const char *a = cfg_get(s, "secret"), *b = cfg_get(s, "secret_file");
 
-	if (a == b)
-		cfg_error(diag, s->line,
+	memset(ref, 0, sizeof(*ref));
+	if (!a == !b || (a && !*a) || (b && !*b)) {
+		cfg_error(d, a && b ? cfg_line(s, "secret_file") : s->line,
 			  "profile %s: %s needs exactly one of "
 			  "'secret = STORE_ENTRY' or 'secret_file = PATH'",
 			  s->name, provider);
+		return -EINVAL;
+	}
+	if (a && !(ref->entry = strdup(a)))
+		return -ENOMEM;
+	if (b && !(ref->file = config_expand_path(b)))
+		return -ENOMEM;
+	return 0;
+}
+
+void gcp_secret_ref_free(struct gcp_secret_ref *ref)
+{
+	free(ref->entry);
+	free(ref->file);
+	ref->entry = ref->file = NULL;
 }
 
 int gcp_secret_from_json(const char *data, size_t len, const char *what,
-			 struct cred *c, struct perr *e)
+			 struct cred *c, struct error *e)
 {
 	cJSON *j = cJSON_ParseWithLength(data, len), *it;
 	int r = 0;
 
 	if (!cJSON_IsObject(j)) {
-		perr_set(e, "%s: not a JSON object", what);
+		error_set(e, EINVAL, "%s: not a JSON object", what);
 		r = -EINVAL;
 		goto out;
 	}
@@ -399,7 +416,7 @@ out:
 	return r;
 }
 
-int gcp_key_check(const struct cred *c, const char *what, struct perr *e)
+int gcp_key_check(const struct cred *c, const char *what, struct error *e)
 {
 	static const char *const need[] = {"client_email", "private_key",
 					   "private_key_id", NULL};
@@ -410,25 +427,23 @@ int gcp_key_check(const struct cred *c, const char *what, struct perr *e)
 	int r;
 
 	if (type && strcmp(type, "service_account") != 0) {
-		perr_set(e, "%s: type is not service_account", what);
+		error_set(e, EINVAL, "%s: type is not service_account", what);
 		return -EINVAL;
 	}
 	for (size_t i = 0; need[i]; i++)
 		if (!cred_get(c, need[i]) || !*cred_get(c, need[i])) {
-			perr_set(e, "%s: no %s", what, need[i]);
+			error_set(e, EINVAL, "%s: no %s", what, need[i]);
 			return -EINVAL;
 		}
 	if (uri && *uri && (r = http_check_url(uri, e)) < 0) {
-		char inner[sizeof(e->msg)];
-		snprintf(inner, sizeof(inner), "%s", e->msg);
-		perr_set(e, "%s: token_uri: %s", what, inner);
+		error_prefix(e, "%s: token_uri", what);
 		return r;
 	}
 	snprintf(keywhat, sizeof(keywhat), "%s: private_key", what);
 	if ((r = jwt_key_from_pem(pem, strlen(pem), keywhat, &k, e)) < 0)
 		return r;
 	if (jwt_key_alg(k) != JWT_RS256) {
-		perr_set(e, "%s: not an RSA key", keywhat);
+		error_set(e, EINVAL, "%s: not an RSA key", keywhat);
 		r = -EINVAL;
 	}
 	jwt_key_free(k);
@@ -436,33 +451,32 @@ int gcp_key_check(const struct cred *c, const char *what, struct perr *e)
 }
 
 /* A JSON key file's string members into c. */
-static int read_secret_file(const char *spec, struct cred *c, struct perr *e)
+static int read_secret_file(const char *path, struct cred *c, struct error *e)
 {
-	char *path = config_expand_path(spec), *data = NULL;
+	char *data = NULL;
 	struct stat st;
 	size_t len = 0;
 	int fd = -1, r;
 
-	if (!path)
-		return -ENOMEM;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		r = -errno;
-		perr_set(e, "secret_file %s: %s", path, strerror(errno));
+		error_set(e, errno, "secret_file %s: %s", path,
+			  strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) < 0 || (st.st_mode & 077) ||
 	    st.st_uid != geteuid()) {
 		r = -EPERM;
-		perr_set(e,
-			 "secret_file %s: must be owned by you with mode 0600",
-			 path);
+		error_set(e, EPERM,
+			  "secret_file %s: must be owned by you with mode 0600",
+			  path);
 		goto out;
 	}
 	if ((r = util_read_fd_secret(fd, GCP_MAX_SECRET_FILE, &data, &len)) <
 	    0) {
-		perr_set(e, "secret_file %s: %s", path,
-			 r == -EFBIG ? "too large for a key file"
-				     : strerror(-r));
+		error_set(e, -r, "secret_file %s: %s", path,
+			  r == -EFBIG ? "too large for a key file"
+				      : strerror(-r));
 		goto out;
 	}
 	{
@@ -474,15 +488,15 @@ out:
 	secmem_free(data);
 	if (fd >= 0)
 		close(fd);
-	free(path);
 	return r;
 }
 
-int gcp_load_secret(const struct provider_req *req, const char *const *need,
-		    struct cred **out, struct perr *e)
+int gcp_load_secret(const struct provider_req *req,
+		    const struct gcp_secret_ref *ref, const char *const *need,
+		    struct cred **out, struct error *e)
 {
-	const char *name = cfg_get(req->profile, "secret");
-	const char *file = cfg_get(req->profile, "secret_file");
+	const char *name = ref ? ref->entry : NULL;
+	const char *file = ref ? ref->file : NULL;
 	struct cred *c = NULL;
 	int r;
 
@@ -490,14 +504,15 @@ int gcp_load_secret(const struct provider_req *req, const char *const *need,
 	if (name) {
 		char err[256] = "";
 		if (!req->store) {
-			perr_set(e, "store entry %s: the store is not open",
-				 name);
+			error_set(e, ENOKEY,
+				  "store entry %s: the store is not open",
+				  name);
 			return -ENOKEY;
 		}
 		if ((r = store_get(req->store, name, &c, err, sizeof(err))) <
 		    0) {
-			perr_set(e, "store entry %s: %s", name,
-				 err[0] ? err : strerror(-r));
+			error_set(e, -r, "store entry %s: %s", name,
+				  err[0] ? err : strerror(-r));
 			return r;
 		}
 	} else if (file) {
@@ -506,15 +521,16 @@ int gcp_load_secret(const struct provider_req *req, const char *const *need,
 		if ((r = read_secret_file(file, c, e)) < 0)
 			goto out;
 	} else {
-		perr_set(e, "needs 'secret = STORE_ENTRY' or 'secret_file'");
+		error_set(e, EINVAL,
+			  "needs 'secret = STORE_ENTRY' or 'secret_file'");
 		return -EINVAL;
 	}
 	for (size_t i = 0; need && need[i]; i++) {
 		const char *v = cred_get(c, need[i]);
 		if (!v || !*v) {
-			perr_set(e, "%s %s: no %s",
-				 name ? "store entry" : "secret_file",
-				 name ? name : file, need[i]);
+			error_set(e, EINVAL, "%s %s: no %s",
+				  name ? "store entry" : "secret_file",
+				  name ? name : file, need[i]);
 			r = -EINVAL;
 			goto out;
 		}
@@ -528,7 +544,7 @@ out:
 }
 
 int gcp_read_token_file(const char *what, const char *spec, char **out,
-			struct perr *e)
+			struct error *e)
 {
 	char *path = config_expand_path(spec), *data = NULL;
 	size_t len = 0, s = 0, end;
@@ -539,16 +555,16 @@ int gcp_read_token_file(const char *what, const char *spec, char **out,
 		return -ENOMEM;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
 		r = -errno;
-		perr_set(e, "%s: token_file %s: %s", what, path,
-			 strerror(errno));
+		error_set(e, errno, "%s: token_file %s: %s", what, path,
+			  strerror(errno));
 		goto out;
 	}
 	r = util_read_fd_secret(fd, GCP_MAX_TOKEN, &data, &len);
 	close(fd);
 	if (r < 0) {
-		perr_set(e, "%s: token_file %s: %s", what, path,
-			 r == -EFBIG ? "larger than 16384 bytes"
-				     : strerror(-r));
+		error_set(e, -r, "%s: token_file %s: %s", what, path,
+			  r == -EFBIG ? "larger than 16384 bytes"
+				      : strerror(-r));
 		goto out;
 	}
 	end = len;
@@ -557,17 +573,17 @@ int gcp_read_token_file(const char *what, const char *spec, char **out,
 	while (end > s && isspace((unsigned char)data[end - 1]))
 		end--;
 	if (s == end) {
-		perr_set(e, "%s: token_file %s is empty", what, path);
+		error_set(e, ENODATA, "%s: token_file %s is empty", what, path);
 		r = -ENODATA;
 		goto out;
 	}
 	for (size_t i = s; i < end; i++)
 		if ((unsigned char)data[i] < 0x21 ||
 		    (unsigned char)data[i] > 0x7e) {
-			perr_set(e,
-				 "%s: token_file %s has a space or control "
-				 "character inside the token",
-				 what, path);
+			error_set(e, EINVAL,
+				  "%s: token_file %s has a space or control "
+				  "character inside the token",
+				  what, path);
 			r = -EINVAL;
 			goto out;
 		}

@@ -43,19 +43,24 @@ struct gcp_ext_cfg {
 	int lifetime;		 /* impersonated token, 0: default */
 };
 
-static void ext_cfg_free(struct gcp_ext_cfg *c)
+static void ext_free_state(void *p)
 {
-	gcp_conn_free(&c->conn);
+	struct gcp_ext_cfg *c = p;
+
+	if (!c)
+		return;
 	free(c->audience);
 	free(c->subject_token_type);
 	free(c->token_file);
 	free(c->token_field);
 	free(c->scopes);
 	free(c->impersonation_url);
+	free(c);
 }
 
+/* The section's problem, if any, with the key it is about in *key. */
 static const char *ext_check(const struct cfg_section *s, bool has_source,
-			     int *lifetime)
+			     int *lifetime, const char **key)
 {
 	const char *aud = cfg_get(s, "audience");
 	const char *tt = cfg_get(s, "subject_token_type");
@@ -65,10 +70,12 @@ static const char *ext_check(const struct cfg_section *s, bool has_source,
 	size_t i;
 
 	*lifetime = 0;
+	*key = "audience";
 	if (!aud || strncmp(aud, "//iam.googleapis.com/", 21) != 0)
 		return "audience must be a workload identity pool provider "
 		       "(//iam.googleapis.com/projects/NUMBER/locations/global/"
 		       "workloadIdentityPools/POOL/providers/PROVIDER)";
+	*key = "subject_token_type";
 	if (tt) {
 		for (i = 0; token_types[i]; i++)
 			if (strcmp(tt, token_types[i]) == 0)
@@ -79,10 +86,12 @@ static const char *ext_check(const struct cfg_section *s, bool has_source,
 			       ":id_token, :saml2 or "
 			       "urn:ietf:params:aws:token-type:aws4_request";
 	}
+	*key = tf ? "token_file" : "source";
 	if (tf && *tf && has_source)
 		return "token_file and source are exclusive";
 	if ((!tf || !*tf) && !has_source)
 		return "gcp-external-account needs token_file or source";
+	*key = "service_account_impersonation_url";
 	if (imp) {
 		size_t n = strlen(imp);
 		const char *suf = ":generateAccessToken";
@@ -90,6 +99,7 @@ static const char *ext_check(const struct cfg_section *s, bool has_source,
 			return "service_account_impersonation_url must end in "
 			       ":generateAccessToken";
 	}
+	*key = "lifetime";
 	if (lt && (util_duration_parse(lt, lifetime) < 0 || *lifetime < 1 ||
 		   *lifetime > 12 * 3600))
 		return "lifetime must be a duration from 1s to 12h";
@@ -110,44 +120,59 @@ static char *dup_opt(const char *s, bool *fail)
 	return d;
 }
 
-static int gcp_parse_external_account(const struct provider_req *req,
-				      struct gcp_ext_cfg *c, struct perr *e)
+static int ext_parse(const struct cfg_section *s, struct diag *d, void **state)
 {
-	const struct cfg_section *s = req->profile;
-	const char *why, *tt = cfg_get(s, "subject_token_type");
+	const char *why, *key, *tt = cfg_get(s, "subject_token_type");
+	struct gcp_ext_cfg *c;
+	struct error e = {0};
 	bool fail = false;
-	int r;
+	int lifetime, bad;
 
-	memset(c, 0, sizeof(*c));
-	if ((why = ext_check(s, cfg_get(s, "source") || req->source,
-			     &c->lifetime))) {
-		perr_set(e, "%s", why);
+	bad = gcp_check_endpoint(s, d);
+	if ((why =
+		 ext_check(s, cfg_get(s, "source") != NULL, &lifetime, &key))) {
+		cfg_error(d, cfg_line(s, key), "profile %s: %s", s->name, why);
 		return -EINVAL;
 	}
-	if ((r = gcp_parse_conn(req, &c->conn, e)) < 0)
-		return r;
+	if (bad)
+		return bad;
+	if (!(c = calloc(1, sizeof(*c))))
+		return -ENOMEM;
+	c->lifetime = lifetime;
 	c->audience = dup_opt(cfg_get(s, "audience"), &fail);
 	c->subject_token_type = dup_opt(tt ? tt : token_types[0], &fail);
-	c->token_file = dup_opt(cfg_get(s, "token_file"), &fail);
 	c->token_field = dup_opt(cfg_get(s, "token_field"), &fail);
 	c->impersonation_url =
 	    dup_opt(cfg_get(s, "service_account_impersonation_url"), &fail);
-	if (fail || gcp_parse_scopes(cfg_get(s, "scopes"), &c->scopes) < 0) {
-		ext_cfg_free(c);
-		perr_set(e, "scopes: space- or comma-separated scope URLs");
-		return fail ? -ENOMEM : -EINVAL;
+	/* expanded when read, by gcp_read_token_file */
+	c->token_file = dup_opt(cfg_get(s, "token_file"), &fail);
+	if (fail) {
+		ext_free_state(c);
+		return -ENOMEM;
+	}
+	if (gcp_parse_scopes(cfg_get(s, "scopes"), &c->scopes) < 0) {
+		cfg_error(d, cfg_line(s, "scopes"),
+			  "profile %s: scopes: space- or comma-separated "
+			  "scope URLs",
+			  s->name);
+		ext_free_state(c);
+		return -EINVAL;
 	}
 	if (c->impersonation_url &&
-	    (r = http_check_url(c->impersonation_url, e)) < 0) {
-		ext_cfg_free(c);
-		return r;
+	    http_check_url(c->impersonation_url, &e) < 0) {
+		cfg_error(d, cfg_line(s, "service_account_impersonation_url"),
+			  "profile %s: service_account_impersonation_url: %s",
+			  s->name, e.msg);
+		ext_free_state(c);
+		return -EINVAL;
 	}
+	*state = c;
 	return 0;
 }
 
 static int subject_token(const struct provider_req *req,
 			 const struct gcp_ext_cfg *c, char **tok,
-			 struct perr *e)
+			 struct error *e)
 {
 	static const char *const def[] = {"id_token", "access_token", "token",
 					  NULL};
@@ -157,8 +182,8 @@ static int subject_token(const struct provider_req *req,
 	if (c->token_file)
 		return gcp_read_token_file(what_sts, c->token_file, tok, e);
 	if (!req->source) {
-		perr_set(e, "%s: needs token_file or a source profile",
-			 what_sts);
+		error_set(e, EINVAL, "%s: needs token_file or a source profile",
+			  what_sts);
 		return -EINVAL;
 	}
 	if (c->token_field)
@@ -166,15 +191,16 @@ static int subject_token(const struct provider_req *req,
 	for (size_t i = 0; !c->token_field && def[i] && !v; i++)
 		v = cred_get(req->source, def[i]);
 	if (!v || !*v) {
-		perr_set(e, "%s: the source credential has no %s field",
-			 what_sts,
-			 c->token_field ? c->token_field
-					: "id_token, access_token or token");
+		error_set(e, ENODATA,
+			  "%s: the source credential has no %s field", what_sts,
+			  c->token_field ? c->token_field
+					 : "id_token, access_token or token");
 		return -ENODATA;
 	}
 	if (strlen(v) > GCP_MAX_TOKEN) {
-		perr_set(e, "%s: the subject token is longer than %d bytes",
-			 what_sts, GCP_MAX_TOKEN);
+		error_set(e, EFBIG,
+			  "%s: the subject token is longer than %d bytes",
+			  what_sts, GCP_MAX_TOKEN);
 		return -EFBIG;
 	}
 	*tok = secmem_strdup(v);
@@ -182,7 +208,7 @@ static int subject_token(const struct provider_req *req,
 }
 
 static int ext_fetch(const struct provider_req *req, struct cred **out,
-		     struct perr *e)
+		     struct error *e)
 {
 	struct gcp_ext_cfg c;
 	struct cred *sts = NULL, *res = NULL;
@@ -192,7 +218,10 @@ static int ext_fetch(const struct provider_req *req, struct cred **out,
 	int r;
 
 	*out = NULL;
-	if ((r = gcp_parse_external_account(req, &c, e)) < 0)
+	if (!req->state)
+		return error_set(e, EINVAL, "the profile was not parsed");
+	c = *(const struct gcp_ext_cfg *)req->state; /* shallow */
+	if ((r = gcp_parse_conn(req, &c.conn, e)) < 0)
 		return r;
 	if ((r = subject_token(req, &c, &subject, e)) < 0)
 		goto out;
@@ -249,18 +278,7 @@ out:
 	cred_unref(res);
 	secmem_free(subject);
 	secbuf_wipe(&form);
-	ext_cfg_free(&c);
 	return r;
-}
-
-static int ext_validate(const struct cfg_section *s, void *diag)
-{
-	int lifetime;
-	const char *why = ext_check(s, cfg_get(s, "source") != NULL, &lifetime);
-
-	if (why)
-		cfg_error(diag, s->line, "profile %s: %s", s->name, why);
-	return 0;
 }
 
 static const char *const ext_keys[] = {
@@ -276,8 +294,10 @@ const struct provider_ops provider_gcp_external_account = {
     .name = "gcp-external-account",
     .keys = ext_keys,
     .required = ext_required,
-    .source = "maybe",
+    .source = PROVIDER_SOURCE_OPTIONAL,
+    .cacheable = true,
     .fields = ext_fields,
-    .validate = ext_validate,
+    .parse = ext_parse,
+    .free_state = ext_free_state,
     .fetch = ext_fetch,
 };

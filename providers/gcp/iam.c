@@ -53,19 +53,21 @@ static int add_list(cJSON *o, const char *name, const char *words,
 }
 
 static int expire_time(const char *what, const cJSON *j, time_t *out,
-		       struct perr *e)
+		       struct error *e)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "expireTime");
 	time_t now = time(NULL), v;
 
 	if (!cJSON_IsString(t) || strlen(t->valuestring) > 40 ||
 	    util_time_parse(t->valuestring, &v) < 0) {
-		perr_set(e, "%s: the answer has no RFC 3339 expireTime", what);
+		error_set(e, EBADMSG,
+			  "%s: the answer has no RFC 3339 expireTime", what);
 		return -EBADMSG;
 	}
 	if (v <= now || v > now + 7 * 86400) {
-		perr_set(e, "%s: expireTime is in the past or too far ahead",
-			 what);
+		error_set(e, EBADMSG,
+			  "%s: expireTime is in the past or too far ahead",
+			  what);
 		return -EBADMSG;
 	}
 	*out = v;
@@ -75,7 +77,7 @@ static int expire_time(const char *what, const cJSON *j, time_t *out,
 int gcp_iam_access_token(const struct gcp_conn *conn, const char *url,
 			 const char *bearer, const char *scopes,
 			 const char *delegates, int lifetime, struct cred *c,
-			 struct perr *e)
+			 struct error *e)
 {
 	struct secbuf body = {0};
 	cJSON *req = NULL, *j = NULL;
@@ -141,13 +143,17 @@ struct gcp_imp_cfg {
 	bool include_email;
 };
 
-static void imp_cfg_free(struct gcp_imp_cfg *c)
+static void imp_free_state(void *p)
 {
-	gcp_conn_free(&c->conn);
+	struct gcp_imp_cfg *c = p;
+
+	if (!c)
+		return;
 	free(c->service_account);
 	free(c->scopes);
 	free(c->delegates);
 	free(c->audience);
+	free(c);
 }
 
 /* A service account email: what may go into a URL path unescaped. */
@@ -160,8 +166,9 @@ static bool valid_email(const char *s)
 			 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@.-_") == n;
 }
 
-/* Checks that need no request: shared by validate() and fetch(). */
-static const char *imp_check(const struct cfg_section *s, int *lifetime)
+/* The section's problem, if any, with the key it is about in *key. */
+static const char *imp_check(const struct cfg_section *s, int *lifetime,
+			     const char **key)
 {
 	const char *sa = cfg_get(s, "service_account");
 	const char *dl = cfg_get(s, "delegates");
@@ -170,8 +177,10 @@ static const char *imp_check(const struct cfg_section *s, int *lifetime)
 	char *tmp = NULL, *save = NULL;
 
 	*lifetime = 0;
+	*key = "service_account";
 	if (!sa || !valid_email(sa))
 		return "service_account must be a service account email";
+	*key = "delegates";
 	if (dl && *dl) {
 		if (gcp_parse_scopes(dl, &tmp) < 0)
 			return "delegates: service account emails";
@@ -183,12 +192,15 @@ static const char *imp_check(const struct cfg_section *s, int *lifetime)
 			}
 		free(tmp);
 	}
+	*key = "lifetime";
 	if (lt && (util_duration_parse(lt, lifetime) < 0 || *lifetime < 1 ||
 		   *lifetime > IAM_MAX_LIFETIME))
 		return "lifetime must be a duration from 1s to 12h";
+	*key = "include_email";
 	if (ie && strcmp(ie, "yes") != 0 && strcmp(ie, "no") != 0 &&
 	    strcmp(ie, "true") != 0 && strcmp(ie, "false") != 0)
 		return "include_email must be yes or no";
+	*key = "scopes";
 	if (cfg_get(s, "scopes")) {
 		if (gcp_parse_scopes(cfg_get(s, "scopes"), &tmp) < 0)
 			return "scopes: space- or comma-separated scope URLs";
@@ -200,35 +212,38 @@ static const char *imp_check(const struct cfg_section *s, int *lifetime)
 	return NULL;
 }
 
-static int gcp_parse_impersonate(const struct provider_req *req,
-				 struct gcp_imp_cfg *c, struct perr *e)
+static int imp_parse(const struct cfg_section *s, struct diag *d, void **state)
 {
-	const struct cfg_section *s = req->profile;
-	const char *why, *dl = cfg_get(s, "delegates"),
-			 *aud = cfg_get(s, "audience"),
-			 *ie = cfg_get(s, "include_email");
-	int r;
+	const char *why, *key, *dl = cfg_get(s, "delegates"),
+			       *aud = cfg_get(s, "audience"),
+			       *ie = cfg_get(s, "include_email");
+	struct gcp_imp_cfg *c;
+	int lifetime, bad;
 
-	memset(c, 0, sizeof(*c));
-	if ((why = imp_check(s, &c->lifetime))) {
-		perr_set(e, "%s", why);
+	bad = gcp_check_endpoint(s, d);
+	if ((why = imp_check(s, &lifetime, &key))) {
+		cfg_error(d, cfg_line(s, key), "profile %s: %s", s->name, why);
 		return -EINVAL;
 	}
-	if ((r = gcp_parse_conn(req, &c->conn, e)) < 0)
-		return r;
+	if (bad)
+		return bad;
+	if (!(c = calloc(1, sizeof(*c))))
+		return -ENOMEM;
+	c->lifetime = lifetime;
 	if (!(c->service_account = strdup(cfg_get(s, "service_account"))) ||
 	    gcp_parse_scopes(cfg_get(s, "scopes"), &c->scopes) < 0 ||
 	    (dl && *dl && gcp_parse_scopes(dl, &c->delegates) < 0) ||
 	    (aud && *aud && !(c->audience = strdup(aud)))) {
-		imp_cfg_free(c);
+		imp_free_state(c);
 		return -ENOMEM;
 	}
 	c->include_email = ie && (!strcmp(ie, "yes") || !strcmp(ie, "true"));
+	*state = c;
 	return 0;
 }
 
 static int id_token(const struct gcp_imp_cfg *c, const char *url,
-		    const char *bearer, struct cred *res, struct perr *e)
+		    const char *bearer, struct cred *res, struct error *e)
 {
 	struct secbuf body = {0};
 	cJSON *req = NULL, *j = NULL;
@@ -270,7 +285,7 @@ out:
 }
 
 static int imp_fetch(const struct provider_req *req, struct cred **out,
-		     struct perr *e)
+		     struct error *e)
 {
 	struct gcp_imp_cfg c;
 	struct cred *res = NULL;
@@ -279,12 +294,16 @@ static int imp_fetch(const struct provider_req *req, struct cred **out,
 	int r;
 
 	*out = NULL;
-	if ((r = gcp_parse_impersonate(req, &c, e)) < 0)
+	if (!req->state)
+		return error_set(e, EINVAL, "the profile was not parsed");
+	c = *(const struct gcp_imp_cfg *)req->state; /* shallow */
+	if ((r = gcp_parse_conn(req, &c.conn, e)) < 0)
 		return r;
 	bearer = req->source ? cred_get(req->source, "access_token") : NULL;
 	if (!bearer || !*bearer) {
-		perr_set(e, "%s: the source credential has no access_token",
-			 c.audience ? what_id : what_at);
+		error_set(e, EINVAL,
+			  "%s: the source credential has no access_token",
+			  c.audience ? what_id : what_at);
 		r = -EINVAL;
 		goto out;
 	}
@@ -294,7 +313,7 @@ static int imp_fetch(const struct provider_req *req, struct cred **out,
 		c.service_account,
 		c.audience ? "generateIdToken" : "generateAccessToken") >=
 	    sizeof(url)) {
-		perr_set(e, "endpoint is too long");
+		error_set(e, EINVAL, "endpoint is too long");
 		r = -EINVAL;
 		goto out;
 	}
@@ -314,18 +333,7 @@ static int imp_fetch(const struct provider_req *req, struct cred **out,
 	res = NULL; /* transferred */
 out:
 	cred_unref(res);
-	imp_cfg_free(&c);
 	return r;
-}
-
-static int imp_validate(const struct cfg_section *s, void *diag)
-{
-	int lifetime;
-	const char *why = imp_check(s, &lifetime);
-
-	if (why)
-		cfg_error(diag, s->line, "profile %s: %s", s->name, why);
-	return 0;
 }
 
 static const char *const imp_keys[] = {
@@ -338,8 +346,10 @@ const struct provider_ops provider_gcp_impersonate = {
     .name = "gcp-impersonate",
     .keys = imp_keys,
     .required = imp_required,
-    .source = "yes",
+    .source = PROVIDER_SOURCE_REQUIRED,
+    .cacheable = true,
     .fields = imp_fields,
-    .validate = imp_validate,
+    .parse = imp_parse,
+    .free_state = imp_free_state,
     .fetch = imp_fetch,
 };

@@ -27,42 +27,54 @@
 
 /* ---- gcp-service-account ----------------------------------------------- */
 
+/* Parsed once at config load (req->state); conn is filled per fetch. */
 struct gcp_sa_cfg {
 	struct gcp_conn conn;
+	struct gcp_secret_ref secret;
 	char *scopes;  /* space separated */
 	char *subject; /* domain-wide delegation, or NULL */
 };
 
-static void sa_cfg_free(struct gcp_sa_cfg *c)
+static void sa_free_state(void *p)
 {
-	gcp_conn_free(&c->conn);
+	struct gcp_sa_cfg *c = p;
+
+	if (!c)
+		return;
+	gcp_secret_ref_free(&c->secret);
 	free(c->scopes);
 	free(c->subject);
+	free(c);
 }
 
-static int gcp_parse_service_account(const struct provider_req *req,
-				     struct gcp_sa_cfg *c, struct perr *e)
+static int sa_parse(const struct cfg_section *s, struct diag *d, void **state)
 {
-	const char *sub = cfg_get(req->profile, "subject");
-	int r;
+	const char *sub = cfg_get(s, "subject");
+	struct gcp_sa_cfg *c = calloc(1, sizeof(*c));
+	int r, bad;
 
-	memset(c, 0, sizeof(*c));
-	if ((r = gcp_parse_conn(req, &c->conn, e)) < 0)
-		return r;
-	if ((r = gcp_parse_scopes(cfg_get(req->profile, "scopes"),
-				  &c->scopes)) < 0) {
-		perr_set(e, "scopes: a scope has a control character or "
-			    "quote");
-		goto fail;
+	if (!c)
+		return -ENOMEM;
+	bad = gcp_check_endpoint(s, d);
+	r = gcp_parse_secret(s, "gcp-service-account", d, &c->secret);
+	if (r == 0)
+		r = bad;
+	if (gcp_parse_scopes(cfg_get(s, "scopes"), &c->scopes) < 0) {
+		cfg_error(d, cfg_line(s, "scopes"),
+			  "profile %s: scopes: space- or comma-separated "
+			  "scope URLs",
+			  s->name);
+		if (r == 0)
+			r = -EINVAL;
 	}
-	if (sub && *sub && !(c->subject = strdup(sub))) {
+	if (r == 0 && sub && *sub && !(c->subject = strdup(sub)))
 		r = -ENOMEM;
-		goto fail;
+	if (r < 0) {
+		sa_free_state(c);
+		return r;
 	}
+	*state = c;
 	return 0;
-fail:
-	sa_cfg_free(c);
-	return r;
 }
 
 static const char *const sa_secret_fields[] = {"client_email", "private_key",
@@ -71,7 +83,7 @@ static const char *const sa_secret_fields[] = {"client_email", "private_key",
 /* The signed assertion for key k, in secmem. */
 static int sa_assertion(const struct gcp_sa_cfg *c, const struct cred *key,
 			const char *keyname, const char *aud, char **out,
-			struct perr *e)
+			struct error *e)
 {
 	const char *pem = cred_get(key, "private_key");
 	const char *kid = cred_get(key, "private_key_id");
@@ -84,10 +96,10 @@ static int sa_assertion(const struct gcp_sa_cfg *c, const struct cred *key,
 	if ((r = jwt_key_from_pem(pem, strlen(pem), keyname, &k, e)) < 0)
 		return r;
 	if (jwt_key_alg(k) != JWT_RS256) {
-		perr_set(e,
-			 "%s: Google takes service-account assertions "
-			 "signed with RSA keys only",
-			 keyname);
+		error_set(e, EINVAL,
+			  "%s: Google takes service-account assertions "
+			  "signed with RSA keys only",
+			  keyname);
 		r = -EINVAL;
 		goto out;
 	}
@@ -112,7 +124,7 @@ out:
 }
 
 static int sa_fetch(const struct provider_req *req, struct cred **out,
-		    struct perr *e)
+		    struct error *e)
 {
 	static const char what[] = "Service account token (jwt-bearer)";
 	struct gcp_sa_cfg c;
@@ -124,19 +136,23 @@ static int sa_fetch(const struct provider_req *req, struct cred **out,
 	int r;
 
 	*out = NULL;
-	if ((r = gcp_parse_service_account(req, &c, e)) < 0)
+	if (!req->state)
+		return error_set(e, EINVAL, "the profile was not parsed");
+	c = *(const struct gcp_sa_cfg *)req->state; /* shallow */
+	if ((r = gcp_parse_conn(req, &c.conn, e)) < 0)
 		return r;
-	if ((r = gcp_load_secret(req, sa_secret_fields, &key, e)) < 0)
+	if ((r = gcp_load_secret(req, &c.secret, sa_secret_fields, &key, e)) <
+	    0)
 		goto out;
 	aud = cred_get(key, "token_uri");
 	if (!aud || !*aud)
 		aud = GCP_TOKEN_URI;
 	{
-		const char *sec = cfg_get(req->profile, "secret");
+		const char *sec = c.secret.entry;
 		char keyname[300];
 		snprintf(keyname, sizeof(keyname), "%s %s: private_key",
 			 sec ? "store entry" : "secret_file",
-			 sec ? sec : cfg_get(req->profile, "secret_file"));
+			 sec ? sec : c.secret.file);
 		if ((r = sa_assertion(&c, key, keyname, aud, &assertion, e)) <
 		    0)
 			goto out;
@@ -168,20 +184,7 @@ out:
 	cred_unref(key);
 	secmem_free(assertion);
 	secbuf_wipe(&form);
-	sa_cfg_free(&c);
 	return r;
-}
-
-static int sa_validate(const struct cfg_section *s, void *diag)
-{
-	char *sc = NULL;
-
-	gcp_validate_secret(s, "gcp-service-account", diag);
-	if (gcp_parse_scopes(cfg_get(s, "scopes"), &sc) < 0)
-		cfg_error(diag, cfg_line(s, "scopes"),
-			  "scopes: space- or comma-separated scope URLs");
-	free(sc);
-	return 0;
 }
 
 static const char *const sa_keys[] = {"secret", "secret_file", "scopes",
@@ -191,9 +194,11 @@ static const char *const gcp_fields[] = {"access_token", NULL};
 const struct provider_ops provider_gcp_service_account = {
     .name = "gcp-service-account",
     .keys = sa_keys,
-    .source = "no",
+    .source = PROVIDER_SOURCE_NONE,
+    .cacheable = true,
     .fields = gcp_fields,
-    .validate = sa_validate,
+    .parse = sa_parse,
+    .free_state = sa_free_state,
     .fetch = sa_fetch,
 };
 
@@ -201,24 +206,46 @@ const struct provider_ops provider_gcp_service_account = {
 
 struct gcp_user_cfg {
 	struct gcp_conn conn;
+	struct gcp_secret_ref secret;
 	char *scopes; /* NULL: the refresh token's own */
 };
 
-static int gcp_parse_authorized_user(const struct provider_req *req,
-				     struct gcp_user_cfg *c, struct perr *e)
+static void user_free_state(void *p)
 {
-	const char *sc = cfg_get(req->profile, "scopes");
-	int r;
+	struct gcp_user_cfg *c = p;
 
-	memset(c, 0, sizeof(*c));
-	if ((r = gcp_parse_conn(req, &c->conn, e)) < 0)
-		return r;
-	if (sc && *sc && (r = gcp_parse_scopes(sc, &c->scopes)) < 0) {
-		perr_set(e, "scopes: a scope has a control character or "
-			    "quote");
-		gcp_conn_free(&c->conn);
+	if (!c)
+		return;
+	gcp_secret_ref_free(&c->secret);
+	free(c->scopes);
+	free(c);
+}
+
+static int user_parse(const struct cfg_section *s, struct diag *d, void **state)
+{
+	const char *sc = cfg_get(s, "scopes");
+	struct gcp_user_cfg *c = calloc(1, sizeof(*c));
+	int r, bad;
+
+	if (!c)
+		return -ENOMEM;
+	bad = gcp_check_endpoint(s, d);
+	r = gcp_parse_secret(s, "gcp-authorized-user", d, &c->secret);
+	if (r == 0)
+		r = bad;
+	if (sc && *sc && gcp_parse_scopes(sc, &c->scopes) < 0) {
+		cfg_error(d, cfg_line(s, "scopes"),
+			  "profile %s: scopes: space- or comma-separated "
+			  "scope URLs",
+			  s->name);
+		if (r == 0)
+			r = -EINVAL;
+	}
+	if (r < 0) {
+		user_free_state(c);
 		return r;
 	}
+	*state = c;
 	return 0;
 }
 
@@ -226,7 +253,7 @@ static const char *const user_secret_fields[] = {"client_id", "client_secret",
 						 "refresh_token", NULL};
 
 static int user_fetch(const struct provider_req *req, struct cred **out,
-		      struct perr *e)
+		      struct error *e)
 {
 	static const char what[] = "Authorized user token (refresh_token)";
 	struct gcp_user_cfg c;
@@ -237,9 +264,13 @@ static int user_fetch(const struct provider_req *req, struct cred **out,
 	int r;
 
 	*out = NULL;
-	if ((r = gcp_parse_authorized_user(req, &c, e)) < 0)
+	if (!req->state)
+		return error_set(e, EINVAL, "the profile was not parsed");
+	c = *(const struct gcp_user_cfg *)req->state; /* shallow */
+	if ((r = gcp_parse_conn(req, &c.conn, e)) < 0)
 		return r;
-	if ((r = gcp_load_secret(req, user_secret_fields, &sec, e)) < 0)
+	if ((r = gcp_load_secret(req, &c.secret, user_secret_fields, &sec, e)) <
+	    0)
 		goto out;
 	uri = cred_get(sec, "token_uri");
 	if (!uri || !*uri)
@@ -274,15 +305,7 @@ out:
 	cred_unref(res);
 	cred_unref(sec);
 	secbuf_wipe(&form);
-	gcp_conn_free(&c.conn);
-	free(c.scopes);
 	return r;
-}
-
-static int user_validate(const struct cfg_section *s, void *diag)
-{
-	gcp_validate_secret(s, "gcp-authorized-user", diag);
-	return 0;
 }
 
 static const char *const user_keys[] = {"secret", "secret_file", "scopes",
@@ -292,8 +315,10 @@ static const char *const user_fields[] = {"access_token", "id_token", NULL};
 const struct provider_ops provider_gcp_authorized_user = {
     .name = "gcp-authorized-user",
     .keys = user_keys,
-    .source = "no",
+    .source = PROVIDER_SOURCE_NONE,
+    .cacheable = true,
     .fields = user_fields,
-    .validate = user_validate,
+    .parse = user_parse,
+    .free_state = user_free_state,
     .fetch = user_fetch,
 };

@@ -92,7 +92,8 @@ static void append_clean(char *out, size_t cap, const char *s)
 }
 
 static void set_http_error(const struct vault_cfg *c, const char *path,
-			   long status, const cJSON *j, struct perr *e)
+			   long status, const cJSON *j, int code,
+			   struct error *e)
 {
 	char text[VAULT_ERR_MAX + 1] = "";
 	const cJSON *errs = cJSON_GetObjectItemCaseSensitive(j, "errors");
@@ -109,10 +110,12 @@ static void set_http_error(const struct vault_cfg *c, const char *path,
 	if (!text[0])
 		snprintf(text, sizeof(text), "%s", status_text(status));
 	if (c->ns[0])
-		perr_set(e, "vault: %s (namespace %s): %ld %s", path, c->ns,
-			 status, text);
+		error_setk(e, code, ERROR_PROVIDER,
+			   "vault: %s (namespace %s): %ld %s", path, c->ns,
+			   status, text);
 	else
-		perr_set(e, "vault: %s: %ld %s", path, status, text);
+		error_setk(e, code, ERROR_PROVIDER, "vault: %s: %ld %s", path,
+			   status, text);
 }
 
 /* --- one HTTP exchange ------------------------------------------------- */
@@ -120,7 +123,7 @@ static void set_http_error(const struct vault_cfg *c, const char *path,
 static int raw_call(const struct vault_cfg *c, const char *method,
 		    const char *path, const char *query, const char *token,
 		    const char *body, long deadline_ms, bool login,
-		    cJSON **json, long *status, struct perr *e)
+		    cJSON **json, long *status, struct error *e)
 {
 	struct secbuf url = {0}, th = {0};
 	char nsh[300];
@@ -133,7 +136,7 @@ static int raw_call(const struct vault_cfg *c, const char *method,
 	*json = NULL;
 	*status = 0;
 	if (left < 1) {
-		perr_set(e, "vault: %s: timed out", path);
+		error_set(e, ETIMEDOUT, "vault: %s: timed out", path);
 		return -ETIMEDOUT;
 	}
 	if ((r = secbuf_printf(&url, "%s/v1/%s%s", c->address, path,
@@ -171,13 +174,14 @@ static int raw_call(const struct vault_cfg *c, const char *method,
 	if (resp.body.len)
 		*json = cJSON_ParseWithLength(resp.body.data, resp.body.len);
 	if (resp.status < 200 || resp.status > 299) {
-		set_http_error(c, path, resp.status, *json, e);
 		r = status_errno(resp.status, login);
+		set_http_error(c, path, resp.status, *json, -r, e);
 		cJSON_Delete(*json);
 		*json = NULL;
 	} else if (resp.status != 204 && !*json) {
-		perr_set(e, "vault: %s: %ld with a body that is not JSON", path,
-			 resp.status);
+		error_set(e, EPROTO,
+			  "vault: %s: %ld with a body that is not JSON", path,
+			  resp.status);
 		r = -EPROTO;
 	}
 	http_resp_wipe(&resp);
@@ -196,7 +200,7 @@ static int file_handler(void *user, const char *section, const char *name,
 }
 
 /* The owner-only file of `field = value` lines `secret_file` names. */
-static int read_secret_file(const char *spec, struct cred *c, struct perr *e)
+static int read_secret_file(const char *spec, struct cred *c, struct error *e)
 {
 	char *path = config_expand_path(spec);
 	struct stat st;
@@ -208,16 +212,17 @@ static int read_secret_file(const char *spec, struct cred *c, struct perr *e)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		r = -errno;
-		perr_set(e, "vault: secret_file %s: %s", path, strerror(errno));
+		error_set(e, errno, "vault: secret_file %s: %s", path,
+			  strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) < 0 || (st.st_mode & 077) ||
 	    st.st_uid != geteuid()) {
 		r = -EPERM;
-		perr_set(e,
-			 "vault: secret_file %s: must be owned by you with "
-			 "mode 0600",
-			 path);
+		error_set(e, EPERM,
+			  "vault: secret_file %s: must be owned by you with "
+			  "mode 0600",
+			  path);
 		close(fd);
 		goto out;
 	}
@@ -233,10 +238,10 @@ static int read_secret_file(const char *spec, struct cred *c, struct perr *e)
 	fclose(f);
 	secmem_free(buf);
 	if (r != 0) {
-		perr_set(e,
-			 "vault: secret_file %s: line %d is not "
-			 "'field = value'",
-			 path, r);
+		error_set(e, EINVAL,
+			  "vault: secret_file %s: line %d is not "
+			  "'field = value'",
+			  path, r);
 		r = -EINVAL;
 	}
 out:
@@ -246,7 +251,7 @@ out:
 
 /* A whole owner-only file (token_file, jwt_file), trailing space cut. */
 static int read_token_file(const char *spec, const char *what, char **out,
-			   struct perr *e)
+			   struct error *e)
 {
 	char *path = config_expand_path(spec);
 	struct stat st;
@@ -258,13 +263,15 @@ static int read_token_file(const char *spec, const char *what, char **out,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		r = -errno;
-		perr_set(e, "vault: %s %s: %s", what, path, strerror(errno));
+		error_set(e, errno, "vault: %s %s: %s", what, path,
+			  strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) < 0 || (st.st_mode & 077) ||
 	    st.st_uid != geteuid()) {
-		perr_set(e, "vault: %s %s: must be owned by you with mode 0600",
-			 what, path);
+		error_set(e, EPERM,
+			  "vault: %s %s: must be owned by you with mode 0600",
+			  what, path);
 		close(fd);
 		r = -EPERM;
 		goto out;
@@ -272,13 +279,13 @@ static int read_token_file(const char *spec, const char *what, char **out,
 	r = util_read_fd_secret(fd, 64 * 1024, out, &len);
 	close(fd);
 	if (r < 0) {
-		perr_set(e, "vault: %s %s: %s", what, path, strerror(-r));
+		error_set(e, -r, "vault: %s %s: %s", what, path, strerror(-r));
 		goto out;
 	}
 	while (len > 0 && (unsigned char)(*out)[len - 1] <= ' ')
 		(*out)[--len] = 0;
 	if (!len) {
-		perr_set(e, "vault: %s %s: empty", what, path);
+		error_set(e, EINVAL, "vault: %s %s: empty", what, path);
 		secmem_free(*out);
 		*out = NULL;
 		r = -EINVAL;
@@ -291,23 +298,23 @@ out:
 /* The store entry or secret_file of the profile, as a cred. */
 static int login_secrets(const struct vault_cfg *c,
 			 const struct provider_req *req, struct cred **out,
-			 struct perr *e)
+			 struct error *e)
 {
 	char err[256] = "";
 	int r;
 
 	if (c->secret) {
 		if (!req->store) {
-			perr_set(e,
-				 "vault: store entry %s: the store is not "
-				 "open",
-				 c->secret);
+			error_set(e, ENOKEY,
+				  "vault: store entry %s: the store is not "
+				  "open",
+				  c->secret);
 			return -ENOKEY;
 		}
 		r = store_get(req->store, c->secret, out, err, sizeof(err));
 		if (r < 0)
-			perr_set(e, "vault: store entry %s: %s", c->secret,
-				 err[0] ? err : strerror(-r));
+			error_set(e, ENOMEM, "vault: store entry %s: %s",
+				  c->secret, err[0] ? err : strerror(-r));
 		return r;
 	}
 	if (!(*out = cred_new()))
@@ -320,14 +327,14 @@ static int login_secrets(const struct vault_cfg *c,
 }
 
 static const char *need_field(const struct cred *s, const struct vault_cfg *c,
-			      const char *field, struct perr *e)
+			      const char *field, struct error *e)
 {
 	const char *v = cred_get(s, field);
 
 	if (!v || !*v)
-		perr_set(e, "vault: %s %s: no %s",
-			 c->secret ? "store entry" : "secret_file",
-			 c->secret ? c->secret : c->secret_file, field);
+		error_set(e, EINVAL, "vault: %s %s: no %s",
+			  c->secret ? "store entry" : "secret_file",
+			  c->secret ? c->secret : c->secret_file, field);
 	return v && *v ? v : NULL;
 }
 
@@ -389,12 +396,14 @@ void vault_forget_tokens(void)
 time_t vault_token_deadline(const struct provider_req *req)
 {
 	struct vault_cfg c;
-	char key[1024], err[256];
+	char key[1024];
 	time_t at = 0;
 
-	if (vault_parse(req->profile, &c, err, sizeof(err)) < 0)
+	if (!req->state)
 		return 0;
-	c.profile = req->profile_name;
+	c = *(const struct vault_cfg *)req->state; /* shallow: not freed */
+	if (req->profile_name)
+		c.profile = req->profile_name;
 	tok_key(&c, key, sizeof(key));
 	pthread_mutex_lock(&tok_mu);
 	struct tok *t = tok_find(key, false);
@@ -402,13 +411,12 @@ time_t vault_token_deadline(const struct provider_req *req)
 		at = time(NULL) + (t->expire_ms - util_mono_ms()) / 1000 -
 		     t->ttl / 3;
 	pthread_mutex_unlock(&tok_mu);
-	vault_cfg_free(&c);
 	return at;
 }
 
 /* Reads auth{client_token, lease_duration, renewable} into t. */
 static int take_auth(struct tok *t, const cJSON *j, const char *path,
-		     struct perr *e)
+		     struct error *e)
 {
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "auth");
 	const cJSON *ct = cJSON_GetObjectItemCaseSensitive(a, "client_token");
@@ -416,8 +424,9 @@ static int take_auth(struct tok *t, const cJSON *j, const char *path,
 	const cJSON *rn = cJSON_GetObjectItemCaseSensitive(a, "renewable");
 
 	if (!cJSON_IsString(ct) || !ct->valuestring[0]) {
-		perr_set(e, "vault: %s: no auth.client_token in the response",
-			 path);
+		error_set(e, EPROTO,
+			  "vault: %s: no auth.client_token in the response",
+			  path);
 		return -EPROTO;
 	}
 	char *dup = secmem_strdup(ct->valuestring);
@@ -434,7 +443,7 @@ static int take_auth(struct tok *t, const cJSON *j, const char *path,
 }
 
 static int login(const struct vault_cfg *c, const struct provider_req *req,
-		 struct tok *t, long deadline_ms, struct perr *e)
+		 struct tok *t, long deadline_ms, struct error *e)
 {
 	struct cred *s = NULL;
 	char *jwt = NULL, *body = NULL, path[200];
@@ -471,12 +480,12 @@ static int login(const struct vault_cfg *c, const struct provider_req *req,
 				v = cred_get(req->source, "access_token");
 		}
 		if (!v || !*v) {
-			perr_set(e,
-				 "vault: %s: the source credential has no "
-				 "%s",
-				 path,
-				 c->jwt_field ? c->jwt_field
-					      : "id_token or access_token");
+			error_set(e, EINVAL,
+				  "vault: %s: the source credential has no "
+				  "%s",
+				  path,
+				  c->jwt_field ? c->jwt_field
+					       : "id_token or access_token");
 			r = -EINVAL;
 			goto out;
 		}
@@ -506,7 +515,7 @@ out:
 /* auth/token/renew-self; 0 when the token is good for a third of its TTL
  * more, else the caller logs in. */
 static int renew_self(const struct vault_cfg *c, struct tok *t,
-		      long deadline_ms, struct perr *e)
+		      long deadline_ms, struct error *e)
 {
 	static const char path[] = "auth/token/renew-self";
 	cJSON *j = NULL;
@@ -526,7 +535,7 @@ static int renew_self(const struct vault_cfg *c, struct tok *t,
 
 static int static_token(const struct vault_cfg *c,
 			const struct provider_req *req, char **token,
-			struct perr *e)
+			struct error *e)
 {
 	struct cred *s = NULL;
 	const char *v;
@@ -547,7 +556,7 @@ static int static_token(const struct vault_cfg *c,
 /* force: the cached token was refused, log in whatever its TTL says. */
 static int get_token(const struct vault_cfg *c, const struct provider_req *req,
 		     long deadline_ms, bool force, char **token, bool *cached,
-		     struct perr *e)
+		     struct error *e)
 {
 	char key[1024];
 	struct tok *t;
@@ -571,7 +580,7 @@ static int get_token(const struct vault_cfg *c, const struct provider_req *req,
 	 * good for half a second more, else a fresh login */
 	if (t->token && t->expire_ms &&
 	    t->expire_ms - now <= t->ttl * 1000L / 3) {
-		struct perr ignored;
+		struct error ignored;
 		if (t->renewable && t->expire_ms > now + 500 &&
 		    renew_self(c, t, deadline_ms, &ignored) == 0)
 			; /* renewed */
@@ -591,7 +600,7 @@ out:
 
 int vault_client_token(const struct vault_cfg *c,
 		       const struct provider_req *req, long deadline_ms,
-		       char **token, struct perr *e)
+		       char **token, struct error *e)
 {
 	bool cached;
 
@@ -600,7 +609,7 @@ int vault_client_token(const struct vault_cfg *c,
 
 int vault_call(const struct vault_cfg *c, const struct provider_req *req,
 	       const char *method, const char *path, const char *query,
-	       const char *body, cJSON **json, struct perr *e)
+	       const char *body, cJSON **json, struct error *e)
 {
 	long deadline =
 	    util_mono_ms() + (c->timeout_ms > 0 ? c->timeout_ms : 30000);
@@ -623,7 +632,7 @@ int vault_call(const struct vault_cfg *c, const struct provider_req *req,
 			r = raw_call(c, method, path, query, token, body,
 				     deadline, false, json, &status, e);
 		if (r == 0)
-			e->msg[0] = 0;
+			error_clear(e);
 	}
 	secmem_free(token);
 	return r;

@@ -30,6 +30,7 @@
 #include "core/provider.h"
 #include "core/secmem.h"
 #include "core/util.h"
+#include "providers/http.h"
 
 static const char *const keys[] = {
     "address",	   "auth",	  "auth_mount", "token_file",
@@ -91,8 +92,11 @@ static int parse_fields(const char *spec, struct vault_cfg *c, char *err,
 	return err[0] ? -EINVAL : 0;
 }
 
-int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
-		size_t errlen)
+/* The line of key in s for an error message. */
+#define AT(key) (*line = cfg_line(s, key))
+
+int vault_parse_at(const struct cfg_section *s, struct vault_cfg *c, char *err,
+		   size_t errlen, int *line)
 {
 	const char *addr = cfg_get(s, "address"), *v;
 	const char *path = cfg_get(s, "path"), *mount = cfg_get(s, "mount");
@@ -100,14 +104,26 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 
 	memset(c, 0, sizeof(*c));
 	err[0] = 0;
+	*line = s->line;
 	c->profile = s->name;
 	c->refresh_interval = 300;
 	if (!addr)
 		addr = cfg_get(s, "endpoint");
 	if (!addr ||
 	    (strncmp(addr, "https://", 8) && strncmp(addr, "http://", 7))) {
+		AT(cfg_get(s, "address") ? "address" : "endpoint");
 		snprintf(err, errlen, "needs 'address = https://HOST:8200'");
 		return -EINVAL;
+	}
+	{
+		/* plain http to a remote host would send the token in clear:
+		 * refused here, at its line, as the HTTP client would */
+		struct error he = {0};
+		if (http_check_url(addr, &he) < 0) {
+			AT(cfg_get(s, "address") ? "address" : "endpoint");
+			snprintf(err, errlen, "address: %s", he.msg);
+			return -EINVAL;
+		}
 	}
 	n = snprintf(c->address, sizeof(c->address), "%s", addr);
 	while (n > 0 && c->address[n - 1] == '/')
@@ -123,6 +139,7 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 	else if (!strcmp(v, "jwt") || !strcmp(v, "oidc"))
 		c->auth = VAULT_AUTH_JWT;
 	else {
+		AT("auth");
 		snprintf(err, errlen, "auth: '%s' is not token, approle or jwt",
 			 v);
 		return -EINVAL;
@@ -133,6 +150,7 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 		 : c->auth == VAULT_AUTH_JWT ? "jwt"
 					     : "approle");
 	if (!path_ok(c->auth_mount)) {
+		AT(cfg_get(s, "auth_mount") ? "auth_mount" : "auth");
 		snprintf(err, errlen, "auth_mount: '%s' is not a mount path",
 			 c->auth_mount);
 		return -EINVAL;
@@ -145,6 +163,7 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 	c->jwt_field = cfg_get(s, "jwt_field");
 	int nsrc = !!c->token_file + !!c->secret + !!c->secret_file;
 	if (c->auth == VAULT_AUTH_TOKEN && nsrc != 1) {
+		AT("auth");
 		snprintf(err, errlen,
 			 "auth = token needs exactly one of "
 			 "'token_file', 'secret' or 'secret_file'");
@@ -152,6 +171,7 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 	}
 	if (c->auth == VAULT_AUTH_APPROLE &&
 	    (c->token_file || !!c->secret + !!c->secret_file != 1)) {
+		AT("auth");
 		snprintf(err, errlen,
 			 "auth = approle needs exactly one of "
 			 "'secret = STORE_ENTRY' (role_id, "
@@ -159,6 +179,7 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 		return -EINVAL;
 	}
 	if (c->auth == VAULT_AUTH_JWT && (!c->role || nsrc)) {
+		AT("auth");
 		snprintf(err, errlen,
 			 "auth = jwt needs 'role' and a token from "
 			 "`source =` or 'jwt_file'");
@@ -170,12 +191,14 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 		return -EINVAL;
 	}
 	if (!path_ok(path)) {
+		AT("path");
 		snprintf(err, errlen, "path: '%.200s' is not a Vault API path",
 			 path);
 		return -EINVAL;
 	}
 	if ((v = cfg_get(s, "kv_version"))) {
 		if (strcmp(v, "1") && strcmp(v, "2")) {
+			AT("kv_version");
 			snprintf(err, errlen, "kv_version: '%s' is not 1 or 2",
 				 v);
 			return -EINVAL;
@@ -187,6 +210,7 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 	if (c->kv_version) {
 		const char *m = mount ? mount : "secret";
 		if (!path_ok(m)) {
+			AT(mount ? "mount" : "kv_version");
 			snprintf(err, errlen, "mount: '%s' is not a mount", m);
 			return -EINVAL;
 		}
@@ -199,6 +223,7 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 		char *end;
 		long ver = strtol(v, &end, 10);
 		if (c->kv_version != 2 || *end || ver < 1) {
+			AT("version");
 			snprintf(err, errlen,
 				 "version: needs kv_version = 2 "
 				 "and a number from 1");
@@ -213,6 +238,7 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 	if ((v = cfg_get(s, "refresh_interval")) &&
 	    (util_duration_parse(v, &c->refresh_interval) < 0 ||
 	     c->refresh_interval < 1)) {
+		AT("refresh_interval");
 		snprintf(err, errlen,
 			 "refresh_interval: '%s' is not a duration", v);
 		return -EINVAL;
@@ -223,21 +249,47 @@ int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 		if (util_duration_parse(v, &n) == 0 && n > 0)
 			c->timeout_ms = n * 1000;
 	if ((v = cfg_get(s, "fields")) && parse_fields(v, c, err, errlen) < 0) {
+		AT("fields");
 		vault_cfg_free(c);
 		return -EINVAL;
 	}
 	return 0;
 }
+#undef AT
 
-static int validate(const struct cfg_section *s, void *diag)
+int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
+		size_t errlen)
 {
-	struct vault_cfg c;
-	char err[256];
+	int line;
 
-	if (vault_parse(s, &c, err, sizeof(err)) < 0)
-		cfg_error(diag, s->line, "profile %s: vault: %s", s->name, err);
-	else
-		vault_cfg_free(&c);
+	return vault_parse_at(s, c, err, errlen, &line);
+}
+
+static void free_state(void *p)
+{
+	if (!p)
+		return;
+	vault_cfg_free(p);
+	free(p);
+}
+
+/* Parsed once at config load; problems are reported at their line. */
+static int parse(const struct cfg_section *s, struct diag *d, void **state)
+{
+	struct vault_cfg *c = calloc(1, sizeof(*c));
+	char err[256];
+	int line, r;
+
+	if (!c)
+		return -ENOMEM;
+	if ((r = vault_parse_at(s, c, err, sizeof(err), &line)) < 0) {
+		if (r == -EINVAL)
+			cfg_error(d, line, "profile %s: vault: %s", s->name,
+				  err);
+		free(c);
+		return r;
+	}
+	*state = c;
 	return 0;
 }
 
@@ -290,7 +342,7 @@ static int set_value(struct cred *out, const char *name, const cJSON *v)
 }
 
 static int build_cred(const struct vault_cfg *c, const cJSON *j,
-		      struct cred **out, struct perr *e)
+		      struct cred **out, struct error *e)
 {
 	const cJSON *data = cJSON_GetObjectItemCaseSensitive(j, "data");
 	const cJSON *lid = cJSON_GetObjectItemCaseSensitive(j, "lease_id");
@@ -303,9 +355,10 @@ static int build_cred(const struct vault_cfg *c, const cJSON *j,
 	if (c->kv_version == 2)
 		data = cJSON_GetObjectItemCaseSensitive(data, "data");
 	if (!cJSON_IsObject(data)) {
-		perr_set(e, "vault: %s: no data in the response%s", c->api_path,
-			 c->kv_version == 2 ? " (version deleted or destroyed)"
-					    : "");
+		error_set(e, ENODATA, "vault: %s: no data in the response%s",
+			  c->api_path,
+			  c->kv_version == 2 ? " (version deleted or destroyed)"
+					     : "");
 		return -ENODATA;
 	}
 	if (!(cr = cred_new()))
@@ -315,8 +368,9 @@ static int build_cred(const struct vault_cfg *c, const cJSON *j,
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(
 			    data, c->field_in[i]);
 			if (!v || cJSON_IsNull(v)) {
-				perr_set(e, "vault: %s: no field '%s' in data",
-					 c->api_path, c->field_in[i]);
+				error_set(e, ENODATA,
+					  "vault: %s: no field '%s' in data",
+					  c->api_path, c->field_in[i]);
 				r = -ENODATA;
 				break;
 			}
@@ -330,8 +384,8 @@ static int build_cred(const struct vault_cfg *c, const cJSON *j,
 				break;
 		}
 		if (r == 0 && cred_count(cr) == 0) {
-			perr_set(e, "vault: %s: data has no fields",
-				 c->api_path);
+			error_set(e, ENODATA, "vault: %s: data has no fields",
+				  c->api_path);
 			r = -ENODATA;
 		}
 	}
@@ -358,23 +412,25 @@ static int build_cred(const struct vault_cfg *c, const cJSON *j,
 	return 0;
 }
 
+/* A shallow copy of the parsed state with this request's connection
+ * settings (not to be vault_cfg_free'd: the field names stay the state's). */
 static int parse_req(const struct provider_req *req, struct vault_cfg *c,
-		     struct perr *e)
+		     struct error *e)
 {
-	char err[256];
-
-	if (vault_parse(req->profile, c, err, sizeof(err)) < 0) {
-		perr_set(e, "vault: %s", err);
-		return -EINVAL;
-	}
-	c->profile = req->profile_name;
+	if (!req->state)
+		return error_set(e, EINVAL,
+				 "vault: the profile was not parsed");
+	*c = *(const struct vault_cfg *)req->state;
+	if (req->profile_name)
+		c->profile = req->profile_name;
+	c->ca_file = req->common->ca_file;
 	if (req->timeout_ms > 0)
 		c->timeout_ms = req->timeout_ms;
 	return 0;
 }
 
 static int fetch(const struct provider_req *req, struct cred **out,
-		 struct perr *e)
+		 struct error *e)
 {
 	struct vault_cfg c;
 	cJSON *j = NULL, *b = NULL;
@@ -402,7 +458,6 @@ out:
 	cJSON_free(body);
 	cJSON_Delete(b);
 	cJSON_Delete(j);
-	vault_cfg_free(&c);
 	return r;
 }
 
@@ -419,7 +474,7 @@ static int lease_body(const char *lease_id, int increment, char **body)
 }
 
 static int revoke(const struct provider_req *req, const struct cred *cr,
-		  struct perr *e)
+		  struct error *e)
 {
 	const char *lid = cr ? cred_get(cr, "lease_id") : NULL;
 	struct vault_cfg c;
@@ -436,12 +491,11 @@ static int revoke(const struct provider_req *req, const struct cred *cr,
 			       &j, e);
 	cJSON_free(body);
 	cJSON_Delete(j);
-	vault_cfg_free(&c);
 	return r;
 }
 
 int vault_renew(const struct provider_req *req, const struct cred *cr,
-		int increment, struct cred **out, struct perr *e)
+		int increment, struct cred **out, struct error *e)
 {
 	const char *lid = cred_get(cr, "lease_id");
 	const char *rn = cred_get(cr, "lease_renewable");
@@ -464,8 +518,9 @@ int vault_renew(const struct provider_req *req, const struct cred *cr,
 	const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "warnings");
 	const cJSON *ren = cJSON_GetObjectItemCaseSensitive(j, "renewable");
 	if (!cJSON_IsNumber(ld) || ld->valuedouble < 1) {
-		perr_set(e, "vault: sys/leases/renew: no lease_duration in the "
-			    "response");
+		error_set(e, EPROTO,
+			  "vault: sys/leases/renew: no lease_duration in the "
+			  "response");
 		r = -EPROTO;
 		goto out;
 	}
@@ -493,7 +548,6 @@ int vault_renew(const struct provider_req *req, const struct cred *cr,
 out:
 	cJSON_free(body);
 	cJSON_Delete(j);
-	vault_cfg_free(&c);
 	return r;
 }
 
@@ -501,9 +555,12 @@ const struct provider_ops provider_vault = {
     .name = "vault",
     .keys = keys,
     .required = (const char *const[]){"path", NULL},
-    .source = "maybe",
+    .source = PROVIDER_SOURCE_OPTIONAL,
+    /* leased and short-lived: kept sealed like any fetched credential */
+    .cacheable = true,
     .fields = NULL, /* whatever the Vault path returns */
-    .validate = validate,
+    .parse = parse,
+    .free_state = free_state,
     .fetch = fetch,
     .revoke = revoke,
 };

@@ -15,7 +15,7 @@
 
 struct cfg_section;
 struct cred;
-struct perr;
+struct error;
 struct provider_req;
 
 enum vault_auth { VAULT_AUTH_TOKEN, VAULT_AUTH_APPROLE, VAULT_AUTH_JWT };
@@ -48,8 +48,12 @@ struct vault_cfg {
 	int timeout_ms;
 };
 
-/* Fills c from the [profile] section (no I/O).  0, or -EINVAL with a one
- * line reason in err (for cfg_error / perr). */
+/* Fills c from the [profile] section (no I/O; the provider's parse op,
+ * once at config load).  0, or -EINVAL with a one line reason in err and
+ * the config line it is about in *line. */
+int vault_parse_at(const struct cfg_section *s, struct vault_cfg *c, char *err,
+		   size_t errlen, int *line);
+/* The same without the line. */
 int vault_parse(const struct cfg_section *s, struct vault_cfg *c, char *err,
 		size_t errlen);
 void vault_cfg_free(struct vault_cfg *c);
@@ -66,7 +70,7 @@ void vault_cfg_free(struct vault_cfg *c);
  *  -errno with e set ("vault: sys/leases/renew: 400 lease not found"); the
  *      caller re-fetches. */
 int vault_renew(const struct provider_req *req, const struct cred *c,
-		int increment, struct cred **out, struct perr *e);
+		int increment, struct cred **out, struct error *e);
 
 /* When the cached client token of this profile should next be renewed (a
  * third of its TTL before it ends), 0 if none is cached or it does not
@@ -87,11 +91,11 @@ void vault_forget_tokens(void);
 struct cJSON;
 int vault_call(const struct vault_cfg *c, const struct provider_req *req,
 	       const char *method, const char *path, const char *query,
-	       const char *body, struct cJSON **json, struct perr *e);
+	       const char *body, struct cJSON **json, struct error *e);
 /* The client token for c (login, renew-self or cache), secmem'd copy the
  * caller frees with secmem_free. */
 int vault_client_token(const struct vault_cfg *c,
 		       const struct provider_req *req, long deadline_ms,
-		       char **token, struct perr *e);
+		       char **token, struct error *e);
 
 #endif

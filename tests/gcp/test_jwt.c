@@ -18,7 +18,7 @@
 #include "core/provider.h"
 #include "core/secmem.h"
 #include "providers/jwt.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -41,7 +41,7 @@ static char *slurp(const char *path, size_t *len)
 static int tool(int argc, char **argv)
 {
 	struct jwt_key *k = NULL;
-	struct perr e = {""};
+	struct error e = {0};
 	size_t len;
 	char *pem, *tok = NULL;
 	int r;
@@ -176,7 +176,7 @@ static char *tamper(const char *tok, int part)
 static void test_alg(const char *kind, enum jwt_alg want)
 {
 	struct jwt_key *k = NULL, *pub = NULL, *other = NULL;
-	struct perr e = {""};
+	struct error e = {0};
 	size_t len, olen;
 	char *pem = genkey(kind, &len), *opem = genkey(kind, &olen);
 	char *tok = NULL;
@@ -257,7 +257,7 @@ static void test_alg(const char *kind, enum jwt_alg want)
 static void test_bad_keys(void)
 {
 	struct jwt_key *k = NULL;
-	struct perr e = {""};
+	struct error e = {0};
 	size_t len;
 	char *pem;
 	int r;

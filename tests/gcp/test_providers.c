@@ -24,7 +24,7 @@
 #include "crypto/sealed.h"
 #include "crypto/store.h"
 #include "providers/gcp/gcp.h"
-#include "tap.h"
+#include "tests/tap.h"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -87,20 +87,41 @@ static void section_free(struct cfg_section *s)
 
 static struct store *the_store;
 
+/* What config_load does for a profile: parse once (problems to a diag,
+ * reported here as the error), then fetch with the parsed state and the
+ * common keys. */
 static int fetch(const struct provider_ops *ops, struct cfg_section *p,
-		 const struct cred *src, struct cred **out, struct perr *e)
+		 const struct cred *src, struct cred **out, struct error *e)
 {
+	struct provider_common common = {
+	    .endpoint = (char *)cfg_get(p, "endpoint"),
+	    .ca_file = (char *)cfg_get(p, "ca_file"),
+	    .has_source = cfg_get(p, "source") != NULL,
+	};
+	struct diag d = {.file = "test"};
+	void *state = NULL;
+	int r;
+
+	*out = NULL;
+	memset(e, 0, sizeof(*e));
+	if (ops->parse && (r = ops->parse(p, &d, &state)) < 0) {
+		error_set(e, -r, "%s", d.n ? d.msgs[0] : "parse failed");
+		diag_free(&d);
+		return r;
+	}
+	diag_free(&d);
 	struct provider_req req = {
 	    .profile_name = p->name,
-	    .profile = p,
+	    .common = &common,
+	    .state = state,
 	    .source = src,
 	    .store = the_store,
 	    .timeout_ms = 4000,
 	};
-
-	*out = NULL;
-	memset(e, 0, sizeof(*e));
-	return ops->fetch(&req, out, e);
+	r = ops->fetch(&req, out, e);
+	if (ops->free_state)
+		ops->free_state(state);
+	return r;
 }
 
 /* One fetch that must fail: r, no credential, and a message holding
@@ -110,7 +131,7 @@ static void fails(const struct provider_ops *ops, struct cfg_section *p,
 		  const char *what)
 {
 	struct cred *c;
-	struct perr e;
+	struct error e;
 	int r = fetch(ops, p, src, &c, &e);
 
 	tap_ok(r == want_r && !c && strstr(e.msg, want), "%s: %s", what, e.msg);
@@ -149,7 +170,7 @@ static struct cred *test_service_account(void)
 	const char *tok = env("TOKEN_URL"), *bad = env("HOSTILE_URL");
 	struct cfg_section *p;
 	struct cred *c, *keep = NULL;
-	struct perr e;
+	struct error e;
 	int r;
 
 	p = section("sa", "provider", "gcp-service-account", "secret_file",
@@ -249,7 +270,7 @@ static void test_external_account(void)
 	char imp[512], denied[512];
 	struct cfg_section *p;
 	struct cred *c, *src;
-	struct perr e;
+	struct error e;
 	int r;
 
 	snprintf(imp, sizeof(imp),
@@ -364,7 +385,7 @@ static void test_impersonate(struct cred *sa)
 	const char *iam = env("IAM_URL");
 	struct cfg_section *p;
 	struct cred *c, *bogus;
-	struct perr e;
+	struct error e;
 	int r;
 
 	p = section("imp", "provider", "gcp-impersonate", "source", "sa",
@@ -449,7 +470,7 @@ static void test_authorized_user(void)
 	const char *tok = env("TOKEN_URL");
 	struct cfg_section *p;
 	struct cred *c;
-	struct perr e;
+	struct error e;
 	int r;
 
 	p = section("user", "provider", "gcp-authorized-user", "secret_file",
@@ -478,7 +499,7 @@ static void test_authorized_user(void)
 /* gcp_secret_from_json + gcp_key_check, as `credfs store import-gcp`
  * will use them. */
 static int key_check_file(const char *path, const char *edit_field,
-			  const char *edit_value, struct perr *e)
+			  const char *edit_value, struct error *e)
 {
 	struct cred *c = cred_new();
 	char *data = NULL;
@@ -502,7 +523,7 @@ static int key_check_file(const char *path, const char *edit_field,
 static void test_key_check(void)
 {
 	const char *sa = env("SA_KEY_FILE");
-	struct perr e;
+	struct error e;
 	int r;
 
 	r = key_check_file(sa, NULL, NULL, &e);
@@ -533,9 +554,9 @@ static void test_key_check(void)
 static void test_store_entry(void)
 {
 	static uint8_t key[SEALED_KEY_BYTES];
-	char dir[1024], err[512] = "", *data = NULL;
+	char dir[1024], *data = NULL;
 	struct cred *c = cred_new(), *got = NULL;
-	struct perr e = {""};
+	struct error e = {0}, se = {0};
 	size_t len = 0;
 	int fd, r;
 
@@ -543,8 +564,8 @@ static void test_store_entry(void)
 	if (mkdir(dir, 0700) < 0 || sodium_init() < 0)
 		abort();
 	randombytes_buf(key, sizeof(key));
-	if (store_open(dir, key, &the_store, err, sizeof(err)) < 0) {
-		tap_ok(0, "store_open: %s", err);
+	if (store_open(dir, key, &the_store, &se) < 0) {
+		tap_ok(0, "store_open: %s", se.msg);
 		return;
 	}
 	fd = open(env("SA_KEY_FILE"), O_RDONLY);
@@ -555,9 +576,9 @@ static void test_store_entry(void)
 	if (r == 0)
 		r = gcp_key_check(c, "key.json", &e);
 	if (r == 0)
-		r = store_put(the_store, "gcp-runner", c, err, sizeof(err));
+		r = store_put(the_store, "gcp-runner", c, &se);
 	tap_ok(r == 0, "the key file sealed as store entry gcp-runner (%s%s)",
-	       e.msg, err);
+	       e.msg, se.msg);
 	secmem_free(data);
 	cred_unref(c);
 
@@ -583,21 +604,24 @@ static void test_validate(void)
 	static const struct {
 		const struct provider_ops *ops;
 		const char *k1, *v1, *k2, *v2, *want;
+		int line; /* the section is at line 1, k1 at 2, k2 at 3 */
 	} v[] = {
 	    {&provider_gcp_service_account, "scopes", "x", NULL, NULL,
-	     "exactly one of"},
+	     "exactly one of", 1},
 	    {&provider_gcp_impersonate, "service_account", "nope", NULL, NULL,
-	     "service account email"},
+	     "service account email", 2},
 	    {&provider_gcp_impersonate, "service_account", "a@b.c", "lifetime",
-	     "13h", "lifetime"},
+	     "13h", "lifetime", 3},
 	    {&provider_gcp_external_account, "audience",
-	     "//iam.googleapis.com/x", NULL, NULL,
-	     "needs token_file or source"},
+	     "//iam.googleapis.com/x", NULL, NULL, "needs token_file or source",
+	     1},
 	    {&provider_gcp_external_account, "audience",
 	     "//iam.googleapis.com/x", "subject_token_type", "jwt",
-	     "subject_token_type"},
+	     "subject_token_type", 3},
 	    {&provider_gcp_authorized_user, "secret", "a", "secret_file", "b",
-	     "exactly one of"},
+	     "exactly one of", 3},
+	    {&provider_gcp_service_account, "secret", "a", "endpoint",
+	     "http://example.com/token", "endpoint", 3},
 	};
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
@@ -605,10 +629,16 @@ static void test_validate(void)
 		    v[i].k2
 			? section("p", v[i].k1, v[i].v1, v[i].k2, v[i].v2, NULL)
 			: section("p", v[i].k1, v[i].v1, NULL);
-		struct diag d = {0};
-		v[i].ops->validate(s, &d);
-		tap_ok(d.n == 1 && strstr(d.msgs[0], v[i].want), "%s check: %s",
-		       v[i].ops->name, d.n ? d.msgs[0] : "(nothing reported)");
+		struct diag d = {.file = "test"};
+		void *state = NULL;
+		int r = v[i].ops->parse(s, &d, &state);
+		tap_ok(r == -EINVAL && !state && d.n == 1 &&
+			   d.lines[0] == v[i].line &&
+			   strstr(d.msgs[0], v[i].want),
+		       "%s check at line %d: %s", v[i].ops->name, v[i].line,
+		       d.n ? d.msgs[0] : "(nothing reported)");
+		if (state)
+			v[i].ops->free_state(state);
 		diag_free(&d);
 		section_free(s);
 	}

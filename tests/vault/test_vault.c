@@ -22,7 +22,7 @@
 #include "core/util.h"
 #include "providers/http.h"
 #include "providers/vault/vault.h"
-#include "tests/aws/tap.h"
+#include "tests/tap.h"
 
 extern const struct provider_ops provider_vault;
 
@@ -75,25 +75,64 @@ static void section_free(struct cfg_section *s)
 	free(s);
 }
 
+/* What config_load does for a profile: the common keys and the state of
+ * the provider's parse op, kept until main ends (a request may be reused
+ * after its section is gone). */
+#define MAX_PARSED 64
+static struct {
+	struct provider_common *common;
+	void *state;
+} parsed[MAX_PARSED];
+static size_t nparsed;
+static char parse_err[512];
+
 static struct provider_req mkreq(const struct cfg_section *p,
 				 const struct cred *src)
 {
+	struct provider_common *pc = calloc(1, sizeof(*pc));
+	struct diag d = {.file = "test"};
+	void *state = NULL;
+
+	if (!pc || nparsed == MAX_PARSED)
+		abort();
+	pc->endpoint = (char *)cfg_get(p, "endpoint");
+	pc->ca_file = (char *)cfg_get(p, "ca_file");
+	pc->has_source = cfg_get(p, "source") != NULL;
+	parse_err[0] = 0;
+	if (provider_vault.parse(p, &d, &state) < 0)
+		snprintf(parse_err, sizeof(parse_err), "%s",
+			 d.n ? d.msgs[0] : "parse failed");
+	diag_free(&d);
+	parsed[nparsed].common = pc;
+	parsed[nparsed++].state = state;
 	struct provider_req req = {
 	    .profile_name = p->name,
-	    .profile = p,
+	    .common = pc,
+	    .state = state,
 	    .source = src,
 	    .timeout_ms = 15000,
 	};
 	return req;
 }
 
+static void parsed_free(void)
+{
+	for (size_t i = 0; i < nparsed; i++) {
+		provider_vault.free_state(parsed[i].state);
+		free(parsed[i].common);
+	}
+	nparsed = 0;
+}
+
 static int fetch(const struct cfg_section *p, const struct cred *src,
-		 struct cred **out, struct perr *e)
+		 struct cred **out, struct error *e)
 {
 	struct provider_req req = mkreq(p, src);
 
 	*out = NULL;
 	memset(e, 0, sizeof(*e));
+	if (!req.state)
+		return error_set(e, EINVAL, "%s", parse_err);
 	return provider_vault.fetch(&req, out, e);
 }
 
@@ -176,7 +215,7 @@ static int emu_post(const char *path, const char *token, const char *body)
 	char url[1024], th[512], nsh[256];
 	const char *hdrs[4] = {nsh, NULL, NULL, NULL};
 	struct http_resp resp;
-	struct perr e;
+	struct error e;
 
 	snprintf(url, sizeof(url), "%s%s", env("VAULT_ADDR"), path);
 	snprintf(nsh, sizeof(nsh), "X-Vault-Namespace: %s", env("NS"));
@@ -219,7 +258,7 @@ static void test_database(void)
 	    env("NS"), "path", "database/creds/readonly", NULL);
 	struct provider_req req = mkreq(p, NULL);
 	struct cred *c, *c2, *n = NULL;
-	struct perr e;
+	struct error e;
 	char user[128] = "", out[1024];
 	int logins0 = log_count("POST /v1/auth/approle/login ns=team-a -> 200");
 	int r = fetch(p, NULL, &c, &e);
@@ -312,7 +351,7 @@ static void test_kv(void)
 	    "mount", "secret", "kv_version", "2", "path", "app/config",
 	    "fields", "login=user password", "refresh_interval", "45s", NULL);
 	struct cred *c;
-	struct perr e;
+	struct error e;
 	time_t now = time(NULL);
 	int r = fetch(p, NULL, &c, &e);
 
@@ -398,7 +437,7 @@ static void test_pki(void)
 		    "common_name", "svc.credfs.test", "alt_names",
 		    "alt.credfs.test", "ttl", "2h", NULL);
 	struct cred *c;
-	struct perr e;
+	struct error e;
 	char path[3][1024], cmd[8192], out[2048];
 	int r = fetch(p, NULL, &c, &e);
 	time_t now = time(NULL);
@@ -454,7 +493,7 @@ static void test_failures(void)
 {
 	struct cfg_section *p;
 	struct cred *c;
-	struct perr e;
+	struct error e;
 	int r;
 
 	p = section("badsid", "provider", "vault", "address", env("VAULT_ADDR"),
@@ -531,7 +570,7 @@ static void test_failures(void)
 	tap_ok(emu_post("/emu/seal", NULL, NULL) == 204, "sealed again");
 	{
 		struct provider_req rq = mkreq(p, NULL);
-		struct perr e2 = {0};
+		struct error e2 = {0};
 		r = provider_vault.revoke(&rq, c, &e2);
 		tap_ok(r == -EAGAIN &&
 			   !strcmp(e2.msg, "vault: sys/leases/revoke "
@@ -562,7 +601,7 @@ static void test_jwt_and_aws(void)
 		    "auth", "jwt", "role", "credfs", "source", "oidc",
 		    "namespace", env("NS"), "path", "aws/creds/deploy", NULL);
 	struct cred *src = cred_new(), *bad = cred_new(), *c;
-	struct perr e;
+	struct error e;
 	int r;
 
 	if (!src || !bad || cred_set(src, "id_token", env("JWT")) < 0 ||
@@ -625,6 +664,29 @@ static void test_config(void)
 	if (r == 0)
 		vault_cfg_free(&vc);
 	section_free(p);
+
+	/* the provider's parse op reports at the line of the key at fault */
+	p = section("c4", "provider", "vault", "address", "https://v:8200/",
+		    "token_file", "/x", "path", "../sys/raw", NULL);
+	struct diag d = {.file = "test"};
+	void *state = NULL;
+	r = provider_vault.parse(p, &d, &state);
+	tap_ok(r == -EINVAL && !state && d.n == 1 &&
+		   d.lines[0] == cfg_line(p, "path") &&
+		   strstr(d.msgs[0], "is not a Vault API path"),
+	       "parse reports a bad path at its line %d: %s",
+	       cfg_line(p, "path"), d.n ? d.msgs[0] : "(nothing)");
+	diag_free(&d);
+	section_free(p);
+	p = section("c5", "provider", "vault", "address", "https://v:8200/",
+		    "auth", "ldap", "path", "x", NULL);
+	d = (struct diag){.file = "test"};
+	r = provider_vault.parse(p, &d, &state);
+	tap_ok(r == -EINVAL && d.n == 1 && d.lines[0] == cfg_line(p, "auth"),
+	       "parse reports a bad auth at its line %d: %s",
+	       cfg_line(p, "auth"), d.n ? d.msgs[0] : "(nothing)");
+	diag_free(&d);
+	section_free(p);
 }
 
 /* The client token: renewed with renew-self when a third of its TTL is
@@ -640,7 +702,7 @@ static void test_token_renewal(void)
 	static const char renew[] =
 	    "POST /v1/auth/token/renew-self ns=- -> 200";
 	struct cred *c;
-	struct perr e;
+	struct error e;
 	int r;
 
 	r = fetch(p, NULL, &c, &e);
@@ -678,5 +740,6 @@ int main(void)
 	test_jwt_and_aws();
 	test_token_renewal();
 	vault_forget_tokens();
+	parsed_free();
 	return tap_done();
 }
