@@ -424,6 +424,12 @@ static int perform_once(const struct http_req *req, struct curl_slist *hdrs,
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	} else {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+		/* PUT, PATCH, DELETE: the body goes too. */
+		if (req->body) {
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
+					 (long)req->body_len);
+		}
 	}
 	/* WARNING: never CURLOPT_VERBOSE without on_debug: curl's own trace
 	 * prints Authorization and bodies. */

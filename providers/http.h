@@ -17,7 +17,7 @@ struct error;
 struct http_resp;
 
 struct http_req {
-	const char *method; /* "GET" or "POST" */
+	const char *method; /* "GET", "POST", or another verb (body sent) */
 	const char *url;
 	/* "Name: value" lines, NULL-ended.  May hold secrets: the copies
 	 * libcurl makes are wiped before they are freed. */
