@@ -8,7 +8,7 @@ extern const struct provider_ops provider_gcp_service_account;
 extern const struct provider_ops provider_gcp_impersonate;
 extern const struct provider_ops provider_gcp_external_account;
 extern const struct provider_ops provider_gcp_authorized_user;
-extern const struct provider_ops provider_oauth2;
+extern const struct provider_ops provider_oauth2, provider_oidc_issuer;
 
 const struct provider_ops *const providers_all[] = {
     &provider_aws_static,	 &provider_exec,
@@ -19,6 +19,7 @@ const struct provider_ops *const providers_all[] = {
     &provider_gcp_external_account,
     &provider_gcp_authorized_user,
     &provider_oauth2,
+    &provider_oidc_issuer,
     NULL,
 };
 

@@ -11,6 +11,7 @@
  *                           prints {"r":..,"msg":..,"exp":..,"fields":{}}
  *   device NAME k=v...      RFC 8628: prints {"user_code",...} then
  *                           polls; prints the fetch result
+ *   oidc jwks|discovery|rotate NAME k=v...   the oidc-issuer functions
  *   hammer ENTRY N          N store_puts of refresh_token=rt-I, printing
  *                           "I" after each returns
  */
@@ -31,6 +32,7 @@
 #include "crypto/sealed.h"
 #include "crypto/store.h"
 #include "providers/oauth2/oauth2.h"
+#include "providers/oauth2/oidc_issuer.h"
 #include "providers/registry.h"
 
 static struct cfg_section *section(const char *name, const char *prefix,
@@ -53,7 +55,7 @@ static struct cfg_section *section(const char *name, const char *prefix,
 			if (strncmp(k, prefix, pl) != 0)
 				continue;
 			k += pl;
-		} else if (strchr(k, '.') && strchr(k, '.') < eq) {
+		} else if (!strncmp(k, "s.", 2)) {
 			continue;
 		}
 		s->kv[s->nkv].key = strndup(k, (size_t)(eq - k));
@@ -217,6 +219,23 @@ int main(int argc, char **argv)
 		} while (r == -EAGAIN);
 		print_result(r, &e, c);
 		oauth2_device_free(&d);
+		return r < 0;
+	}
+	if (!strcmp(cmd, "oidc") && argc >= 5) {
+		struct cfg_section *p =
+		    section(argv[4], NULL, argc - 5, argv + 5);
+		char *json = NULL;
+		if (!strcmp(argv[3], "jwks"))
+			r = oidc_issuer_jwks(st, argv[4], p, &json, &e);
+		else if (!strcmp(argv[3], "discovery"))
+			r = oidc_issuer_discovery(argv[4], p, &json, &e);
+		else
+			r = oidc_issuer_rotate(st, argv[4], p, &e);
+		if (r < 0)
+			fprintf(stderr, "%s\n", e.msg);
+		else if (json)
+			printf("%s\n", json);
+		free(json);
 		return r < 0;
 	}
 	fprintf(stderr, "provider-tool: bad command\n");
