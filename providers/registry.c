@@ -9,6 +9,8 @@ extern const struct provider_ops provider_gcp_impersonate;
 extern const struct provider_ops provider_gcp_external_account;
 extern const struct provider_ops provider_gcp_authorized_user;
 extern const struct provider_ops provider_oauth2, provider_oidc_issuer;
+extern const struct provider_ops provider_azure_client,
+    provider_azure_managed_identity, provider_azure_keyvault;
 
 const struct provider_ops *const providers_all[] = {
     &provider_aws_static,	 &provider_exec,
@@ -20,6 +22,9 @@ const struct provider_ops *const providers_all[] = {
     &provider_gcp_authorized_user,
     &provider_oauth2,
     &provider_oidc_issuer,
+    &provider_azure_client,
+    &provider_azure_managed_identity,
+    &provider_azure_keyvault,
     NULL,
 };
 
