@@ -131,8 +131,8 @@ class Tool:
         p = self.run("get", entry, field)
         return p.stdout.strip() if p.returncode == 0 else None
 
-    def fetch(self, name, **kv):
-        p = self.run("fetch", name, *["%s=%s" % i for i in kv.items()])
+    def fetch(self, profile_name, **kv):
+        p = self.run("fetch", profile_name, *["%s=%s" % i for i in kv.items()])
         try:
             return json.loads(p.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
