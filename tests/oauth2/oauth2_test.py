@@ -169,9 +169,14 @@ try:
 
     p = tool.popen("device", "dev2", *dev)
     first = json.loads(p.stdout.readline())
+    hook("/test/slowdown?n=1")
+    time.sleep(first["interval"] + 1.5)  # the first poll got slow_down
     hook("/test/approve?deny=1&user_code=" + first["user_code"])
     out, err = p.communicate(timeout=60)
     res = json.loads(out.strip().splitlines()[-1])
+    T.ok("poll 1: -11" in err and "slow_down" in err and
+         "(interval %d)" % (first["interval"] + 5) in err,
+         "device: slow_down adds 5 s to the polling interval")
     T.ok(res["r"] == -errno.EACCES and "access_denied" in res["msg"],
          "device: denied by the user: %s" % res["msg"])
 
@@ -243,6 +248,23 @@ try:
     T.ok(bad == 0, "kill -9 during store writes (8 times): the entry always "
          "holds the last or the next refresh token")
 
+    # A refresh token the server no longer honours (here: a consumed one,
+    # which also revokes the grant): invalid_grant, and the store keeps
+    # what it had.
+    tool.put("cl-stale", client_id="device", client_secret=SECRET,
+             refresh_token=rt0)
+    res = tool.fetch("rt", **dict(dict(a.split("=", 1) for a in refresh),
+                                  secret="cl-stale"))
+    T.ok(res["r"] == -errno.EKEYREJECTED and "invalid_grant" in res["msg"]
+         and rt0 not in res["msg"] and
+         tool.get("cl-stale", "refresh_token") == rt0,
+         "a consumed refresh token: invalid_grant, store unchanged: %s"
+         % res["msg"])
+    tool.put("cl-none", client_id="device", client_secret=SECRET)
+    res = tool.fetch("rt", **dict(dict(a.split("=", 1) for a in refresh),
+                                  secret="cl-none"))
+    T.ok(res["r"] == -errno.ENOKEY and "credfs login rt" in res["msg"],
+         "no refresh token yet: says to run credfs login: %s" % res["msg"])
 finally:
     proc.kill()
     proc.wait()

@@ -12,6 +12,8 @@
 // reach (127.0.0.1 only, like the rest):
 //   POST /test/approve?user_code=X[&deny=1]  completes a device code as
 //        account "alice" (what the user's consent would do), or denies it
+//   POST /test/slowdown?n=N   answers the next N device_code polls with
+//        slow_down
 //   POST /test/delay?ms=N     holds the next token request N ms before
 //        the provider sees it, and drops it if the client went away
 //        meanwhile (a client killed before its request took effect)
@@ -34,6 +36,7 @@ const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const sha = (s) => crypto.createHash('sha256').update(s).digest('hex');
 const issued = new Map(); // sha256(refresh token) -> value
 let delayMs = 0;
+let slowDown = 0;
 
 const server = http.createServer();
 server.listen(cfg.port || 0, '127.0.0.1', () => {
@@ -95,6 +98,10 @@ server.listen(cfg.port || 0, '127.0.0.1', () => {
         await code.save();
         return json(200, { ok: true });
       }
+      if (url.pathname === '/test/slowdown') {
+        slowDown = Number(url.searchParams.get('n'));
+        return json(200, { ok: true });
+      }
       if (url.pathname === '/test/delay') {
         delayMs = Number(url.searchParams.get('ms'));
         return json(200, { ok: true });
@@ -117,6 +124,12 @@ server.listen(cfg.port || 0, '127.0.0.1', () => {
           client_assertion: !!form.get('client_assertion'),
           refresh_token_sha256: form.get('refresh_token') ? sha(form.get('refresh_token')) : null,
         });
+        // oidc-provider never asks a device client to slow down; the
+        // test makes it (RFC 8628 3.5).
+        if (slowDown > 0 && form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:device_code') {
+          slowDown -= 1;
+          return json(400, { error: 'slow_down', error_description: 'polling too fast' });
+        }
         if (delayMs) {
           const ms = delayMs;
           delayMs = 0;
