@@ -8,7 +8,8 @@ extern const struct provider_ops provider_gcp_service_account;
 extern const struct provider_ops provider_gcp_impersonate;
 extern const struct provider_ops provider_gcp_external_account;
 extern const struct provider_ops provider_gcp_authorized_user;
-extern const struct provider_ops provider_oauth2, provider_oidc_issuer;
+extern const struct provider_ops provider_oauth2, provider_oidc_issuer,
+    provider_github_actions, provider_token_env;
 extern const struct provider_ops provider_azure_client,
     provider_azure_managed_identity, provider_azure_keyvault;
 
@@ -22,6 +23,8 @@ const struct provider_ops *const providers_all[] = {
     &provider_gcp_authorized_user,
     &provider_oauth2,
     &provider_oidc_issuer,
+    &provider_github_actions,
+    &provider_token_env,
     &provider_azure_client,
     &provider_azure_managed_identity,
     &provider_azure_keyvault,

@@ -59,6 +59,8 @@ static void error_of(const cJSON *j, char *code, size_t clen, char *msg,
 	    cJSON_GetObjectItemCaseSensitive(j, "error_description");
 
 	code[0] = msg[0] = 0;
+	if (!c) /* GitHub: {"message": ...} */
+		m = cJSON_GetObjectItemCaseSensitive(j, "message");
 	if (cJSON_IsObject(c)) { /* Azure REST: {"error":{"code","message"}} */
 		m = cJSON_GetObjectItemCaseSensitive(c, "message");
 		c = cJSON_GetObjectItemCaseSensitive(c, "code");
@@ -143,6 +145,8 @@ static int call(const char *what, struct http_req *req, cJSON **out, char *code,
 		if (cbuf[0])
 			perr_set(e, "%s: HTTP %ld %s%s%s", what, resp.status,
 				 cbuf, msg[0] ? ": " : "", msg);
+		else if (msg[0])
+			perr_set(e, "%s: HTTP %ld: %s", what, resp.status, msg);
 		else
 			perr_set(e, "%s: HTTP %ld with %s", what, resp.status,
 				 j ? "no OAuth error in the body"
