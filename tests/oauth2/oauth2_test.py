@@ -64,8 +64,30 @@ clients = [
      "token_endpoint_auth_method": "client_secret_basic",
      "scope": "openid offline_access api:read"},
 ]
-proc, port = op.start_node("oidc_provider.js",
-                           {"clients": clients, "log": log}, tmp)
+JB = ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
+clients += [
+    {"client_id": "bearer", "client_secret": SECRET, "grant_types": JB,
+     "redirect_uris": [], "response_types": [], "scope": "api:read",
+     "token_endpoint_auth_method": "client_secret_basic"},
+    {"client_id": "keybearer", "jwks": {"keys": [jwk]}, "grant_types": JB,
+     "redirect_uris": [], "response_types": [], "scope": "api:read",
+     "token_endpoint_auth_method": "private_key_jwt",
+     "token_endpoint_auth_signing_alg": "ES256"},
+]
+# The assertions the jwt-bearer grant trusts: an oidc-issuer profile's
+# (its JWKS from credfs) and the keybearer client's own key.
+FED_ISS = "https://credfs.test/wl"
+fed = {"s.provider": "oidc-issuer", "s.issuer": FED_ISS, "s.key": "oidc-wl",
+       "s.subject": "workload-7"}
+jb_jwks = os.path.join(tmp, "jb_jwks.json")
+p = tool.run("oidc", "jwks", "wl", "provider=oidc-issuer",
+             "issuer=" + FED_ISS, "audience=x", "key=oidc-wl", check=True)
+with open(jb_jwks, "w") as f:
+    json.dump({"keys": json.loads(p.stdout)["keys"] + [jwk]}, f)
+proc, port = op.start_node("oidc_provider.js", {
+    "clients": clients, "log": log,
+    "jwt_bearer": {"jwks_file": jb_jwks,
+                   "issuers": [FED_ISS, "keybearer"]}}, tmp)
 ISS = "http://127.0.0.1:%d" % port
 
 
@@ -141,6 +163,31 @@ try:
     T.ok(res["r"] == -errno.EKEYREJECTED and "invalid_client" in res["msg"],
          "private_key_jwt with a key the server does not know: %s"
          % res["msg"])
+
+    # jwt-bearer (RFC 7523 2.1) with the assertion of a source profile
+    # (an oidc-issuer whose aud is this token endpoint).
+    tool.put("cl-bearer", client_id="bearer", client_secret=SECRET)
+    jb = dict(provider="oauth2", issuer=ISS, secret="cl-bearer",
+              grant="jwt-bearer", scope="api:read",
+              **dict(fed, **{"s.audience": ISS + "/token"}))
+    res = tool.fetch("jb", **jb)
+    L = last_log()
+    T.ok(good(res, "api:read") and L.get("jwt_bearer_sub") == "workload-7",
+         "jwt-bearer grant with the source profile's token: %s" % res["msg"])
+    res = tool.fetch("jb", **dict(jb, **{"s.audience": "elsewhere"}))
+    T.ok(res["r"] == -errno.EKEYREJECTED and "invalid_grant" in res["msg"]
+         and not res["fields"],
+         "jwt-bearer, an assertion for another audience: %s" % res["msg"])
+    # ... and a self-signed assertion (iss = client_id) with the client's
+    # private_key_jwt key.
+    tool.put("cl-keybearer", client_id="keybearer", private_key=pem, kid="k1")
+    res = tool.fetch("jb2", provider="oauth2", issuer=ISS,
+                     secret="cl-keybearer", grant="jwt-bearer",
+                     client_auth="private_key_jwt", subject="svc-a")
+    L = last_log()
+    T.ok(res["r"] == 0 and L.get("jwt_bearer_sub") == "svc-a" and
+         L.get("jwt_bearer_iss") == "keybearer",
+         "jwt-bearer grant with a self-signed assertion: %s" % res["msg"])
 
     # Device authorization grant, approved by the test as the user.
     dev = ["provider=oauth2", "issuer=" + ISS, "secret=cl-dev",

@@ -5,7 +5,13 @@
 //
 // usage: CREDFS_NODE_MODULES=DIR node oidc_provider.js CONFIG.json
 // CONFIG: {"port": 0, "clients": [oidc-provider client metadata...],
-//          "log": "FILE"}
+//          "log": "FILE", "jwt_bearer": {"jwks_file", "issuers": [...]}}
+//
+// With jwt_bearer, the RFC 7523 grant (oidc-provider has none built in)
+// is registered: the assertion must be a JWS (RS256/ES256) by a key of
+// the JWKS file (re-read each time) with iss in issuers, aud = the token
+// endpoint, sub, and exp in the future; it yields a client-credentials
+// access token for the authenticated client.
 //
 // Besides the provider's own endpoints (discovery, /token, /device/auth,
 // /token/introspection, /jwks) it serves test hooks nothing else may
@@ -28,7 +34,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 // ESM ignores NODE_PATH: the package is loaded from CREDFS_NODE_MODULES.
-const { default: Provider } = await import(pathToFileURL(
+const { default: Provider, errors } = await import(pathToFileURL(
   path.join(process.env.CREDFS_NODE_MODULES, 'oidc-provider', 'lib', 'index.js'),
 ).href);
 
@@ -65,8 +71,48 @@ server.listen(cfg.port || 0, '127.0.0.1', () => {
     const rt = ctx.body && ctx.body.refresh_token;
     if (rt) issued.set(sha(rt), rt);
   });
-  const cb = provider.callback();
   const log = (o) => { if (cfg.log) fs.appendFileSync(cfg.log, JSON.stringify(o) + '\n'); };
+  if (cfg.jwt_bearer) {
+    const b64d = (x) => Buffer.from(x, 'base64url');
+    provider.registerGrantType('urn:ietf:params:oauth:grant-type:jwt-bearer', async (ctx, next) => {
+      const parts = String(ctx.oidc.params.assertion || '').split('.');
+      let header;
+      let claims;
+      try {
+        header = JSON.parse(b64d(parts[0]));
+        claims = JSON.parse(b64d(parts[1]));
+      } catch (e) {
+        throw new errors.InvalidGrant('assertion is not a JWT');
+      }
+      const jwks = JSON.parse(fs.readFileSync(cfg.jwt_bearer.jwks_file, 'utf8'));
+      const jwk = jwks.keys.find((k) => k.kid === header.kid);
+      if (!jwk || !['RS256', 'ES256'].includes(header.alg)) {
+        throw new errors.InvalidGrant('assertion signed by an unknown key');
+      }
+      const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
+      const ok = crypto.verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`),
+        header.alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key, b64d(parts[2]));
+      if (!ok) throw new errors.InvalidGrant('assertion signature invalid');
+      if (!cfg.jwt_bearer.issuers.includes(claims.iss)) {
+        throw new errors.InvalidGrant('assertion issuer not trusted');
+      }
+      const auds = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+      if (!auds.includes(`${issuer}/token`)) throw new errors.InvalidGrant('assertion audience mismatch');
+      if (!claims.sub) throw new errors.InvalidGrant('assertion has no sub');
+      if (!(claims.exp > Date.now() / 1000)) throw new errors.InvalidGrant('assertion expired');
+      const token = new provider.ClientCredentials({
+        client: ctx.oidc.client,
+        scope: ctx.oidc.params.scope || undefined,
+      });
+      const value = await token.save();
+      log({ jwt_bearer_sub: claims.sub, jwt_bearer_iss: claims.iss });
+      ctx.body = {
+        access_token: value, expires_in: token.expiration, token_type: 'Bearer', scope: token.scope,
+      };
+      await next();
+    }, ['assertion', 'scope']);
+  }
+  const cb = provider.callback();
 
   server.on('request', async (req, res) => {
     const url = new URL(req.url, issuer);
