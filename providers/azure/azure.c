@@ -81,6 +81,7 @@ static bool url_safe(const char *s, size_t max)
 
 struct az_client_cfg {
 	const char *tenant, *client_id, *scope, *secret, *authority, *endpoint;
+	const char *bad; /* the key a parse error is about */
 };
 
 static int az_client_parse(const struct cfg_section *p, struct az_client_cfg *c,
@@ -96,6 +97,7 @@ static int az_client_parse(const struct cfg_section *p, struct az_client_cfg *c,
 	if (!c->authority)
 		c->authority = AZ_AUTHORITY;
 	if (!url_safe(c->tenant, 128)) {
+		c->bad = "tenant";
 		perr_set(e, "tenant: a tenant id or domain");
 		return -EINVAL;
 	}
@@ -300,7 +302,8 @@ static int az_client_validate(const struct cfg_section *s, void *diag)
 	struct perr e = {{0}};
 
 	if (az_client_parse(s, &c, &e) < 0)
-		cfg_error(diag, s->line, "%s", e.msg);
+		cfg_error(diag, c.bad ? cfg_line(s, c.bad) : s->line, "%s",
+			  e.msg);
 	return 0;
 }
 
@@ -385,6 +388,7 @@ const struct provider_ops provider_azure_managed_identity = {
 struct az_kv_cfg {
 	const char *vault, *name, *version;
 	int lifetime;
+	const char *bad; /* the key a parse error is about */
 };
 
 static int az_kv_parse(const struct cfg_section *p, struct az_kv_cfg *c,
@@ -398,17 +402,20 @@ static int az_kv_parse(const struct cfg_section *p, struct az_kv_cfg *c,
 	c->version = cfg_get(p, "version");
 	c->lifetime = 3600;
 	if (!c->vault || strncmp(c->vault, "http", 4) != 0) {
+		c->bad = "vault";
 		perr_set(e, "vault: the vault URL, "
 			    "https://NAME.vault.azure.net");
 		return -EINVAL;
 	}
 	if (!url_safe(c->name, 127) ||
 	    (c->version && !url_safe(c->version, 64))) {
+		c->bad = url_safe(c->name, 127) ? "version" : "name";
 		perr_set(e, "name, version: letters, digits and '-'");
 		return -EINVAL;
 	}
 	if (lt &&
 	    (util_duration_parse(lt, &c->lifetime) < 0 || c->lifetime < 60)) {
+		c->bad = "lifetime";
 		perr_set(e, "lifetime: a duration of at least 1m");
 		return -EINVAL;
 	}
@@ -503,7 +510,8 @@ static int az_kv_validate(const struct cfg_section *s, void *diag)
 	struct perr e = {{0}};
 
 	if (az_kv_parse(s, &c, &e) < 0)
-		cfg_error(diag, s->line, "%s", e.msg);
+		cfg_error(diag, c.bad ? cfg_line(s, c.bad) : s->line, "%s",
+			  e.msg);
 	return 0;
 }
 

@@ -42,6 +42,7 @@ struct oauth2_cfg {
 	enum grant grant;
 	enum oauth_auth auth;
 	bool auth_set;
+	const char *bad; /* the key a parse error is about */
 	const char *token_url, *issuer, *device_url; /* borrowed */
 	const char *client_id, *secret, *scope, *audience, *resource, *subject;
 };
@@ -99,12 +100,14 @@ static int oauth2_parse(const struct cfg_section *p, int timeout_ms,
 	c->resource = cfg_get(p, "resource");
 	c->subject = cfg_get(p, "subject");
 	if (parse_grant(cfg_get(p, "grant"), &c->grant) < 0) {
+		c->bad = "grant";
 		perr_set(e, "grant: client_credentials, refresh_token or "
 			    "jwt-bearer");
 		return -EINVAL;
 	}
 	if (a) {
 		if (parse_auth(a, &c->auth) < 0) {
+			c->bad = "client_auth";
 			perr_set(e, "client_auth: basic, post, "
 				    "private_key_jwt or none");
 			return -EINVAL;
@@ -587,7 +590,8 @@ static int oauth2_validate(const struct cfg_section *s, void *diag)
 	struct perr e = {{0}};
 
 	if (oauth2_parse(s, 0, &c, &e) < 0)
-		cfg_error(diag, s->line, "%s", e.msg);
+		cfg_error(diag, c.bad ? cfg_line(s, c.bad) : s->line, "%s",
+			  e.msg);
 	else if ((c.grant == G_REFRESH_TOKEN ||
 		  (c.auth_set && c.auth != OAUTH_AUTH_NONE)) &&
 		 !c.secret)

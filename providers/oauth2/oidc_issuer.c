@@ -32,6 +32,7 @@ struct issuer_cfg {
 	int lifetime;
 	enum jwt_alg alg;
 	char entry[160];
+	const char *bad; /* the key a parse error is about */
 };
 
 static int issuer_parse(const char *name, const struct cfg_section *p,
@@ -53,23 +54,27 @@ static int issuer_parse(const char *name, const struct cfg_section *p,
 	}
 	if (strncmp(c->issuer, "https://", 8) != 0 &&
 	    strncmp(c->issuer, "http://", 7) != 0) {
+		c->bad = "issuer";
 		perr_set(e, "issuer: an https:// URL");
 		return -EINVAL;
 	}
 	if (lt && (util_duration_parse(lt, &c->lifetime) < 0 ||
 		   c->lifetime < 60 || c->lifetime > 86400)) {
+		c->bad = "lifetime";
 		perr_set(e, "lifetime: a duration from 1m to 24h");
 		return -EINVAL;
 	}
 	if (alg && !strcmp(alg, "RS256"))
 		c->alg = JWT_RS256;
 	else if (alg && strcmp(alg, "ES256") != 0) {
+		c->bad = "alg";
 		perr_set(e, "alg: ES256 or RS256");
 		return -EINVAL;
 	}
 	snprintf(c->entry, sizeof(c->entry), "%s%s", key ? "" : "oidc-",
 		 key ? key : name);
 	if (!store_name_valid(c->entry)) {
+		c->bad = "key";
 		perr_set(e, "key: not a valid store entry name");
 		return -EINVAL;
 	}
@@ -528,7 +533,8 @@ static int issuer_validate(const struct cfg_section *s, void *diag)
 	struct perr e = {{0}};
 
 	if (issuer_parse(s->name, s, &c, &e) < 0)
-		cfg_error(diag, s->line, "%s", e.msg);
+		cfg_error(diag, c.bad ? cfg_line(s, c.bad) : s->line, "%s",
+			  e.msg);
 	return 0;
 }
 

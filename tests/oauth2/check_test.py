@@ -97,5 +97,11 @@ if rc:
     T.note(out)
 for text, want in BAD:
     rc, out = check(text)
-    T.ok(rc != 0 and want in out, "refused: %s" % out.strip())
+    # The line of the offending key when there is one.
+    key = want.split(":")[0].split(",")[0]
+    line = [i + 1 for i, ln in enumerate(text.splitlines())
+            if ln.startswith(key + " =")]
+    at = ".conf:%d: " % line[-1] if line else ".conf:"
+    T.ok(rc != 0 and want in out and at in out,
+         "refused: %s" % out.strip())
 T.done()
