@@ -116,7 +116,7 @@ static int code_errno(long status, const char *code)
 
 /* Performs req and parses the JSON answer; see oauth_post. */
 static int call(const char *what, struct http_req *req, cJSON **out, char *code,
-		size_t codelen, struct perr *e)
+		size_t codelen, struct error *e)
 {
 	struct http_resp resp = {0};
 	cJSON *j = NULL;
@@ -127,9 +127,7 @@ static int call(const char *what, struct http_req *req, cJSON **out, char *code,
 	if (code && codelen)
 		code[0] = 0;
 	if ((r = http_check_url(req->url, e)) < 0) {
-		char inner[sizeof(e->msg)];
-		snprintf(inner, sizeof(inner), "%s", e->msg);
-		perr_set(e, "%s: %s", what, inner);
+		error_prefix(e, "%s", what);
 		return r;
 	}
 	req->what = what;
@@ -143,20 +141,23 @@ static int call(const char *what, struct http_req *req, cJSON **out, char *code,
 		if (code && codelen)
 			snprintf(code, codelen, "%s", cbuf);
 		if (cbuf[0])
-			perr_set(e, "%s: HTTP %ld %s%s%s", what, resp.status,
-				 cbuf, msg[0] ? ": " : "", msg);
+			error_setk(e, -r, ERROR_PROVIDER, "%s: HTTP %ld %s%s%s",
+				   what, resp.status, cbuf, msg[0] ? ": " : "",
+				   msg);
 		else if (msg[0])
-			perr_set(e, "%s: HTTP %ld: %s", what, resp.status, msg);
+			error_setk(e, -r, ERROR_PROVIDER, "%s: HTTP %ld: %s",
+				   what, resp.status, msg);
 		else
-			perr_set(e, "%s: HTTP %ld with %s", what, resp.status,
-				 j ? "no OAuth error in the body"
-				   : "a body that is not JSON");
+			error_setk(e, -r, ERROR_PROVIDER,
+				   "%s: HTTP %ld with %s", what, resp.status,
+				   j ? "no OAuth error in the body"
+				     : "a body that is not JSON");
 		goto out;
 	}
 	if (!cJSON_IsObject(j)) {
-		perr_set(e,
-			 "%s: HTTP %ld with a body that is not a JSON object",
-			 what, resp.status);
+		error_set(e, EBADMSG,
+			  "%s: HTTP %ld with a body that is not a JSON object",
+			  what, resp.status);
 		r = -EBADMSG;
 		goto out;
 	}
@@ -195,7 +196,7 @@ out:
 
 int oauth_post(const char *what, const char *url, const struct oauth_conn *conn,
 	       const struct oauth_client *cl, const struct secbuf *form,
-	       cJSON **out, char *code, size_t codelen, struct perr *e)
+	       cJSON **out, char *code, size_t codelen, struct error *e)
 {
 	struct secbuf body = {0}, auth = {0};
 	char *assertion = NULL;
@@ -262,7 +263,7 @@ out:
 }
 
 int oauth_get(const char *what, const char *url, const struct oauth_conn *conn,
-	      const char *const *headers, cJSON **out, struct perr *e)
+	      const char *const *headers, cJSON **out, struct error *e)
 {
 	const char *h[8];
 	size_t nh = 0;
@@ -282,7 +283,7 @@ int oauth_get(const char *what, const char *url, const struct oauth_conn *conn,
 }
 
 int oauth_json_str(const char *what, const cJSON *j, const char *name,
-		   bool optional, bool spaces, const char **v, struct perr *e)
+		   bool optional, bool spaces, const char **v, struct error *e)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, name);
 	size_t n;
@@ -291,23 +292,26 @@ int oauth_json_str(const char *what, const cJSON *j, const char *name,
 	if (!m || cJSON_IsNull(m)) {
 		if (optional)
 			return 0;
-		perr_set(e, "%s: the answer has no %s", what, name);
+		error_set(e, EPROTO, "%s: the answer has no %s", what, name);
 		return -EPROTO;
 	}
 	if (!cJSON_IsString(m) || !*m->valuestring) {
-		perr_set(e, "%s: %s is not a non-empty string", what, name);
+		error_set(e, EPROTO, "%s: %s is not a non-empty string", what,
+			  name);
 		return -EPROTO;
 	}
 	n = strlen(m->valuestring);
 	if (n > OAUTH_MAX_TOKEN) {
-		perr_set(e, "%s: %s is too long (%zu bytes)", what, name, n);
+		error_set(e, EPROTO, "%s: %s is too long (%zu bytes)", what,
+			  name, n);
 		return -EPROTO;
 	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)m->valuestring[i];
 		if (ch < 0x20 || ch > 0x7e || (ch == ' ' && !spaces)) {
-			perr_set(e, "%s: %s holds a character a token cannot",
-				 what, name);
+			error_set(e, EPROTO,
+				  "%s: %s holds a character a token cannot",
+				  what, name);
 			return -EPROTO;
 		}
 	}
@@ -333,7 +337,7 @@ static time_t jwt_exp_of(const char *tok)
 }
 
 int oauth_token_response(const char *what, const cJSON *j, struct cred *c,
-			 const char **refresh, struct perr *e)
+			 const char **refresh, struct error *e)
 {
 	static const struct {
 		const char *name;
@@ -370,16 +374,16 @@ int oauth_token_response(const char *what, const cJSON *j, struct cred *c,
 				d = -1;
 		}
 		if (!(d >= 1 && d <= 366 * 86400.0)) {
-			perr_set(e, "%s: expires_in is not 1 s .. 1 year",
-				 what);
+			error_set(e, EPROTO,
+				  "%s: expires_in is not 1 s .. 1 year", what);
 			return -EPROTO;
 		}
 		exp = now + (time_t)d;
 	} else if (!(exp = jwt_exp_of(cred_get(c, "access_token")))) {
-		perr_set(e,
-			 "%s: the answer has no expires_in and the access "
-			 "token is not a JWT with exp",
-			 what);
+		error_set(e, EPROTO,
+			  "%s: the answer has no expires_in and the access "
+			  "token is not a JWT with exp",
+			  what);
 		return -EPROTO;
 	}
 	cred_set_expiration(c, exp);
@@ -388,7 +392,7 @@ int oauth_token_response(const char *what, const cJSON *j, struct cred *c,
 }
 
 static int dup_endpoint(const char *what, const cJSON *j, const char *name,
-			bool optional, char **out, struct perr *e)
+			bool optional, char **out, struct error *e)
 {
 	const char *v;
 	int r;
@@ -399,16 +403,14 @@ static int dup_endpoint(const char *what, const cJSON *j, const char *name,
 	if (!v)
 		return 0;
 	if ((r = http_check_url(v, e)) < 0) {
-		char inner[sizeof(e->msg)];
-		snprintf(inner, sizeof(inner), "%s", e->msg);
-		perr_set(e, "%s: %s: %s", what, name, inner);
+		error_prefix(e, "%s: %s", what, name);
 		return r;
 	}
 	return (*out = strdup(v)) ? 0 : -ENOMEM;
 }
 
 int oauth_discover(const char *issuer, const struct oauth_conn *conn,
-		   char **token_url, char **device_url, struct perr *e)
+		   char **token_url, char **device_url, struct error *e)
 {
 	static const char what[] = "OpenID discovery";
 	size_t n = strlen(issuer);
@@ -424,7 +426,7 @@ int oauth_discover(const char *issuer, const struct oauth_conn *conn,
 		n--;
 	if (snprintf(url, sizeof(url), "%.*s/.well-known/openid-configuration",
 		     (int)n, issuer) >= (int)sizeof(url)) {
-		perr_set(e, "%s: issuer URL too long", what);
+		error_set(e, EINVAL, "%s: issuer URL too long", what);
 		return -EINVAL;
 	}
 	if ((r = oauth_get(what, url, conn, NULL, &j, e)) < 0)
@@ -433,7 +435,8 @@ int oauth_discover(const char *issuer, const struct oauth_conn *conn,
 		goto out;
 	if (strncmp(iss, issuer, n) != 0 ||
 	    (iss[n] && strcmp(iss + n, "/") != 0)) {
-		perr_set(e, "%s: the document names another issuer", what);
+		error_set(e, EPROTO, "%s: the document names another issuer",
+			  what);
 		r = -EPROTO;
 		goto out;
 	}
@@ -453,7 +456,7 @@ out:
 
 int oauth_client_assertion(const struct jwt_key *k, const char *kid,
 			   const char *client_id, const char *aud, char **out,
-			   struct perr *e)
+			   struct error *e)
 {
 	time_t now = time(NULL);
 	char jti[33];

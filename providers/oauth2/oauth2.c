@@ -37,14 +37,13 @@
 
 enum grant { G_CLIENT_CREDENTIALS, G_REFRESH_TOKEN, G_JWT_BEARER };
 
+/* The profile, parsed once at config load (the provider's state). */
 struct oauth2_cfg {
-	struct oauth_conn conn;
 	enum grant grant;
 	enum oauth_auth auth;
 	bool auth_set;
-	const char *bad; /* the key a parse error is about */
-	const char *token_url, *issuer, *device_url; /* borrowed */
-	const char *client_id, *secret, *scope, *audience, *resource, *subject;
+	char *token_url, *issuer, *device_url;
+	char *client_id, *secret, *scope, *audience, *resource, *subject;
 };
 
 static int parse_grant(const char *s, enum grant *g)
@@ -75,68 +74,114 @@ static int parse_auth(const char *s, enum oauth_auth *a)
 	return 0;
 }
 
-static void oauth2_cfg_free(struct oauth2_cfg *c)
+static void oauth2_cfg_free(void *p)
 {
-	free(c->conn.ca_file);
+	struct oauth2_cfg *c = p;
+
+	if (!c)
+		return;
+	free(c->token_url);
+	free(c->issuer);
+	free(c->device_url);
+	free(c->client_id);
+	free(c->secret);
+	free(c->scope);
+	free(c->audience);
+	free(c->resource);
+	free(c->subject);
+	free(c);
 }
 
-/* The one place the profile is read. */
-static int oauth2_parse(const struct cfg_section *p, int timeout_ms,
-			struct oauth2_cfg *c, struct perr *e)
+/* The one place the profile is read: problems go to d at their line. */
+static int oauth2_parse(const struct cfg_section *p, struct diag *d,
+			void **state)
 {
-	const char *ca = cfg_get(p, "ca_file"), *a = cfg_get(p, "client_auth");
+	const char *a = cfg_get(p, "client_auth");
+	struct oauth2_cfg *c;
+	int r = 0;
 
-	memset(c, 0, sizeof(*c));
-	c->conn.timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
-	c->token_url = cfg_get(p, "token_url");
-	if (!c->token_url)
-		c->token_url = cfg_get(p, "endpoint");
-	c->issuer = cfg_get(p, "issuer");
-	c->device_url = cfg_get(p, "device_url");
-	c->client_id = cfg_get(p, "client_id");
-	c->secret = cfg_get(p, "secret");
-	c->scope = cfg_get(p, "scope");
-	c->audience = cfg_get(p, "audience");
-	c->resource = cfg_get(p, "resource");
-	c->subject = cfg_get(p, "subject");
+	if (!(c = calloc(1, sizeof(*c))))
+		return -ENOMEM;
 	if (parse_grant(cfg_get(p, "grant"), &c->grant) < 0) {
-		c->bad = "grant";
-		perr_set(e, "grant: client_credentials, refresh_token or "
-			    "jwt-bearer");
-		return -EINVAL;
+		cfg_error(d, cfg_line(p, "grant"),
+			  "grant: client_credentials, refresh_token or "
+			  "jwt-bearer");
+		r = -EINVAL;
 	}
 	if (a) {
 		if (parse_auth(a, &c->auth) < 0) {
-			c->bad = "client_auth";
-			perr_set(e, "client_auth: basic, post, "
-				    "private_key_jwt or none");
-			return -EINVAL;
+			cfg_error(d, cfg_line(p, "client_auth"),
+				  "client_auth: basic, post, "
+				  "private_key_jwt or none");
+			r = -EINVAL;
 		}
 		c->auth_set = true;
 	}
-	if (!c->token_url && !c->issuer) {
-		perr_set(e, "needs token_url or issuer");
-		return -EINVAL;
+	c->token_url = cfg_strdup(p, "token_url");
+	if (!c->token_url)
+		c->token_url = cfg_strdup(p, "endpoint");
+	c->issuer = cfg_strdup(p, "issuer");
+	c->device_url = cfg_strdup(p, "device_url");
+	c->client_id = cfg_strdup(p, "client_id");
+	c->secret = cfg_strdup(p, "secret");
+	c->scope = cfg_strdup(p, "scope");
+	c->audience = cfg_strdup(p, "audience");
+	c->resource = cfg_strdup(p, "resource");
+	c->subject = cfg_strdup(p, "subject");
+	if (r == 0 && !c->token_url && !c->issuer) {
+		cfg_error(d, p->line, "needs token_url or issuer");
+		r = -EINVAL;
 	}
-	if (ca && *ca && !(c->conn.ca_file = config_expand_path(ca)))
-		return -ENOMEM;
+	if (r == 0 &&
+	    (c->grant == G_REFRESH_TOKEN ||
+	     (c->auth_set && c->auth != OAUTH_AUTH_NONE)) &&
+	    !c->secret) {
+		cfg_error(d, p->line,
+			  "needs secret = STORE_ENTRY for its client "
+			  "credentials or refresh token");
+		r = -EINVAL;
+	}
+	if (r < 0) {
+		oauth2_cfg_free(c);
+		return r;
+	}
+	*state = c;
+	return 0;
+}
+
+/* The request's connection settings (ca_file, deadline). */
+static struct oauth_conn conn_of(const struct provider_req *req)
+{
+	struct oauth_conn conn = {
+	    .ca_file = req->common->ca_file,
+	    .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000,
+	};
+	return conn;
+}
+
+/* The parsed profile, or -EINVAL when the config gave none. */
+static int cfg_of(const struct provider_req *req, const struct oauth2_cfg **c,
+		  struct error *e)
+{
+	*c = req->state;
+	if (!*c)
+		return error_set(e, EINVAL, "the profile was not parsed");
 	return 0;
 }
 
 static int load_entry(const struct provider_req *req, const char *name,
-		      struct cred **out, struct perr *e)
+		      struct cred **out, struct error *e)
 {
-	char err[256] = "";
 	int r;
 
 	*out = NULL;
 	if (!req->store) {
-		perr_set(e, "store entry %s: the store is not open", name);
+		error_set(e, ENOKEY, "store entry %s: the store is not open",
+			  name);
 		return -ENOKEY;
 	}
-	if ((r = store_get(req->store, name, out, err, sizeof(err))) < 0)
-		perr_set(e, "store entry %s: %s", name,
-			 err[0] ? err : strerror(-r));
+	if ((r = store_get(req->store, name, out, e)) < 0)
+		error_prefix(e, "store entry %s", name);
 	return r;
 }
 
@@ -144,7 +189,7 @@ static int load_entry(const struct provider_req *req, const char *name,
  * *key is set for private_key_jwt (free it). */
 static int client_of(const struct oauth2_cfg *c, const struct cred *ent,
 		     struct oauth_client *cl, struct jwt_key **key,
-		     struct perr *e)
+		     struct error *e)
 {
 	const char *pem = ent ? cred_get(ent, "private_key") : NULL;
 	const char *sec = ent ? cred_get(ent, "client_secret") : NULL;
@@ -161,24 +206,25 @@ static int client_of(const struct oauth2_cfg *c, const struct cred *ent,
 		       : (sec ? OAUTH_AUTH_BASIC
 			      : (pem ? OAUTH_AUTH_KEY_JWT : OAUTH_AUTH_NONE));
 	if (!cl->client_id && cl->auth != OAUTH_AUTH_NONE) {
-		perr_set(e, "no client_id (in the profile or store entry %s)",
-			 c->secret ? c->secret : "(none)");
+		error_set(e, EINVAL,
+			  "no client_id (in the profile or store entry %s)",
+			  c->secret ? c->secret : "(none)");
 		return -EINVAL;
 	}
 	switch (cl->auth) {
 	case OAUTH_AUTH_BASIC:
 	case OAUTH_AUTH_POST:
 		if (!sec || !*sec) {
-			perr_set(e, "store entry %s: no client_secret",
-				 c->secret ? c->secret : "(secret unset)");
+			error_set(e, EINVAL, "store entry %s: no client_secret",
+				  c->secret ? c->secret : "(secret unset)");
 			return -EINVAL;
 		}
 		cl->client_secret = sec;
 		break;
 	case OAUTH_AUTH_KEY_JWT:
 		if (!pem || !*pem) {
-			perr_set(e, "store entry %s: no private_key",
-				 c->secret ? c->secret : "(secret unset)");
+			error_set(e, EINVAL, "store entry %s: no private_key",
+				  c->secret ? c->secret : "(secret unset)");
 			return -EINVAL;
 		}
 		snprintf(what, sizeof(what), "store entry %s: private_key",
@@ -199,7 +245,7 @@ static int client_of(const struct oauth2_cfg *c, const struct cred *ent,
 static int jwt_bearer_assertion(const struct provider_req *req,
 				const struct oauth2_cfg *c,
 				const struct oauth_client *cl, const char *aud,
-				char **out, struct perr *e)
+				char **out, struct error *e)
 {
 	static const char *const fields[] = {"token", "id_token",
 					     "access_token", NULL};
@@ -215,14 +261,16 @@ static int jwt_bearer_assertion(const struct provider_req *req,
 			if (v && *v)
 				return (*out = secmem_strdup(v)) ? 0 : -ENOMEM;
 		}
-		perr_set(e, "source credential has no token for the "
-			    "jwt-bearer grant");
+		error_set(e, EINVAL,
+			  "source credential has no token for the "
+			  "jwt-bearer grant");
 		return -EINVAL;
 	}
 	if (!cl->key) {
-		perr_set(e, "jwt-bearer needs source = PROFILE or "
-			    "client_auth = private_key_jwt with a "
-			    "private_key");
+		error_set(e, EINVAL,
+			  "jwt-bearer needs source = PROFILE or "
+			  "client_auth = private_key_jwt with a "
+			  "private_key");
 		return -EINVAL;
 	}
 	oauth_jti(jti);
@@ -242,10 +290,9 @@ static int jwt_bearer_assertion(const struct provider_req *req,
 /* Replaces the entry's refresh_token (atomic store_put). */
 static int rotate_refresh(const struct provider_req *req, const char *name,
 			  const struct cred *ent, const char *rt,
-			  struct perr *e)
+			  struct error *e)
 {
 	struct cred *n = cred_new();
-	char err[256] = "";
 	int r = 0;
 
 	if (!n)
@@ -254,12 +301,11 @@ static int rotate_refresh(const struct provider_req *req, const char *name,
 		r = cred_set(n, cred_name_at(ent, i), cred_value_at(ent, i));
 	if (r == 0)
 		r = cred_set(n, "refresh_token", rt);
-	if (r == 0 &&
-	    (r = store_put(req->store, name, n, err, sizeof(err))) < 0)
-		perr_set(e,
-			 "store entry %s: cannot save the new refresh token: "
-			 "%s",
-			 name, err[0] ? err : strerror(-r));
+	if (r == 0 && (r = store_put(req->store, name, n, e)) < 0)
+		error_prefix(e,
+			     "store entry %s: cannot save the new refresh "
+			     "token",
+			     name);
 	cred_unref(n);
 	return r;
 }
@@ -272,8 +318,9 @@ static const char *grant_what(enum grant g)
 }
 
 /* Token endpoint: token_url, or discovery from issuer. */
-static int token_endpoint(const struct oauth2_cfg *c, char **url, char **device,
-			  struct perr *e)
+static int token_endpoint(const struct oauth2_cfg *c,
+			  const struct oauth_conn *conn, char **url,
+			  char **device, struct error *e)
 {
 	*url = NULL;
 	if (device)
@@ -288,7 +335,7 @@ static int token_endpoint(const struct oauth2_cfg *c, char **url, char **device,
 			return -ENOMEM;
 		return 0;
 	}
-	int r = oauth_discover(c->issuer, &c->conn, url, device, e);
+	int r = oauth_discover(c->issuer, conn, url, device, e);
 	if (r == 0 && c->token_url) {
 		free(*url);
 		*url = strdup(c->token_url);
@@ -300,7 +347,7 @@ static int token_endpoint(const struct oauth2_cfg *c, char **url, char **device,
  * the access token. */
 static int keep_refresh(const struct provider_req *req,
 			const struct oauth2_cfg *c, const struct cred *ent,
-			const char *rt, struct perr *e)
+			const char *rt, struct error *e)
 {
 	const char *old = ent ? cred_get(ent, "refresh_token") : NULL;
 
@@ -311,17 +358,19 @@ static int keep_refresh(const struct provider_req *req,
 		 * depend on it, fatal for a rotated one. */
 		if (c->grant != G_REFRESH_TOKEN)
 			return 0;
-		perr_set(e, "the server rotated the refresh token and there "
-			    "is no store entry to keep it");
+		error_set(e, ENOKEY,
+			  "the server rotated the refresh token and there "
+			  "is no store entry to keep it");
 		return -ENOKEY;
 	}
 	return rotate_refresh(req, c->secret, ent, rt, e);
 }
 
 static int oauth2_fetch(const struct provider_req *req, struct cred **out,
-			struct perr *e)
+			struct error *e)
 {
-	struct oauth2_cfg c;
+	const struct oauth2_cfg *c;
+	struct oauth_conn conn = conn_of(req);
 	struct oauth_client cl;
 	struct jwt_key *key = NULL;
 	struct cred *ent = NULL, *res = NULL;
@@ -332,27 +381,27 @@ static int oauth2_fetch(const struct provider_req *req, struct cred **out,
 	int r;
 
 	*out = NULL;
-	if ((r = oauth2_parse(req->profile, req->timeout_ms, &c, e)) < 0)
+	if ((r = cfg_of(req, &c, e)) < 0)
 		goto out;
-	what = grant_what(c.grant);
-	if (c.secret && (r = load_entry(req, c.secret, &ent, e)) < 0)
+	what = grant_what(c->grant);
+	if (c->secret && (r = load_entry(req, c->secret, &ent, e)) < 0)
 		goto out;
-	if ((r = client_of(&c, ent, &cl, &key, e)) < 0)
+	if ((r = client_of(c, ent, &cl, &key, e)) < 0)
 		goto out;
-	if ((r = token_endpoint(&c, &url, NULL, e)) < 0)
+	if ((r = token_endpoint(c, &conn, &url, NULL, e)) < 0)
 		goto out;
-	switch (c.grant) {
+	switch (c->grant) {
 	case G_CLIENT_CREDENTIALS:
 		r = oauth_form_add(&form, "grant_type", "client_credentials");
 		break;
 	case G_REFRESH_TOKEN: {
 		const char *old = ent ? cred_get(ent, "refresh_token") : NULL;
 		if (!old || !*old) {
-			perr_set(e,
-				 "store entry %s: no refresh_token (run "
-				 "credfs login %s)",
-				 c.secret ? c.secret : "(secret unset)",
-				 req->profile_name);
+			error_set(e, ENOKEY,
+				  "store entry %s: no refresh_token (run "
+				  "credfs login %s)",
+				  c->secret ? c->secret : "(secret unset)",
+				  req->profile_name);
 			r = -ENOKEY;
 			goto out;
 		}
@@ -362,7 +411,7 @@ static int oauth2_fetch(const struct provider_req *req, struct cred **out,
 		break;
 	}
 	case G_JWT_BEARER:
-		if ((r = jwt_bearer_assertion(req, &c, &cl, url, &assertion,
+		if ((r = jwt_bearer_assertion(req, c, &cl, url, &assertion,
 					      e)) < 0)
 			goto out;
 		if ((r = oauth_form_add(&form, "grant_type",
@@ -371,21 +420,20 @@ static int oauth2_fetch(const struct provider_req *req, struct cred **out,
 		break;
 	}
 	if (r < 0 ||
-	    (c.scope && (r = oauth_form_add(&form, "scope", c.scope)) < 0) ||
-	    (c.audience &&
-	     (r = oauth_form_add(&form, "audience", c.audience)) < 0) ||
-	    (c.resource &&
-	     (r = oauth_form_add(&form, "resource", c.resource)) < 0))
+	    (c->scope && (r = oauth_form_add(&form, "scope", c->scope)) < 0) ||
+	    (c->audience &&
+	     (r = oauth_form_add(&form, "audience", c->audience)) < 0) ||
+	    (c->resource &&
+	     (r = oauth_form_add(&form, "resource", c->resource)) < 0))
 		goto out;
-	if ((r = oauth_post(what, url, &c.conn, &cl, &form, &j, NULL, 0, e)) <
-	    0)
+	if ((r = oauth_post(what, url, &conn, &cl, &form, &j, NULL, 0, e)) < 0)
 		goto out;
 	if (!(res = cred_new())) {
 		r = -ENOMEM;
 		goto out;
 	}
 	if ((r = oauth_token_response(what, j, res, &rt, e)) < 0 ||
-	    (r = keep_refresh(req, &c, ent, rt, e)) < 0)
+	    (r = keep_refresh(req, c, ent, rt, e)) < 0)
 		goto out;
 	*out = res;
 	res = NULL;
@@ -397,7 +445,6 @@ out:
 	secmem_free(assertion);
 	secbuf_wipe(&form);
 	free(url);
-	oauth2_cfg_free(&c);
 	return r;
 }
 
@@ -411,7 +458,7 @@ void oauth2_device_free(struct oauth2_device *d)
 }
 
 static int copy_str(const char *what, const cJSON *j, const char *name,
-		    bool optional, char *buf, size_t len, struct perr *e)
+		    bool optional, char *buf, size_t len, struct error *e)
 {
 	const char *v;
 	int r;
@@ -420,7 +467,7 @@ static int copy_str(const char *what, const cJSON *j, const char *name,
 	if ((r = oauth_json_str(what, j, name, optional, false, &v, e)) < 0)
 		return r;
 	if (v && strlen(v) >= len) {
-		perr_set(e, "%s: %s is too long", what, name);
+		error_set(e, EPROTO, "%s: %s is too long", what, name);
 		return -EPROTO;
 	}
 	if (v)
@@ -429,10 +476,11 @@ static int copy_str(const char *what, const cJSON *j, const char *name,
 }
 
 int oauth2_device_start(const struct provider_req *req, struct oauth2_device *d,
-			struct perr *e)
+			struct error *e)
 {
 	static const char what[] = "Device authorization";
-	struct oauth2_cfg c;
+	const struct oauth2_cfg *c;
+	struct oauth_conn conn = conn_of(req);
 	struct oauth_client cl;
 	struct jwt_key *key = NULL;
 	struct cred *ent = NULL;
@@ -443,32 +491,31 @@ int oauth2_device_start(const struct provider_req *req, struct oauth2_device *d,
 	int r;
 
 	memset(d, 0, sizeof(*d));
-	if ((r = oauth2_parse(req->profile, req->timeout_ms, &c, e)) < 0)
+	if ((r = cfg_of(req, &c, e)) < 0)
 		goto out;
-	if (c.secret && (r = load_entry(req, c.secret, &ent, e)) < 0 &&
+	if (c->secret && (r = load_entry(req, c->secret, &ent, e)) < 0 &&
 	    r != -ENOENT)
 		goto out;
-	if ((r = client_of(&c, ent, &cl, &key, e)) < 0)
+	if ((r = client_of(c, ent, &cl, &key, e)) < 0)
 		goto out;
 	if (!cl.client_id) {
-		perr_set(e, "no client_id");
+		error_set(e, EINVAL, "no client_id");
 		r = -EINVAL;
 		goto out;
 	}
-	if ((r = token_endpoint(&c, &d->token_url, &dev, e)) < 0)
+	if ((r = token_endpoint(c, &conn, &d->token_url, &dev, e)) < 0)
 		goto out;
 	if (!dev) {
-		perr_set(e,
-			 "%s: no device_url and the issuer has no "
-			 "device_authorization_endpoint",
-			 what);
+		error_set(e, EINVAL,
+			  "%s: no device_url and the issuer has no "
+			  "device_authorization_endpoint",
+			  what);
 		r = -EINVAL;
 		goto out;
 	}
-	if (c.scope && (r = oauth_form_add(&form, "scope", c.scope)) < 0)
+	if (c->scope && (r = oauth_form_add(&form, "scope", c->scope)) < 0)
 		goto out;
-	if ((r = oauth_post(what, dev, &c.conn, &cl, &form, &j, NULL, 0, e)) <
-	    0)
+	if ((r = oauth_post(what, dev, &conn, &cl, &form, &j, NULL, 0, e)) < 0)
 		goto out;
 	if ((r = oauth_json_str(what, j, "device_code", false, false, &dc, e)) <
 		0 ||
@@ -493,7 +540,8 @@ int oauth2_device_start(const struct provider_req *req, struct oauth2_device *d,
 		: 5; /* RFC 8628 3.2 default */
 	if (!cJSON_IsNumber(ex) || ex->valuedouble < 1 ||
 	    ex->valuedouble > 86400) {
-		perr_set(e, "%s: expires_in is not 1 s .. 1 day", what);
+		error_set(e, EPROTO, "%s: expires_in is not 1 s .. 1 day",
+			  what);
 		r = -EPROTO;
 		goto out;
 	}
@@ -506,15 +554,15 @@ out:
 	jwt_key_free(key);
 	secbuf_wipe(&form);
 	free(dev);
-	oauth2_cfg_free(&c);
 	return r;
 }
 
 int oauth2_device_poll(const struct provider_req *req, struct oauth2_device *d,
-		       struct cred **out, struct perr *e)
+		       struct cred **out, struct error *e)
 {
 	static const char what[] = "Token (device_code)";
-	struct oauth2_cfg c;
+	const struct oauth2_cfg *c;
+	struct oauth_conn conn = conn_of(req);
 	struct oauth_client cl;
 	struct jwt_key *key = NULL;
 	struct cred *ent = NULL, *res = NULL;
@@ -525,22 +573,22 @@ int oauth2_device_poll(const struct provider_req *req, struct oauth2_device *d,
 	int r;
 
 	*out = NULL;
-	if ((r = oauth2_parse(req->profile, req->timeout_ms, &c, e)) < 0)
+	if ((r = cfg_of(req, &c, e)) < 0)
 		goto out;
-	if (c.secret && (r = load_entry(req, c.secret, &ent, e)) < 0 &&
+	if (c->secret && (r = load_entry(req, c->secret, &ent, e)) < 0 &&
 	    r != -ENOENT)
 		goto out;
-	if ((r = client_of(&c, ent, &cl, &key, e)) < 0)
+	if ((r = client_of(c, ent, &cl, &key, e)) < 0)
 		goto out;
 	if (time(NULL) >= d->expires) {
-		perr_set(e, "%s: the device code expired", what);
+		error_set(e, ETIMEDOUT, "%s: the device code expired", what);
 		r = -ETIMEDOUT;
 		goto out;
 	}
 	if ((r = oauth_form_add(&form, "grant_type", GRANT_DEVICE)) < 0 ||
 	    (r = oauth_form_add(&form, "device_code", d->device_code)) < 0)
 		goto out;
-	r = oauth_post(what, d->token_url, &c.conn, &cl, &form, &j, code,
+	r = oauth_post(what, d->token_url, &conn, &cl, &form, &j, code,
 		       sizeof(code), e);
 	if (r < 0) {
 		if (!strcmp(code, "slow_down"))
@@ -554,9 +602,10 @@ int oauth2_device_poll(const struct provider_req *req, struct oauth2_device *d,
 	if ((r = oauth_token_response(what, j, res, &rt, e)) < 0)
 		goto out;
 	if (rt) {
-		if (!c.secret || !req->store) {
-			perr_set(e, "a refresh token came back and the profile "
-				    "has no secret = STORE_ENTRY to keep it");
+		if (!c->secret || !req->store) {
+			error_set(e, ENOKEY,
+				  "a refresh token came back and the profile "
+				  "has no secret = STORE_ENTRY to keep it");
 			r = -ENOKEY;
 			goto out;
 		}
@@ -567,7 +616,7 @@ int oauth2_device_poll(const struct provider_req *req, struct oauth2_device *d,
 		if (!cred_get(ent, "client_id") &&
 		    (r = cred_set(ent, "client_id", cl.client_id)) < 0)
 			goto out;
-		if ((r = rotate_refresh(req, c.secret, ent, rt, e)) < 0)
+		if ((r = rotate_refresh(req, c->secret, ent, rt, e)) < 0)
 			goto out;
 	}
 	*out = res;
@@ -578,29 +627,10 @@ out:
 	cred_unref(ent);
 	jwt_key_free(key);
 	secbuf_wipe(&form);
-	oauth2_cfg_free(&c);
 	return r;
 }
 
 /* ---- the provider ------------------------------------------------------ */
-
-static int oauth2_validate(const struct cfg_section *s, void *diag)
-{
-	struct oauth2_cfg c;
-	struct perr e = {{0}};
-
-	if (oauth2_parse(s, 0, &c, &e) < 0)
-		cfg_error(diag, c.bad ? cfg_line(s, c.bad) : s->line, "%s",
-			  e.msg);
-	else if ((c.grant == G_REFRESH_TOKEN ||
-		  (c.auth_set && c.auth != OAUTH_AUTH_NONE)) &&
-		 !c.secret)
-		cfg_error(diag, s->line,
-			  "needs secret = STORE_ENTRY for its client "
-			  "credentials or refresh token");
-	oauth2_cfg_free(&c);
-	return 0;
-}
 
 static const char *const oauth2_keys[] = {
     "token_url", "issuer", "device_url", "grant",    "client_auth", "client_id",
@@ -611,8 +641,10 @@ static const char *const oauth2_fields[] = {"access_token", "id_token",
 const struct provider_ops provider_oauth2 = {
     .name = "oauth2",
     .keys = oauth2_keys,
-    .source = "maybe",
+    .source = PROVIDER_SOURCE_OPTIONAL,
+    .cacheable = true,
     .fields = oauth2_fields,
-    .validate = oauth2_validate,
+    .parse = oauth2_parse,
+    .free_state = oauth2_cfg_free,
     .fetch = oauth2_fetch,
 };

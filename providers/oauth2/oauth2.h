@@ -18,7 +18,7 @@
 
 struct cJSON;
 struct cred;
-struct perr;
+struct error;
 struct provider_req;
 struct jwt_key;
 
@@ -26,7 +26,7 @@ struct jwt_key;
 #define OAUTH_MAX_TOKEN 16384
 
 struct oauth_conn {
-	char *ca_file; /* expanded path, or NULL */
+	const char *ca_file; /* expanded path, or NULL */
 	int timeout_ms;
 };
 
@@ -55,13 +55,13 @@ struct oauth_client {
  * -EAGAIN authorization_pending/slow_down/429/5xx, -EBADMSG not JSON. */
 int oauth_post(const char *what, const char *url, const struct oauth_conn *conn,
 	       const struct oauth_client *cl, const struct secbuf *form,
-	       struct cJSON **out, char *code, size_t codelen, struct perr *e)
+	       struct cJSON **out, char *code, size_t codelen, struct error *e)
     __attribute__((warn_unused_result));
 
 /* GET url (JSON answer) with extra header lines (NULL-ended, may be NULL),
  * same error handling as oauth_post. */
 int oauth_get(const char *what, const char *url, const struct oauth_conn *conn,
-	      const char *const *headers, struct cJSON **out, struct perr *e)
+	      const char *const *headers, struct cJSON **out, struct error *e)
     __attribute__((warn_unused_result));
 
 /* "&key=value", form-encoded. */
@@ -72,7 +72,7 @@ int oauth_form_add(struct secbuf *b, const char *key, const char *value)
  * at most OAUTH_MAX_TOKEN bytes, printable ASCII (spaces allowed only
  * when spaces).  *v borrowed from j (NULL when optional and absent). */
 int oauth_json_str(const char *what, const struct cJSON *j, const char *name,
-		   bool optional, bool spaces, const char **v, struct perr *e)
+		   bool optional, bool spaces, const char **v, struct error *e)
     __attribute__((warn_unused_result));
 
 /* A token response into c: access_token, token_type, scope, id_token
@@ -81,7 +81,7 @@ int oauth_json_str(const char *what, const struct cJSON *j, const char *name,
  * -EPROTO.  *refresh (if not NULL) borrows the refresh_token member, or
  * NULL. */
 int oauth_token_response(const char *what, const struct cJSON *j,
-			 struct cred *c, const char **refresh, struct perr *e)
+			 struct cred *c, const char **refresh, struct error *e)
     __attribute__((warn_unused_result));
 
 /* Discovery (OpenID Connect Discovery 1.0 / RFC 8414): GET
@@ -89,14 +89,14 @@ int oauth_token_response(const char *what, const struct cJSON *j,
  * issuer, and return token_endpoint and, when asked and present,
  * device_authorization_endpoint (malloc'd; NULL if absent). */
 int oauth_discover(const char *issuer, const struct oauth_conn *conn,
-		   char **token_url, char **device_url, struct perr *e)
+		   char **token_url, char **device_url, struct error *e)
     __attribute__((warn_unused_result));
 
 /* A client assertion (RFC 7523 2.2) for the token endpoint aud:
  * iss = sub = client_id, jti, 5 minutes.  *out in secmem. */
 int oauth_client_assertion(const struct jwt_key *k, const char *kid,
 			   const char *client_id, const char *aud, char **out,
-			   struct perr *e) __attribute__((warn_unused_result));
+			   struct error *e) __attribute__((warn_unused_result));
 
 /* Random jti: 32 hex digits into buf (>= 33 bytes). */
 void oauth_jti(char *buf);
@@ -121,12 +121,12 @@ struct oauth2_device {
 	char *token_url;		      /* malloc'd */
 };
 int oauth2_device_start(const struct provider_req *req, struct oauth2_device *d,
-			struct perr *e) __attribute__((warn_unused_result));
+			struct error *e) __attribute__((warn_unused_result));
 /* -EAGAIN: authorization_pending or slow_down (d->interval then grows by
  * 5 s); -EACCES: access_denied; -ETIMEDOUT: expired_token; other -errno
  * with e set. */
 int oauth2_device_poll(const struct provider_req *req, struct oauth2_device *d,
-		       struct cred **out, struct perr *e)
+		       struct cred **out, struct error *e)
     __attribute__((warn_unused_result));
 void oauth2_device_free(struct oauth2_device *d);
 

@@ -36,7 +36,7 @@ struct issuer_cfg {
 };
 
 static int issuer_parse(const char *name, const struct cfg_section *p,
-			struct issuer_cfg *c, struct perr *e)
+			struct issuer_cfg *c, struct error *e)
 {
 	const char *lt = cfg_get(p, "lifetime"), *alg = cfg_get(p, "alg");
 	const char *key = cfg_get(p, "key");
@@ -49,33 +49,33 @@ static int issuer_parse(const char *name, const struct cfg_section *p,
 	c->lifetime = DEFAULT_LIFETIME;
 	c->alg = JWT_ES256;
 	if (!c->issuer || !*c->issuer || !c->audience || !*c->audience) {
-		perr_set(e, "needs issuer and audience");
+		error_set(e, EINVAL, "needs issuer and audience");
 		return -EINVAL;
 	}
 	if (strncmp(c->issuer, "https://", 8) != 0 &&
 	    strncmp(c->issuer, "http://", 7) != 0) {
 		c->bad = "issuer";
-		perr_set(e, "issuer: an https:// URL");
+		error_set(e, EINVAL, "issuer: an https:// URL");
 		return -EINVAL;
 	}
 	if (lt && (util_duration_parse(lt, &c->lifetime) < 0 ||
 		   c->lifetime < 60 || c->lifetime > 86400)) {
 		c->bad = "lifetime";
-		perr_set(e, "lifetime: a duration from 1m to 24h");
+		error_set(e, EINVAL, "lifetime: a duration from 1m to 24h");
 		return -EINVAL;
 	}
 	if (alg && !strcmp(alg, "RS256"))
 		c->alg = JWT_RS256;
 	else if (alg && strcmp(alg, "ES256") != 0) {
 		c->bad = "alg";
-		perr_set(e, "alg: ES256 or RS256");
+		error_set(e, EINVAL, "alg: ES256 or RS256");
 		return -EINVAL;
 	}
 	snprintf(c->entry, sizeof(c->entry), "%s%s", key ? "" : "oidc-",
 		 key ? key : name);
 	if (!store_name_valid(c->entry)) {
 		c->bad = "key";
-		perr_set(e, "key: not a valid store entry name");
+		error_set(e, EINVAL, "key: not a valid store entry name");
 		return -EINVAL;
 	}
 	return 0;
@@ -182,7 +182,7 @@ static char *pem_of(EVP_PKEY *k, bool priv)
 
 /* A new current key in ent (the previous one retired until `until`). */
 static int new_key(struct cred *ent, enum jwt_alg alg, time_t until,
-		   struct perr *e)
+		   struct error *e)
 {
 	EVP_PKEY *k =
 	    alg == JWT_RS256 ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
@@ -193,7 +193,8 @@ static int new_key(struct cred *ent, enum jwt_alg alg, time_t until,
 	int r = -ENOMEM;
 
 	if (!k) {
-		perr_set(e, "cannot generate a %s key", jwt_alg_name(alg));
+		error_set(e, EIO, "cannot generate a %s key",
+			  jwt_alg_name(alg));
 		return -EIO;
 	}
 	if (!(jwk = jwk_of(k)) || thumbprint(jwk, kid, sizeof(kid)) < 0 ||
@@ -253,31 +254,30 @@ static struct cred *pruned(const struct cred *ent, time_t now)
 }
 
 static int save(struct store *st, const char *entry, const struct cred *c,
-		struct perr *e)
+		struct error *e)
 {
-	char err[256] = "";
-	int r = store_put(st, entry, c, err, sizeof(err));
+	int r = store_put(st, entry, c, e);
 
 	if (r < 0)
-		perr_set(e, "store entry %s: %s", entry,
-			 err[0] ? err : strerror(-r));
+		error_prefix(e, "store entry %s", entry);
 	return r;
 }
 
 /* The entry, its key generated (and sealed) on first use. */
 static int load_key(struct store *st, const struct issuer_cfg *c,
-		    struct cred **out, struct perr *e)
+		    struct cred **out, struct error *e)
 {
-	char err[256] = "";
 	int r;
 
 	*out = NULL;
 	if (!st) {
-		perr_set(e, "store entry %s: the store is not open", c->entry);
+		error_set(e, ENOKEY, "store entry %s: the store is not open",
+			  c->entry);
 		return -ENOKEY;
 	}
-	r = store_get(st, c->entry, out, err, sizeof(err));
+	r = store_get(st, c->entry, out, e);
 	if (r == -ENOENT) {
+		error_clear(e);
 		if (!(*out = cred_new()))
 			return -ENOMEM;
 		if ((r = new_key(*out, c->alg, 0, e)) < 0 ||
@@ -288,12 +288,12 @@ static int load_key(struct store *st, const struct issuer_cfg *c,
 		return r;
 	}
 	if (r < 0) {
-		perr_set(e, "store entry %s: %s", c->entry,
-			 err[0] ? err : strerror(-r));
+		error_prefix(e, "store entry %s", c->entry);
 		return r;
 	}
 	if (!cred_get(*out, "private_key") || !cred_get(*out, "kid")) {
-		perr_set(e, "store entry %s: no private_key or kid", c->entry);
+		error_set(e, EINVAL, "store entry %s: no private_key or kid",
+			  c->entry);
 		cred_unref(*out);
 		*out = NULL;
 		return -EINVAL;
@@ -329,7 +329,7 @@ static int subject_of(const struct issuer_cfg *c, const char *profile,
 }
 
 static int issuer_fetch(const struct provider_req *req, struct cred **out,
-			struct perr *e)
+			struct error *e)
 {
 	struct issuer_cfg c;
 	struct cred *ent = NULL, *res = NULL;
@@ -341,11 +341,15 @@ static int issuer_fetch(const struct provider_req *req, struct cred **out,
 	int r;
 
 	*out = NULL;
-	if ((r = issuer_parse(req->profile_name, req->profile, &c, e)) < 0 ||
-	    (r = load_key(req->store, &c, &ent, e)) < 0)
+	if (!req->state) {
+		r = error_set(e, EINVAL, "the profile was not parsed");
+		goto out;
+	}
+	c = *(const struct issuer_cfg *)req->state;
+	if ((r = load_key(req->store, &c, &ent, e)) < 0)
 		goto out;
 	if ((r = subject_of(&c, req->profile_name, sub, sizeof(sub))) < 0) {
-		perr_set(e, "subject: too long");
+		error_set(e, ENOMEM, "subject: too long");
 		goto out;
 	}
 	pem = cred_get(ent, "private_key");
@@ -415,7 +419,7 @@ static int add_jwk(cJSON *keys, const char *pem, bool priv, const char *kid,
 
 int oidc_issuer_jwks(struct store *st, const char *profile_name,
 		     const struct cfg_section *profile, char **json,
-		     struct perr *e)
+		     struct error *e)
 {
 	struct issuer_cfg c;
 	struct cred *ent = NULL;
@@ -433,7 +437,8 @@ int oidc_issuer_jwks(struct store *st, const char *profile_name,
 		goto out;
 	if ((r = add_jwk(keys, cred_get(ent, "private_key"), true,
 			 cred_get(ent, "kid"), cred_get(ent, "alg"))) < 0) {
-		perr_set(e, "store entry %s: private_key unreadable", c.entry);
+		error_set(e, EIO, "store entry %s: private_key unreadable",
+			  c.entry);
 		goto out;
 	}
 	for (size_t i = 0; i < cred_count(ent); i++) {
@@ -463,7 +468,7 @@ out:
 
 int oidc_issuer_discovery(const char *profile_name,
 			  const struct cfg_section *profile, char **json,
-			  struct perr *e)
+			  struct error *e)
 {
 	static const char *const claims[] = {"iss", "sub", "aud", "exp",
 					     "iat", "nbf", "jti"};
@@ -507,7 +512,7 @@ out:
 }
 
 int oidc_issuer_rotate(struct store *st, const char *profile_name,
-		       const struct cfg_section *profile, struct perr *e)
+		       const struct cfg_section *profile, struct error *e)
 {
 	struct issuer_cfg c;
 	struct cred *ent = NULL, *n = NULL;
@@ -527,14 +532,50 @@ int oidc_issuer_rotate(struct store *st, const char *profile_name,
 	return r;
 }
 
-static int issuer_validate(const struct cfg_section *s, void *diag)
-{
+/* The provider's state: the parsed profile with its own copies of the
+ * strings (c's pointers point at own[]). */
+struct issuer_state {
 	struct issuer_cfg c;
-	struct perr e = {{0}};
+	char *own[4];
+};
 
-	if (issuer_parse(s->name, s, &c, &e) < 0)
-		cfg_error(diag, c.bad ? cfg_line(s, c.bad) : s->line, "%s",
-			  e.msg);
+static void issuer_free(void *p)
+{
+	struct issuer_state *st = p;
+
+	if (!st)
+		return;
+	for (size_t i = 0; i < 4; i++)
+		free(st->own[i]);
+	free(st);
+}
+
+static int issuer_load(const struct cfg_section *s, struct diag *d,
+		       void **state)
+{
+	struct issuer_state *st;
+	struct issuer_cfg c;
+	struct error e = {0};
+
+	if (issuer_parse(s->name, s, &c, &e) < 0) {
+		cfg_error(d, c.bad ? cfg_line(s, c.bad) : s->line, "%s", e.msg);
+		return -EINVAL;
+	}
+	if (!(st = calloc(1, sizeof(*st))))
+		return -ENOMEM;
+	st->c = c;
+	const char **f[4] = {&st->c.issuer, &st->c.audience, &st->c.subject,
+			     &st->c.jwks_uri};
+	for (size_t i = 0; i < 4; i++) {
+		if (!*f[i])
+			continue;
+		if (!(st->own[i] = strdup(*f[i]))) {
+			issuer_free(st);
+			return -ENOMEM;
+		}
+		*f[i] = st->own[i];
+	}
+	*state = st;
 	return 0;
 }
 
@@ -548,8 +589,10 @@ const struct provider_ops provider_oidc_issuer = {
     .name = "oidc-issuer",
     .keys = issuer_keys,
     .required = issuer_required,
-    .source = "no",
+    .source = PROVIDER_SOURCE_NONE,
+    .cacheable = true,
     .fields = issuer_fields,
-    .validate = issuer_validate,
+    .parse = issuer_load,
+    .free_state = issuer_free,
     .fetch = issuer_fetch,
 };

@@ -19,23 +19,23 @@
 #define CREDFS_OIDC_ISSUER_H
 
 struct cfg_section;
-struct perr;
+struct error;
 struct store;
 
 /* `credfs oidc jwks PROFILE`: {"keys": [...]} (malloc'd); creates the
  * key if the entry has none. */
 int oidc_issuer_jwks(struct store *st, const char *profile_name,
 		     const struct cfg_section *profile, char **json,
-		     struct perr *e) __attribute__((warn_unused_result));
+		     struct error *e) __attribute__((warn_unused_result));
 /* `credfs oidc discovery PROFILE`: the openid-configuration document
  * (malloc'd); jwks_uri is `jwks_uri =` or ISSUER/.well-known/jwks.json. */
 int oidc_issuer_discovery(const char *profile_name,
 			  const struct cfg_section *profile, char **json,
-			  struct perr *e) __attribute__((warn_unused_result));
+			  struct error *e) __attribute__((warn_unused_result));
 /* `credfs rotate PROFILE`: a new current key; the old one is kept (public
  * half) for lifetime + 5 min; retired keys past that are dropped. */
 int oidc_issuer_rotate(struct store *st, const char *profile_name,
-		       const struct cfg_section *profile, struct perr *e)
+		       const struct cfg_section *profile, struct error *e)
     __attribute__((warn_unused_result));
 
 #endif

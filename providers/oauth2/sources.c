@@ -32,7 +32,7 @@
 
 /* token and id_token = tok, expiring at its exp. */
 static int jwt_cred(const char *what, const char *tok, struct cred **out,
-		    struct perr *e)
+		    struct error *e)
 {
 	cJSON *h = NULL, *cl = NULL;
 	const cJSON *x;
@@ -43,12 +43,13 @@ static int jwt_cred(const char *what, const char *tok, struct cred **out,
 	*out = NULL;
 	if (strlen(tok) > OAUTH_MAX_TOKEN ||
 	    jwt_decode_unverified(tok, &h, &cl) < 0) {
-		perr_set(e, "%s: not a JWT", what);
+		error_set(e, EBADMSG, "%s: not a JWT", what);
 		return -EBADMSG;
 	}
 	x = cJSON_GetObjectItemCaseSensitive(cl, "exp");
 	if (!cJSON_IsNumber(x) || x->valuedouble <= (double)now) {
-		perr_set(e, "%s: the JWT has no exp or expired", what);
+		error_set(e, EKEYEXPIRED, "%s: the JWT has no exp or expired",
+			  what);
 		r = -EKEYEXPIRED;
 		goto out;
 	}
@@ -74,14 +75,14 @@ out:
 /* ---- github-actions ---------------------------------------------------- */
 
 static int gha_fetch(const struct provider_req *req, struct cred **out,
-		     struct perr *e)
+		     struct error *e)
 {
 	static const char what[] = "GitHub Actions OIDC token";
 	const char *url = getenv("ACTIONS_ID_TOKEN_REQUEST_URL");
 	const char *bearer = getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
-	const char *aud = cfg_get(req->profile, "audience");
-	const char *ca = cfg_get(req->profile, "ca_file");
+	const char *aud = req->state; /* `audience =`, or NULL */
 	struct oauth_conn conn = {
+	    .ca_file = req->common->ca_file,
 	    .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000};
 	struct secbuf u = {0}, auth = {0};
 	const char *hdr[2], *v;
@@ -90,15 +91,13 @@ static int gha_fetch(const struct provider_req *req, struct cred **out,
 
 	*out = NULL;
 	if (!url || !*url || !bearer || !*bearer) {
-		perr_set(e,
-			 "%s: ACTIONS_ID_TOKEN_REQUEST_URL or _TOKEN is not "
-			 "set (does the job have permissions: id-token: "
-			 "write?)",
-			 what);
+		error_set(e, ENOKEY,
+			  "%s: ACTIONS_ID_TOKEN_REQUEST_URL or _TOKEN is not "
+			  "set (does the job have permissions: id-token: "
+			  "write?)",
+			  what);
 		return -ENOKEY;
 	}
-	if (ca && *ca && !(conn.ca_file = config_expand_path(ca)))
-		return -ENOMEM;
 	if ((r = secbuf_printf(&u, "%s", url)) < 0 ||
 	    (aud && ((r = secbuf_printf(&u, "%saudience=",
 					strchr(url, '?') ? "&" : "?")) < 0 ||
@@ -116,8 +115,24 @@ out:
 	cJSON_Delete(j);
 	secbuf_wipe(&u);
 	secbuf_wipe(&auth);
-	free(conn.ca_file);
 	return r;
+}
+
+/* One string key, kept as the state (NULL when absent). */
+static int dup_key(const struct cfg_section *s, const char *key, void **state)
+{
+	const char *v = cfg_get(s, key);
+
+	*state = NULL;
+	if (v && *v && !(*state = strdup(v)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int gha_parse(const struct cfg_section *s, struct diag *d, void **state)
+{
+	(void)d;
+	return dup_key(s, "audience", state);
 }
 
 static const char *const gha_keys[] = {"audience", NULL};
@@ -126,17 +141,20 @@ static const char *const jwt_fields[] = {"token", "id_token", NULL};
 const struct provider_ops provider_github_actions = {
     .name = "github-actions",
     .keys = gha_keys,
-    .source = "no",
+    .source = PROVIDER_SOURCE_NONE,
+    .cacheable = true,
     .fields = jwt_fields,
+    .parse = gha_parse,
+    .free_state = free,
     .fetch = gha_fetch,
 };
 
 /* ---- token-env --------------------------------------------------------- */
 
 static int env_fetch(const struct provider_req *req, struct cred **out,
-		     struct perr *e)
+		     struct error *e)
 {
-	const char *name = cfg_get(req->profile, "env");
+	const char *name = req->state; /* `env =` */
 	const char *v = name ? getenv(name) : NULL;
 	char what[160];
 
@@ -144,24 +162,25 @@ static int env_fetch(const struct provider_req *req, struct cred **out,
 	snprintf(what, sizeof(what), "environment variable %s",
 		 name ? name : "(env unset)");
 	if (!v || !*v) {
-		perr_set(e, "%s is not set", what);
+		error_set(e, ENOKEY, "%s is not set", what);
 		return -ENOKEY;
 	}
 	return jwt_cred(what, v, out, e);
 }
 
-static int env_validate(const struct cfg_section *s, void *diag)
+static int env_parse(const struct cfg_section *s, struct diag *d, void **state)
 {
 	const char *n = cfg_get(s, "env");
 
+	*state = NULL;
 	for (const char *p = n; p && *p; p++)
 		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
 		      (*p >= '0' && *p <= '9') || *p == '_')) {
-			cfg_error(diag, cfg_line(s, "env"),
+			cfg_error(d, cfg_line(s, "env"),
 				  "env: an environment variable name");
-			break;
+			return -EINVAL;
 		}
-	return 0;
+	return dup_key(s, "env", state);
 }
 
 static const char *const env_keys[] = {"env", NULL};
@@ -170,8 +189,10 @@ const struct provider_ops provider_token_env = {
     .name = "token-env",
     .keys = env_keys,
     .required = env_keys,
-    .source = "no",
+    .source = PROVIDER_SOURCE_NONE,
+    .cacheable = true,
     .fields = jwt_fields,
-    .validate = env_validate,
+    .parse = env_parse,
+    .free_state = free,
     .fetch = env_fetch,
 };

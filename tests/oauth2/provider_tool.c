@@ -66,7 +66,7 @@ static struct cfg_section *section(const char *name, const char *prefix,
 	return s;
 }
 
-static void print_result(int r, const struct perr *e, const struct cred *c)
+static void print_result(int r, const struct error *e, const struct cred *c)
 {
 	cJSON *o = cJSON_CreateObject(), *f = cJSON_CreateObject();
 	char *s;
@@ -85,26 +85,66 @@ static void print_result(int r, const struct perr *e, const struct cred *c)
 	cJSON_Delete(o);
 }
 
+/* What config_load does for a profile: the common keys, then ops->parse
+ * (its first complaint becomes e). */
+struct prepared {
+	const struct provider_ops *ops;
+	struct provider_common common;
+	void *state;
+};
+
+static int prepare(const struct cfg_section *p, struct prepared *pp,
+		   struct error *e)
+{
+	const char *pn = cfg_get(p, "provider");
+	const char *ca = cfg_get(p, "ca_file");
+	struct diag d = {.file = "test"};
+	int r = 0;
+
+	memset(pp, 0, sizeof(*pp));
+	if (!(pp->ops = pn ? provider_find(pn) : NULL))
+		return error_set(e, EINVAL, "no provider %s",
+				 pn ? pn : "(unset)");
+	pp->common.endpoint = cfg_strdup(p, "endpoint");
+	pp->common.region = cfg_strdup(p, "region");
+	pp->common.ca_file = ca && *ca ? config_expand_path(ca) : NULL;
+	pp->common.has_source = cfg_get(p, "source") != NULL;
+	if (pp->ops->parse && (r = pp->ops->parse(p, &d, &pp->state)) < 0)
+		error_set(e, -r, "%s", d.n ? d.msgs[0] : "parse failed");
+	diag_free(&d);
+	return r;
+}
+
+static void prepared_free(struct prepared *pp)
+{
+	if (pp->ops && pp->ops->free_state)
+		pp->ops->free_state(pp->state);
+	free(pp->common.endpoint);
+	free(pp->common.region);
+	free(pp->common.ca_file);
+}
+
 static int do_fetch(struct store *st, const char *name, int argc, char **argv,
-		    const struct cred *src, struct cred **out, struct perr *e)
+		    const struct cred *src, struct cred **out, struct error *e)
 {
 	struct cfg_section *p = section(name, NULL, argc, argv);
-	const char *pn = cfg_get(p, "provider");
-	const struct provider_ops *ops = pn ? provider_find(pn) : NULL;
-	struct provider_req req = {
-	    .profile_name = name,
-	    .profile = p,
-	    .source = src,
-	    .store = st,
-	    .timeout_ms = 5000,
-	};
+	struct prepared pp;
+	int r;
 
 	*out = NULL;
-	if (!ops) {
-		perr_set(e, "no provider %s", pn ? pn : "(unset)");
-		return -EINVAL;
+	if ((r = prepare(p, &pp, e)) == 0) {
+		struct provider_req req = {
+		    .profile_name = name,
+		    .common = &pp.common,
+		    .state = pp.state,
+		    .source = src,
+		    .store = st,
+		    .timeout_ms = 5000,
+		};
+		r = pp.ops->fetch(&req, out, e);
 	}
-	return ops->fetch(&req, out, e);
+	prepared_free(&pp);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -112,9 +152,8 @@ int main(int argc, char **argv)
 	static uint8_t key[SEALED_KEY_BYTES];
 	const char *hex = getenv("CREDFS_TEST_KEY");
 	struct store *st = NULL;
-	struct perr e = {""};
+	struct error e = {0};
 	struct cred *c = NULL, *src = NULL;
-	char err[512] = "";
 	int r;
 
 	if (argc < 3 || !hex || strlen(hex) != 2 * SEALED_KEY_BYTES) {
@@ -128,8 +167,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < SEALED_KEY_BYTES; i++)
 		key[i] = (uint8_t)(util_unhex_digit(hex[2 * i]) * 16 +
 				   util_unhex_digit(hex[2 * i + 1]));
-	if (store_open(argv[1], key, &st, err, sizeof(err)) < 0) {
-		fprintf(stderr, "store_open: %s\n", err);
+	if (store_open(argv[1], key, &st, &e) < 0) {
+		fprintf(stderr, "store_open: %s\n", e.msg);
 		return 1;
 	}
 	const char *cmd = argv[2];
@@ -140,15 +179,15 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < s->nkv; i++)
 			if (cred_set(c, s->kv[i].key, s->kv[i].value) < 0)
 				return 1;
-		r = store_put(st, argv[3], c, err, sizeof(err));
+		r = store_put(st, argv[3], c, &e);
 		if (r < 0)
-			fprintf(stderr, "store_put: %s\n", err);
+			fprintf(stderr, "store_put: %s\n", e.msg);
 		return r < 0;
 	}
 	if (!strcmp(cmd, "get") && argc == 5) {
-		r = store_get(st, argv[3], &c, err, sizeof(err));
+		r = store_get(st, argv[3], &c, &e);
 		if (r < 0) {
-			fprintf(stderr, "store_get: %d %s\n", r, err);
+			fprintf(stderr, "store_get: %d %s\n", r, e.msg);
 			return 1;
 		}
 		const char *v = cred_get(c, argv[4]);
@@ -162,8 +201,8 @@ int main(int argc, char **argv)
 			snprintf(v, sizeof(v), "rt-%d", i);
 			if (!(c = cred_new()) ||
 			    cred_set(c, "refresh_token", v) < 0 ||
-			    store_put(st, argv[3], c, err, sizeof(err)) < 0) {
-				fprintf(stderr, "hammer: %s\n", err);
+			    store_put(st, argv[3], c, &e) < 0) {
+				fprintf(stderr, "hammer: %s\n", e.msg);
 				return 1;
 			}
 			cred_unref(c);
@@ -194,9 +233,15 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "device") && argc >= 4) {
 		struct cfg_section *p =
 		    section(argv[3], NULL, argc - 4, argv + 4);
+		struct prepared pp;
+		if ((r = prepare(p, &pp, &e)) < 0) {
+			print_result(r, &e, NULL);
+			return 1;
+		}
 		struct provider_req req = {
 		    .profile_name = argv[3],
-		    .profile = p,
+		    .common = &pp.common,
+		    .state = pp.state,
 		    .store = st,
 		    .timeout_ms = 5000,
 		};
@@ -219,6 +264,7 @@ int main(int argc, char **argv)
 		} while (r == -EAGAIN);
 		print_result(r, &e, c);
 		oauth2_device_free(&d);
+		prepared_free(&pp);
 		return r < 0;
 	}
 	if (!strcmp(cmd, "oidc") && argc >= 5) {
