@@ -349,7 +349,7 @@ static int issuer_fetch(const struct provider_req *req, struct cred **out,
 	if ((r = load_key(req->store, &c, &ent, e)) < 0)
 		goto out;
 	if ((r = subject_of(&c, req->profile_name, sub, sizeof(sub))) < 0) {
-		error_set(e, ENOMEM, "subject: too long");
+		error_set(e, -r, "subject: too long");
 		goto out;
 	}
 	pem = cred_get(ent, "private_key");
@@ -437,7 +437,7 @@ int oidc_issuer_jwks(struct store *st, const char *profile_name,
 		goto out;
 	if ((r = add_jwk(keys, cred_get(ent, "private_key"), true,
 			 cred_get(ent, "kid"), cred_get(ent, "alg"))) < 0) {
-		error_set(e, EIO, "store entry %s: private_key unreadable",
+		error_set(e, -r, "store entry %s: private_key unreadable",
 			  c.entry);
 		goto out;
 	}
@@ -557,6 +557,8 @@ static int issuer_load(const struct cfg_section *s, struct diag *d,
 	struct issuer_cfg c;
 	struct error e = {0};
 
+	if (!cfg_get(s, "issuer") || !cfg_get(s, "audience"))
+		return -EINVAL; /* required: the config has said so */
 	if (issuer_parse(s->name, s, &c, &e) < 0) {
 		cfg_error(d, c.bad ? cfg_line(s, c.bad) : s->line, "%s", e.msg);
 		return -EINVAL;

@@ -85,8 +85,8 @@ static void print_result(int r, const struct error *e, const struct cred *c)
 	cJSON_Delete(o);
 }
 
-/* What config_load does for a profile: the common keys, then ops->parse
- * (its first complaint becomes e). */
+/* What config_load does for a profile: the common keys, the required
+ * ones, then ops->parse (the first complaint becomes e). */
 struct prepared {
 	const struct provider_ops *ops;
 	struct provider_common common;
@@ -109,6 +109,11 @@ static int prepare(const struct cfg_section *p, struct prepared *pp,
 	pp->common.region = cfg_strdup(p, "region");
 	pp->common.ca_file = ca && *ca ? config_expand_path(ca) : NULL;
 	pp->common.has_source = cfg_get(p, "source") != NULL;
+	for (size_t i = 0; pp->ops->required && pp->ops->required[i]; i++)
+		if (!cfg_get(p, pp->ops->required[i]))
+			diag_add(&d, p->line,
+				 "profile %s: provider %s needs '%s'", p->name,
+				 pn, pp->ops->required[i]);
 	if (pp->ops->parse && (r = pp->ops->parse(p, &d, &pp->state)) < 0)
 		error_set(e, -r, "%s", d.n ? d.msgs[0] : "parse failed");
 	diag_free(&d);
