@@ -52,15 +52,43 @@
 /* Key Vault secrets are at most 25 KiB. */
 #define AZ_MAX_SECRET 25600
 
-static int conn_of(const struct cfg_section *p, int timeout_ms,
-		   struct oauth_conn *c)
+static struct oauth_conn conn_of(const struct provider_req *req)
 {
-	const char *ca = cfg_get(p, "ca_file");
+	struct oauth_conn c = {
+	    .ca_file = req->common->ca_file,
+	    .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 30000,
+	};
+	return c;
+}
 
-	c->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
-	c->ca_file = NULL;
-	if (ca && *ca && !(c->ca_file = config_expand_path(ca)))
-		return -ENOMEM;
+/* The parsed profile of a request, or NULL (e set). */
+static const void *az_cfg(const struct provider_req *req, struct error *e)
+{
+	if (!req->state)
+		error_set(e, EINVAL, "the profile was not parsed");
+	return req->state;
+}
+
+/* A required key that is absent (the config has said so already) or
+ * empty (said here, at its line). */
+static bool missing(const struct cfg_section *p, const char *key,
+		    struct diag *d)
+{
+	const char *v = cfg_get(p, key);
+
+	if (v && !*v)
+		cfg_error(d, cfg_line(p, key), "%s: empty", key);
+	return !v || !*v;
+}
+
+/* cfg_strdup for each key into *dst; -ENOMEM when a present one fails. */
+static int dup_keys(const struct cfg_section *p, const char *const *keys,
+		    char **const *dst)
+{
+	for (size_t i = 0; keys[i]; i++)
+		if (cfg_get(p, keys[i]) && *cfg_get(p, keys[i]) &&
+		    !(*dst[i] = cfg_strdup(p, keys[i])))
+			return -ENOMEM;
 	return 0;
 }
 
@@ -80,32 +108,54 @@ static bool url_safe(const char *s, size_t max)
 /* ---- azure-client ------------------------------------------------------ */
 
 struct az_client_cfg {
-	const char *tenant, *client_id, *scope, *secret, *authority, *endpoint;
-	const char *bad; /* the key a parse error is about */
+	char *tenant, *client_id, *scope, *secret, *authority;
 };
 
-static int az_client_parse(const struct cfg_section *p, struct az_client_cfg *c,
-			   struct perr *e)
+static void az_client_free(void *p)
 {
-	memset(c, 0, sizeof(*c));
-	c->tenant = cfg_get(p, "tenant");
-	c->client_id = cfg_get(p, "client_id");
-	c->scope = cfg_get(p, "scope");
-	c->secret = cfg_get(p, "secret");
-	c->authority = cfg_get(p, "authority");
-	c->endpoint = cfg_get(p, "endpoint");
-	if (!c->authority)
-		c->authority = AZ_AUTHORITY;
-	if (!url_safe(c->tenant, 128)) {
-		c->bad = "tenant";
-		perr_set(e, "tenant: a tenant id or domain");
-		return -EINVAL;
+	struct az_client_cfg *c = p;
+
+	if (!c)
+		return;
+	free(c->tenant);
+	free(c->client_id);
+	free(c->scope);
+	free(c->secret);
+	free(c->authority);
+	free(c);
+}
+
+static int az_client_parse(const struct cfg_section *p, struct diag *d,
+			   void **state)
+{
+	static const char *const keys[] = {"tenant", "client_id", "scope",
+					   "secret", "authority", NULL};
+	struct az_client_cfg *c = calloc(1, sizeof(*c));
+	int r = 0;
+
+	if (!c)
+		return -ENOMEM;
+	if (dup_keys(p, keys,
+		     (char **const[]){&c->tenant, &c->client_id, &c->scope,
+				      &c->secret, &c->authority}) < 0 ||
+	    (!c->authority && !(c->authority = strdup(AZ_AUTHORITY)))) {
+		az_client_free(c);
+		return -ENOMEM;
 	}
-	if (!c->scope || !*c->scope) {
-		perr_set(e, "needs scope (e.g. "
-			    "https://management.azure.com/.default)");
-		return -EINVAL;
+	if (missing(p, "tenant", d)) {
+		r = -EINVAL;
+	} else if (!url_safe(c->tenant, 128)) {
+		cfg_error(d, cfg_line(p, "tenant"),
+			  "tenant: a tenant id or domain");
+		r = -EINVAL;
 	}
+	if (missing(p, "scope", d))
+		r = -EINVAL;
+	if (r < 0) {
+		az_client_free(c);
+		return r;
+	}
+	*state = c;
 	return 0;
 }
 
@@ -114,7 +164,7 @@ static int az_client_parse(const struct cfg_section *p, struct az_client_cfg *c,
  * header members.) */
 static int cert_assertion(const char *cert_pem, const char *key_pem,
 			  const char *client_id, const char *aud, char **out,
-			  struct perr *e)
+			  struct error *e)
 {
 	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
 	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
@@ -132,8 +182,9 @@ static int cert_assertion(const char *cert_pem, const char *key_pem,
 	*out = NULL;
 	if (!x || !k || !EVP_PKEY_is_a(k, "RSA") ||
 	    X509_check_private_key(x, k) != 1) {
-		perr_set(e, "certificate and private_key: not a PEM "
-			    "certificate with its RSA key");
+		error_set(e, EINVAL,
+			  "certificate and private_key: not a PEM "
+			  "certificate with its RSA key");
 		goto out;
 	}
 	r = -ENOMEM;
@@ -166,7 +217,7 @@ static int cert_assertion(const char *cert_pem, const char *key_pem,
 	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) != 1 ||
 	    EVP_DigestSign(md, sig, &siglen, (unsigned char *)t.data, t.len) !=
 		1) {
-		perr_set(e, "cannot sign the client assertion");
+		error_set(e, EIO, "cannot sign the client assertion");
 		goto out;
 	}
 	if ((r = secbuf_append(&t, ".", 1)) < 0 ||
@@ -192,11 +243,11 @@ out:
 }
 
 static int az_client_fetch(const struct provider_req *req, struct cred **out,
-			   struct perr *e)
+			   struct error *e)
 {
 	static const char what[] = "Entra token (client_credentials)";
-	struct az_client_cfg c;
-	struct oauth_conn conn = {0};
+	const struct az_client_cfg *c = az_cfg(req, e);
+	struct oauth_conn conn = conn_of(req);
 	struct cred *ent = NULL, *res = NULL;
 	struct secbuf form = {0};
 	char url[1024], *assertion = NULL;
@@ -205,40 +256,37 @@ static int az_client_fetch(const struct provider_req *req, struct cred **out,
 	int r;
 
 	*out = NULL;
-	if ((r = az_client_parse(req->profile, &c, e)) < 0 ||
-	    (r = conn_of(req->profile, req->timeout_ms, &conn)) < 0)
-		goto out;
-	if (c.secret) {
-		char err[256] = "";
+	if (!c)
+		return -EINVAL;
+	if (c->secret) {
 		if (!req->store) {
-			perr_set(e, "store entry %s: the store is not open",
-				 c.secret);
+			error_set(e, ENOKEY,
+				  "store entry %s: the store is not open",
+				  c->secret);
 			r = -ENOKEY;
 			goto out;
 		}
-		if ((r = store_get(req->store, c.secret, &ent, err,
-				   sizeof(err))) < 0) {
-			perr_set(e, "store entry %s: %s", c.secret,
-				 err[0] ? err : strerror(-r));
+		if ((r = store_get(req->store, c->secret, &ent, e)) < 0) {
+			error_prefix(e, "store entry %s", c->secret);
 			goto out;
 		}
 	}
-	id = c.client_id ? c.client_id
-			 : (ent ? cred_get(ent, "client_id") : NULL);
+	id = c->client_id ? c->client_id
+			  : (ent ? cred_get(ent, "client_id") : NULL);
 	if (!id || !*id) {
-		perr_set(e, "no client_id (profile or store entry)");
+		error_set(e, EINVAL, "no client_id (profile or store entry)");
 		r = -EINVAL;
 		goto out;
 	}
-	if (c.endpoint)
-		snprintf(url, sizeof(url), "%s", c.endpoint);
+	if (req->common->endpoint)
+		snprintf(url, sizeof(url), "%s", req->common->endpoint);
 	else
 		snprintf(url, sizeof(url), "%s/%s/oauth2/v2.0/token",
-			 c.authority, c.tenant);
+			 c->authority, c->tenant);
 	if ((r = oauth_form_add(&form, "grant_type", "client_credentials")) <
 		0 ||
 	    (r = oauth_form_add(&form, "client_id", id)) < 0 ||
-	    (r = oauth_form_add(&form, "scope", c.scope)) < 0)
+	    (r = oauth_form_add(&form, "scope", c->scope)) < 0)
 		goto out;
 	if (req->source) {
 		static const char *const f[] = {"token", "id_token",
@@ -246,8 +294,9 @@ static int az_client_fetch(const struct provider_req *req, struct cred **out,
 		for (size_t i = 0; f[i] && !sec; i++)
 			sec = cred_get(req->source, f[i]);
 		if (!sec || !*sec) {
-			perr_set(e, "the source credential has no token for "
-				    "a federated assertion");
+			error_set(e, ENODATA,
+				  "the source credential has no token for "
+				  "a federated assertion");
 			r = -ENODATA;
 			goto out;
 		}
@@ -270,9 +319,10 @@ static int az_client_fetch(const struct provider_req *req, struct cred **out,
 			0)
 			goto out;
 	} else {
-		perr_set(e, "needs source = PROFILE, or secret = STORE_ENTRY "
-			    "with client_secret or certificate and "
-			    "private_key");
+		error_set(e, EINVAL,
+			  "needs source = PROFILE, or secret = STORE_ENTRY "
+			  "with client_secret or certificate and "
+			  "private_key");
 		r = -EINVAL;
 		goto out;
 	}
@@ -292,19 +342,7 @@ out:
 	cred_unref(res);
 	secmem_free(assertion);
 	secbuf_wipe(&form);
-	free(conn.ca_file);
 	return r;
-}
-
-static int az_client_validate(const struct cfg_section *s, void *diag)
-{
-	struct az_client_cfg c;
-	struct perr e = {{0}};
-
-	if (az_client_parse(s, &c, &e) < 0)
-		cfg_error(diag, c.bad ? cfg_line(s, c.bad) : s->line, "%s",
-			  e.msg);
-	return 0;
 }
 
 static const char *const az_client_keys[] = {"tenant", "client_id", "scope",
@@ -317,35 +355,70 @@ const struct provider_ops provider_azure_client = {
     .name = "azure-client",
     .keys = az_client_keys,
     .required = az_client_required,
-    .source = "maybe",
+    .source = PROVIDER_SOURCE_OPTIONAL,
+    .cacheable = true,
     .fields = az_token_fields,
-    .validate = az_client_validate,
+    .parse = az_client_parse,
+    .free_state = az_client_free,
     .fetch = az_client_fetch,
 };
 
 /* ---- azure-managed-identity -------------------------------------------- */
 
+struct az_mi_cfg {
+	char *resource, *client_id;
+};
+
+static void az_mi_free(void *p)
+{
+	struct az_mi_cfg *c = p;
+
+	if (!c)
+		return;
+	free(c->resource);
+	free(c->client_id);
+	free(c);
+}
+
+static int az_mi_parse(const struct cfg_section *p, struct diag *d,
+		       void **state)
+{
+	static const char *const keys[] = {"resource", "client_id", NULL};
+	struct az_mi_cfg *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	if (dup_keys(p, keys, (char **const[]){&c->resource, &c->client_id}) <
+	    0) {
+		az_mi_free(c);
+		return -ENOMEM;
+	}
+	if (missing(p, "resource", d)) {
+		az_mi_free(c);
+		return -EINVAL;
+	}
+	*state = c;
+	return 0;
+}
+
 static int az_mi_fetch(const struct provider_req *req, struct cred **out,
-		       struct perr *e)
+		       struct error *e)
 {
 	static const char what[] = "Managed identity token (IMDS)";
-	const char *resource = cfg_get(req->profile, "resource");
-	const char *id = cfg_get(req->profile, "client_id");
-	const char *ep = cfg_get(req->profile, "endpoint");
+	const struct az_mi_cfg *c = az_cfg(req, e);
+	const char *resource = c ? c->resource : NULL;
+	const char *id = c ? c->client_id : NULL;
+	const char *ep = req->common->endpoint;
 	static const char *const hdr[] = {"Metadata: true", NULL};
-	struct oauth_conn conn = {0};
+	struct oauth_conn conn = conn_of(req);
 	struct secbuf url = {0};
 	struct cred *res = NULL;
 	cJSON *j = NULL;
 	int r;
 
 	*out = NULL;
-	if (!resource || !*resource) {
-		perr_set(e, "needs resource (e.g. https://vault.azure.net)");
+	if (!c)
 		return -EINVAL;
-	}
-	if ((r = conn_of(req->profile, req->timeout_ms, &conn)) < 0)
-		return r;
 	if ((r = secbuf_printf(&url, "%s?api-version=2018-02-01&resource=",
 			       ep ? ep : AZ_IMDS)) < 0 ||
 	    (r = http_urlencode(&url, resource)) < 0 ||
@@ -367,7 +440,6 @@ out:
 	cJSON_Delete(j);
 	cred_unref(res);
 	secbuf_wipe(&url);
-	free(conn.ca_file);
 	return r;
 }
 
@@ -378,56 +450,86 @@ const struct provider_ops provider_azure_managed_identity = {
     .name = "azure-managed-identity",
     .keys = az_mi_keys,
     .required = az_mi_required,
-    .source = "no",
+    .source = PROVIDER_SOURCE_NONE,
+    .cacheable = true,
     .fields = az_token_fields,
+    .parse = az_mi_parse,
+    .free_state = az_mi_free,
     .fetch = az_mi_fetch,
 };
 
 /* ---- azure-keyvault ---------------------------------------------------- */
 
 struct az_kv_cfg {
-	const char *vault, *name, *version;
+	char *vault, *name, *version;
 	int lifetime;
-	const char *bad; /* the key a parse error is about */
 };
 
-static int az_kv_parse(const struct cfg_section *p, struct az_kv_cfg *c,
-		       struct perr *e)
+static void az_kv_free(void *p)
 {
-	const char *lt = cfg_get(p, "lifetime");
+	struct az_kv_cfg *c = p;
 
-	memset(c, 0, sizeof(*c));
-	c->vault = cfg_get(p, "vault");
-	c->name = cfg_get(p, "name");
-	c->version = cfg_get(p, "version");
-	c->lifetime = 3600;
-	if (!c->vault || strncmp(c->vault, "http", 4) != 0) {
-		c->bad = "vault";
-		perr_set(e, "vault: the vault URL, "
-			    "https://NAME.vault.azure.net");
-		return -EINVAL;
+	if (!c)
+		return;
+	free(c->vault);
+	free(c->name);
+	free(c->version);
+	free(c);
+}
+
+static int az_kv_parse(const struct cfg_section *p, struct diag *d,
+		       void **state)
+{
+	static const char *const keys[] = {"vault", "name", "version", NULL};
+	const char *lt = cfg_get(p, "lifetime");
+	struct az_kv_cfg *c = calloc(1, sizeof(*c));
+	int r = 0;
+
+	if (!c)
+		return -ENOMEM;
+	if (dup_keys(p, keys,
+		     (char **const[]){&c->vault, &c->name, &c->version}) < 0) {
+		az_kv_free(c);
+		return -ENOMEM;
 	}
-	if (!url_safe(c->name, 127) ||
-	    (c->version && !url_safe(c->version, 64))) {
-		c->bad = url_safe(c->name, 127) ? "version" : "name";
-		perr_set(e, "name, version: letters, digits and '-'");
-		return -EINVAL;
+	c->lifetime = 3600;
+	if (missing(p, "vault", d)) {
+		r = -EINVAL;
+	} else if (strncmp(c->vault, "http", 4) != 0) {
+		cfg_error(d, cfg_line(p, "vault"),
+			  "vault: the vault URL, "
+			  "https://NAME.vault.azure.net");
+		r = -EINVAL;
+	}
+	if (missing(p, "name", d)) {
+		r = -EINVAL;
+	} else if (!url_safe(c->name, 127) ||
+		   (c->version && !url_safe(c->version, 64))) {
+		cfg_error(
+		    d, cfg_line(p, url_safe(c->name, 127) ? "version" : "name"),
+		    "name, version: letters, digits and '-'");
+		r = -EINVAL;
 	}
 	if (lt &&
 	    (util_duration_parse(lt, &c->lifetime) < 0 || c->lifetime < 60)) {
-		c->bad = "lifetime";
-		perr_set(e, "lifetime: a duration of at least 1m");
-		return -EINVAL;
+		cfg_error(d, cfg_line(p, "lifetime"),
+			  "lifetime: a duration of at least 1m");
+		r = -EINVAL;
 	}
+	if (r < 0) {
+		az_kv_free(c);
+		return r;
+	}
+	*state = c;
 	return 0;
 }
 
 static int az_kv_fetch(const struct provider_req *req, struct cred **out,
-		       struct perr *e)
+		       struct error *e)
 {
 	char what[200];
-	struct az_kv_cfg c;
-	struct oauth_conn conn = {0};
+	const struct az_kv_cfg *c = az_cfg(req, e);
+	struct oauth_conn conn = conn_of(req);
 	struct secbuf url = {0}, auth = {0};
 	struct cred *res = NULL;
 	const char *hdr[2], *tok;
@@ -438,23 +540,23 @@ static int az_kv_fetch(const struct provider_req *req, struct cred **out,
 	int r;
 
 	*out = NULL;
-	if ((r = az_kv_parse(req->profile, &c, e)) < 0 ||
-	    (r = conn_of(req->profile, req->timeout_ms, &conn)) < 0)
-		return r;
-	snprintf(what, sizeof(what), "Key Vault secret %s", c.name);
+	if (!c)
+		return -EINVAL;
+	snprintf(what, sizeof(what), "Key Vault secret %s", c->name);
 	tok = req->source ? cred_get(req->source, "access_token") : NULL;
 	if (!tok || !*tok) {
-		perr_set(e, "%s: the source credential has no access_token",
-			 what);
+		error_set(e, ENODATA,
+			  "%s: the source credential has no access_token",
+			  what);
 		r = -ENODATA;
 		goto out;
 	}
-	n = strlen(c.vault);
-	while (n && c.vault[n - 1] == '/')
+	n = strlen(c->vault);
+	while (n && c->vault[n - 1] == '/')
 		n--;
 	if ((r = secbuf_printf(&url, "%.*s/secrets/%s%s%s?api-version=7.4",
-			       (int)n, c.vault, c.name, c.version ? "/" : "",
-			       c.version ? c.version : "")) < 0 ||
+			       (int)n, c->vault, c->name, c->version ? "/" : "",
+			       c->version ? c->version : "")) < 0 ||
 	    (r = secbuf_printf(&auth, "Authorization: Bearer %s", tok)) < 0)
 		goto out;
 	hdr[0] = auth.data;
@@ -463,25 +565,26 @@ static int az_kv_fetch(const struct provider_req *req, struct cred **out,
 		goto out;
 	v = cJSON_GetObjectItemCaseSensitive(j, "value");
 	if (!cJSON_IsString(v) || strlen(v->valuestring) > AZ_MAX_SECRET) {
-		perr_set(e, "%s: the answer has no value (or an oversized one)",
-			 what);
+		error_set(e, EPROTO,
+			  "%s: the answer has no value (or an oversized one)",
+			  what);
 		r = -EPROTO;
 		goto out;
 	}
 	a = cJSON_GetObjectItemCaseSensitive(j, "attributes");
 	x = cJSON_GetObjectItemCaseSensitive(a, "enabled");
 	if (cJSON_IsFalse(x)) {
-		perr_set(e, "%s: the secret is disabled", what);
+		error_set(e, EACCES, "%s: the secret is disabled", what);
 		r = -EACCES;
 		goto out;
 	}
 	x = cJSON_GetObjectItemCaseSensitive(a, "exp");
-	exp = now + c.lifetime;
+	exp = now + c->lifetime;
 	if (cJSON_IsNumber(x) && x->valuedouble > 0 &&
 	    (time_t)x->valuedouble < exp)
 		exp = (time_t)x->valuedouble;
 	if (exp <= now) {
-		perr_set(e, "%s: the secret expired", what);
+		error_set(e, EKEYEXPIRED, "%s: the secret expired", what);
 		r = -EKEYEXPIRED;
 		goto out;
 	}
@@ -500,19 +603,7 @@ out:
 	cred_unref(res);
 	secbuf_wipe(&url);
 	secbuf_wipe(&auth);
-	free(conn.ca_file);
 	return r;
-}
-
-static int az_kv_validate(const struct cfg_section *s, void *diag)
-{
-	struct az_kv_cfg c;
-	struct perr e = {{0}};
-
-	if (az_kv_parse(s, &c, &e) < 0)
-		cfg_error(diag, c.bad ? cfg_line(s, c.bad) : s->line, "%s",
-			  e.msg);
-	return 0;
 }
 
 static const char *const az_kv_keys[] = {"vault", "name", "version", "lifetime",
@@ -524,8 +615,10 @@ const struct provider_ops provider_azure_keyvault = {
     .name = "azure-keyvault",
     .keys = az_kv_keys,
     .required = az_kv_required,
-    .source = "yes",
+    .source = PROVIDER_SOURCE_REQUIRED,
+    .cacheable = true,
     .fields = az_kv_fields,
-    .validate = az_kv_validate,
+    .parse = az_kv_parse,
+    .free_state = az_kv_free,
     .fetch = az_kv_fetch,
 };
