@@ -9,6 +9,10 @@ extern const struct provider_ops provider_gcp_impersonate;
 extern const struct provider_ops provider_gcp_external_account;
 extern const struct provider_ops provider_gcp_authorized_user;
 extern const struct provider_ops provider_vault;
+extern const struct provider_ops provider_oauth2, provider_oidc_issuer,
+    provider_github_actions, provider_token_env;
+extern const struct provider_ops provider_azure_client,
+    provider_azure_managed_identity, provider_azure_keyvault;
 
 const struct provider_ops *const providers_all[] = {
     &provider_aws_static,	 &provider_exec,
@@ -19,6 +23,13 @@ const struct provider_ops *const providers_all[] = {
     &provider_gcp_external_account,
     &provider_gcp_authorized_user,
     &provider_vault, /* providers/vault */
+    &provider_oauth2,
+    &provider_oidc_issuer,
+    &provider_github_actions,
+    &provider_token_env,
+    &provider_azure_client,
+    &provider_azure_managed_identity,
+    &provider_azure_keyvault,
     NULL,
 };
 
