@@ -3,10 +3,13 @@
  * file or stdin, never from argv (`ps` would show it, and with it the
  * epochs' keys could be derived). */
 #include "cli/audit_cmd.h"
+#include "core/util.h"
 #include "cli/cli.h"
 #include "core/config.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,8 +52,17 @@ int cmd_audit(struct cli *cli, int argc, char **argv)
 	if (!strcmp(argv[1], "verify") && argc == 4 &&
 	    !strcmp(argv[2], "--key-file"))
 		return verify_with_key(log, argv[3]);
-	if (!strcmp(argv[1], "seal") && argc == 2)
+	if (!strcmp(argv[1], "seal") && argc == 2) {
+		/* Sealing may come before anything was ever logged. */
+		char dir[PATH_MAX];
+		int r;
+
+		snprintf(dir, sizeof(dir), "%s", log);
+		if ((r = util_mkdir_p(dirname(dir), 0700)) < 0)
+			return cli_errorf(1, "audit seal: %s: %s", log,
+					  strerror(-r));
 		return audit_cmd_seal_setup(log, stdout);
+	}
 	if (!strcmp(argv[1], "tail")) {
 		bool follow = argc > 2 && (!strcmp(argv[2], "-f") ||
 					   !strcmp(argv[2], "--follow"));

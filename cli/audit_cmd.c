@@ -317,7 +317,7 @@ int audit_cmd_seal_setup(const char *path, FILE *out)
 		"The audit log %s is sealed from its next line on.\n"
 		"Verification key (shown once; keep it off this machine):\n"
 		"  %s\n"
-		"Check the log with: credfs audit verify --key KEY\n",
+		"Check the log with: credfs audit verify --key-file FILE (or - for stdin)\n",
 		path, vkey);
 	sodium_memzero(vkey, sizeof(vkey));
 	return 0;
