@@ -84,8 +84,11 @@ chmod 666 "$T/in"
 # start_waiting: `credfs store add` in $T/cwd, blocked reading stdin (a
 # fifo we hold open); its pid in $pid.
 start_waiting() {
+	# Under AddressSanitizer the deliberate signals must reach the kernel's
+	# default action (the core dump being tested), not ASan's report.
 	(cd "$T/cwd" && ulimit -c unlimited &&
-		exec "${RUN[@]}" "$CREDFS" -c "$T/config" store add e1 secret_access_key <"$T/in" >/dev/null 2>&1) &
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}handle_segv=0:handle_abort=0" \
+			exec "${RUN[@]}" "$CREDFS" -c "$T/config" store add e1 secret_access_key <"$T/in" >/dev/null 2>&1) &
 	pid=$!
 	PIDS+=("$pid")
 	exec 7>"$T/in"
