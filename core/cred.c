@@ -1,4 +1,9 @@
 /* cred: a small, reference-counted set of secret fields. */
+#include "core/error.h"
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <ini.h>
 #include "core/cred.h"
 #include "core/util.h"
 #include "core/secmem.h"
@@ -225,5 +230,55 @@ int cred_from_json(const char *json, size_t len, struct cred **out)
 out:
 	cred_unref(c);
 	cJSON_Delete(o);
+	return r;
+}
+
+/* The owner-only `field = value` file of `secret_file =` (tests only). */
+static int file_handler(void *user, const char *section, const char *name,
+			const char *value)
+{
+	return cred_set(user, name, value) == 0;
+}
+
+int cred_read_file(const char *path, struct cred *c, struct error *e)
+{
+	struct stat st;
+	FILE *f = NULL;
+	int r;
+
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = -errno;
+		error_set(e, EIO, "secret_file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || (st.st_mode & 077) ||
+	    st.st_uid != geteuid()) {
+		r = -EPERM;
+		error_set(e, EIO,
+			  "secret_file %s: must be owned by you with mode 0600",
+			  path);
+		close(fd);
+		goto out;
+	}
+	if (!(f = fdopen(fd, "r"))) {
+		r = -errno;
+		close(fd);
+		goto out;
+	}
+	/* stdio buffers hold the secret briefly; setvbuf to a wiped one. */
+	char *buf = secmem_alloc(BUFSIZ);
+	if (buf)
+		setvbuf(f, buf, _IOFBF, BUFSIZ);
+	r = ini_parse_file(f, file_handler, c);
+	fclose(f);
+	secmem_free(buf);
+	if (r != 0) {
+		error_set(e, EINVAL,
+			  "secret_file %s: line %d is not 'field = value'",
+			  path, r);
+		r = -EINVAL;
+	}
+out:
 	return r;
 }

@@ -48,4 +48,10 @@ int cred_from_json(const char *json, size_t len, struct cred **out)
     __attribute__((warn_unused_result));
 
 
+struct error;
+/* Fills c from an owner-only (mode 0600) file of `field = value` lines:
+ * `secret_file =`, for tests.  -EPERM for a file others may read. */
+int cred_read_file(const char *path, struct cred *c, struct error *e)
+    __attribute__((warn_unused_result));
+
 #endif

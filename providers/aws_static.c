@@ -67,55 +67,6 @@ static int parse(const struct cfg_section *s, struct diag *diag, void **state)
 	return 0;
 }
 
-static int file_handler(void *user, const char *section, const char *name,
-			const char *value)
-{
-	return cred_set(user, name, value) == 0;
-}
-
-static int read_secret_file(const char *path, struct cred *c, struct error *e)
-{
-	struct stat st;
-	FILE *f = NULL;
-	int r;
-
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		r = -errno;
-		error_set(e, EIO, "secret_file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0 || (st.st_mode & 077) ||
-	    st.st_uid != geteuid()) {
-		r = -EPERM;
-		error_set(e, EIO,
-			  "secret_file %s: must be owned by you with mode 0600",
-			  path);
-		close(fd);
-		goto out;
-	}
-	if (!(f = fdopen(fd, "r"))) {
-		r = -errno;
-		close(fd);
-		goto out;
-	}
-	/* stdio buffers hold the secret briefly; setvbuf to a wiped one. */
-	char *buf = secmem_alloc(BUFSIZ);
-	if (buf)
-		setvbuf(f, buf, _IOFBF, BUFSIZ);
-	r = ini_parse_file(f, file_handler, c);
-	fclose(f);
-	secmem_free(buf);
-	if (r != 0) {
-		error_set(e, EINVAL,
-			  "secret_file %s: line %d is not 'field = value'",
-			  path, r);
-		r = -EINVAL;
-	}
-out:
-	return r;
-}
-
 static int fetch(const struct provider_req *req, struct cred **out,
 		 struct error *e)
 {
@@ -144,7 +95,7 @@ static int fetch(const struct provider_req *req, struct cred **out,
 	} else {
 		if (!(c = cred_new()))
 			return -ENOMEM;
-		if ((r = read_secret_file(file, c, e)) < 0)
+		if ((r = cred_read_file(file, c, e)) < 0)
 			goto out;
 	}
 	for (size_t i = 0; i < 2; i++) {

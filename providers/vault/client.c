@@ -193,58 +193,16 @@ out:
 
 /* --- login secrets ------------------------------------------------------ */
 
-static int file_handler(void *user, const char *section, const char *name,
-			const char *value)
-{
-	return cred_set(user, name, value) == 0;
-}
-
 /* The owner-only file of `field = value` lines `secret_file` names. */
 static int read_secret_file(const char *spec, struct cred *c, struct error *e)
 {
 	char *path = config_expand_path(spec);
-	struct stat st;
-	FILE *f;
-	int r, fd;
+	int r;
 
 	if (!path)
 		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		r = -errno;
-		error_set(e, errno, "vault: secret_file %s: %s", path,
-			  strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) < 0 || (st.st_mode & 077) ||
-	    st.st_uid != geteuid()) {
-		r = -EPERM;
-		error_set(e, EPERM,
-			  "vault: secret_file %s: must be owned by you with "
-			  "mode 0600",
-			  path);
-		close(fd);
-		goto out;
-	}
-	if (!(f = fdopen(fd, "r"))) {
-		r = -errno;
-		close(fd);
-		goto out;
-	}
-	char *buf = secmem_alloc(BUFSIZ);
-	if (buf)
-		setvbuf(f, buf, _IOFBF, BUFSIZ);
-	r = ini_parse_file(f, file_handler, c);
-	fclose(f);
-	secmem_free(buf);
-	if (r != 0) {
-		error_set(e, EINVAL,
-			  "vault: secret_file %s: line %d is not "
-			  "'field = value'",
-			  path, r);
-		r = -EINVAL;
-	}
-out:
+	if ((r = cred_read_file(path, c, e)) < 0)
+		error_prefix(e, "vault");
 	free(path);
 	return r;
 }
