@@ -622,3 +622,36 @@ int audit_open_event(struct audit *a, const char *file,
 	ajson_free(&j);
 	return r;
 }
+
+int audit_exec_event(struct audit *a, const struct audit_exec *x,
+		     const struct caller *c, const struct policy_decision *d)
+{
+	bool allow = d && d->allow;
+	struct ajson j;
+	char buf[32];
+	int r;
+
+	if (!a)
+		return 0;
+	ajson_init(&j);
+	ajson_kstr(&j, "profile", x->profile);
+	ajson_kstr(&j, "decision", allow ? "allow" : "deny");
+	ajson_kstr(&j, "rule", d ? d->rule : "no decision");
+	if (d && d->line)
+		ajson_kint(&j, "line", d->line);
+	ajson_kbool(&j, "daemon", x->via_daemon);
+	/* The asker's word for what it will run: not a decision input. */
+	ajson_kstr(&j, "command", x->command);
+	open_event_caller(&j, c);
+	if (x->key_id)
+		ajson_kstr(&j, "key_id", x->key_id);
+	if (x->expires > 0) {
+		util_time_format(x->expires, buf, sizeof(buf));
+		ajson_kstr(&j, "expires", buf);
+	}
+	r = j.oom ? -ENOMEM
+		  : emit_body(a, "exec", j.p, j.len,
+			      allow ? LOG_INFO : LOG_WARNING);
+	ajson_free(&j);
+	return r;
+}

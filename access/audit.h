@@ -45,4 +45,16 @@ int audit_open_event(struct audit *a, const char *file,
 		     const struct caller *c, const struct policy_decision *d,
 		     const char *const *key_ids, size_t nkeys, time_t expires);
 
+/* The exec event (`credfs exec`): who asked for which profile, the
+ * decision, and on an allow the key id handed out. */
+struct audit_exec {
+	const char *profile;
+	const char *command; /* what the asker says it will run, or NULL */
+	bool via_daemon;
+	const char *key_id; /* allowed: the credential's key id, or NULL */
+	time_t expires;
+};
+int audit_exec_event(struct audit *a, const struct audit_exec *x,
+		     const struct caller *c, const struct policy_decision *d);
+
 #endif

@@ -459,6 +459,7 @@ void caller_reset(struct caller *c, pid_t tid, uid_t uid, gid_t gid)
 	c->exe_ino = 0;
 	c->exe_mismatch = false;
 	c->ancestors_mismatch = 0;
+	c->preload[0] = '\0';
 }
 
 /* Reads the optional parts in need through dirfd (the pinned task). */
@@ -477,6 +478,10 @@ static int fill_optional(struct caller *c, int dirfd, pid_t ppid,
 		read_ancestors(c, ppid, start);
 	c->have |= need & (CALLER_NEED_CMDLINE | CALLER_NEED_CGROUP |
 			   CALLER_NEED_ANCESTORS);
+	/* Unreadable (another user's, or a non-dumpable process): not in
+	 * have, so deny_preload fails closed. */
+	if ((need & CALLER_NEED_ENVIRON) && caller_read_environ(dirfd, c) == 0)
+		c->have |= CALLER_NEED_ENVIRON;
 	return 0;
 }
 

@@ -59,6 +59,10 @@ struct caller {
 	ino_t exe_ino;
 	bool exe_mismatch;
 	uint32_t ancestors_mismatch;
+	/* CALLER_NEED_ENVIRON: the first loader variable (LD_PRELOAD,
+	 * LD_AUDIT, LD_LIBRARY_PATH) set, non-empty, in /proc/PID/environ;
+	 * "" when none.  Not in have when the environment was unreadable. */
+	char preload[24];
 };
 
 /* Fills c for the thread tid; -ESRCH/-EACCES/-EINVAL if the caller cannot

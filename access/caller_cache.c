@@ -151,7 +151,8 @@ int caller_identify_cached(pid_t tid, uid_t uid, gid_t gid, unsigned need,
 
 	/* Ancestors and hashes are never cached; without pidfs there is no
 	 * cheap proof that a task is the one cached. */
-	if ((need | fresh) & (CALLER_NEED_ANCESTORS | CALLER_NEED_SHA256) ||
+	if ((need | fresh) & (CALLER_NEED_ANCESTORS | CALLER_NEED_SHA256 |
+			      CALLER_NEED_ENVIRON) ||
 	    tid <= 0 || !caller_have_pidfs())
 		return caller_identify_need(tid, uid, gid, need | fresh, c);
 	pthread_once(&idcache_once, idcache_init);

@@ -47,6 +47,8 @@ bool caller_path_is(const char *path, dev_t dev, ino_t ino);
 /* Opens /proc/TID again, checking it is the task identified; sf gets its
  * stat.  The directory fd, or -ESRCH. */
 int caller_reopen_pinned(const struct caller *c, struct caller_stat *sf);
+/* c->preload from dirfd's environ (caller_env.c); -errno if unreadable. */
+int caller_read_environ(int dirfd, struct caller *c);
 void caller_reset(struct caller *c, pid_t tid, uid_t uid, gid_t gid);
 /* Copies the task-wide parts of st (tracer, groups) into c, with the
  * thread group leader's tracer when the thread has none. */

@@ -117,6 +117,18 @@ void policy_decide(const struct rules *p, struct caller *c,
 		set_rule(d, "deny_traced");
 		return;
 	}
+	if (p->deny_preload) {
+		/* An environment the daemon may not read might hold one. */
+		if (!(c->have & CALLER_NEED_ENVIRON)) {
+			set_rule(d, "deny_preload: environment unreadable");
+			return;
+		}
+		if (c->preload[0]) {
+			snprintf(d->rule, sizeof(d->rule), "deny_preload: %s",
+				 c->preload);
+			return;
+		}
+	}
 	if (!p->nrules) {
 		d->allow = c->uid == p->owner;
 		set_rule(d, "default: owner uid");

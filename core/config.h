@@ -80,6 +80,11 @@ struct profile_cfg {
 	 * ops, so a test may swap ops) */
 	void *state;
 	void (*free_state)(void *state);
+	/* Who may `credfs exec` it: exec_allow/exec_deny (default: the owner
+	 * uid), deny_preload; exportable: a source root or long-lived key
+	 * may be handed out (see config_exec_refused). */
+	struct rules *exec_policy;
+	bool exportable;
 };
 
 struct file_cfg {
@@ -114,6 +119,7 @@ struct config {
 	bool audit_required;
 	bool allow_other;
 	bool deny_traced;
+	bool deny_preload; /* default of files' and profiles' deny_preload */
 	int refresh_before; /* seconds */
 	int open_timeout;   /* seconds */
 	uid_t owner;
@@ -132,6 +138,11 @@ int config_load(const char *path, const struct provider_ops *const *providers,
 		struct config **out, struct diag *d);
 void config_free(struct config *c);
 int config_find_profile(const struct config *c, const char *name);
+/* Why `credfs exec` never hands out profile idx ("a source of PROFILE",
+ * "a long-lived key"), or NULL when it may (exportable = yes, or neither
+ * the root of a source chain nor of a provider that is not cacheable). */
+const char *config_exec_refused(const struct config *c, int idx, char *buf,
+				size_t len);
 const struct file_cfg *config_find_file(const struct config *c,
 					const char *path);
 /* Expands "~" and "$VAR"/"${VAR}"; malloc'd. */

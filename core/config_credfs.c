@@ -54,6 +54,7 @@ static const char *const credfs_keys[] = {"state_dir",
 					  "open_timeout",
 					  "allow_other",
 					  "deny_traced",
+					  "deny_preload",
 					  NULL};
 
 void config_check_credfs(struct config *c, const struct cfg_section *s,
@@ -132,6 +133,8 @@ void config_check_credfs(struct config *c, const struct cfg_section *s,
 				c->audit_required = b;
 			else if (!strcmp(kv->key, "allow_other"))
 				c->allow_other = b;
+			else if (!strcmp(kv->key, "deny_preload"))
+				c->deny_preload = b;
 			else
 				c->deny_traced = b;
 		}

@@ -60,7 +60,8 @@ static bool valid_vpath(const char *p)
 
 static const char *const file_keys[] = {
     "format", "profiles", "mode",    "allow", "deny",	  "view",
-    "cache",  "field",	  "newline", "vars",  "template", NULL};
+    "cache",  "field",	  "newline", "vars",  "template", "deny_preload",
+    NULL};
 static const char *const file_repeatable[] = {"allow", "deny", "profiles",
 					      NULL};
 static const char *const aws_fields[] = {"access_key_id", "secret_access_key",
@@ -326,6 +327,7 @@ void config_check_file(struct config *c, struct file_cfg *f, struct diag *d)
 
 	f->policy = rules_new(c->owner);
 	rules_set_deny_traced(f->policy, c->deny_traced);
+	config_set_deny_preload(f->policy, s, c->deny_preload, d);
 	for (size_t i = 0; i < s->nkv; i++) {
 		bool allow = !strcmp(s->kv[i].key, "allow");
 		if (!allow && strcmp(s->kv[i].key, "deny"))

@@ -11,6 +11,7 @@ struct cfg_section;
 struct diag;
 struct profile_cfg;
 struct file_cfg;
+struct rules;
 
 /* config_ini.c: sections and keys of f into c, problems into d. */
 void config_read_ini(struct config *c, FILE *f, struct diag *d);
@@ -24,6 +25,9 @@ void config_check_credfs(struct config *c, const struct cfg_section *s,
 			 struct diag *d);
 
 /* config_profile.c */
+/* deny_preload of section s (a bool, dflt when absent) onto p. */
+void config_set_deny_preload(struct rules *p, const struct cfg_section *s,
+			     bool dflt, struct diag *d);
 void config_check_profile(struct config *c, struct profile_cfg *p,
 			  struct diag *d);
 void config_check_cycles(struct config *c, struct diag *d);

@@ -4,13 +4,97 @@
 #include "core/config.h"
 #include "core/config_priv.h"
 #include "core/provider.h"
+#include "core/rules.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const profile_common[] = {
-    "provider", "source", "endpoint", "ca_file", "region", "timeout", NULL};
+    "provider", "source",    "endpoint",   "ca_file",      "region",
+    "timeout",	"exec_allow", "exec_deny", "exportable", "deny_preload",
+    NULL};
+static const char *const profile_repeatable[] = {"exec_allow", "exec_deny",
+						 NULL};
+
+void config_set_deny_preload(struct rules *p, const struct cfg_section *s,
+			     bool dflt, struct diag *d)
+{
+	const char *v = cfg_get(s, "deny_preload");
+	bool b = dflt;
+
+	if (v && !cfg_parse_bool(v, &b))
+		diag_add(d, cfg_line(s, "deny_preload"),
+			 "deny_preload: '%s' is not yes or no", v);
+	rules_set_deny_preload(p, b);
+}
+
+/* exec_allow / exec_deny, deny_preload and exportable: who may `credfs
+ * exec` the profile, as a file's allow/deny say who may open it. */
+static void check_exec_keys(struct config *c, struct profile_cfg *p,
+			    struct diag *d)
+{
+	const struct cfg_section *s = p->sec;
+	char err[256];
+	const char *v;
+
+	if (!(p->exec_policy = rules_new(c->owner))) {
+		diag_add(d, s->line, "profile %s: out of memory", p->name);
+		return;
+	}
+	rules_set_deny_traced(p->exec_policy, c->deny_traced);
+	config_set_deny_preload(p->exec_policy, s, c->deny_preload, d);
+	for (size_t i = 0; i < s->nkv; i++) {
+		bool allow = !strcmp(s->kv[i].key, "exec_allow");
+		if (!allow && strcmp(s->kv[i].key, "exec_deny"))
+			continue;
+		err[0] = 0;
+		if (rules_add(p->exec_policy, allow, s->kv[i].value,
+			      s->kv[i].line, err, sizeof(err)) < 0)
+			diag_add(d, s->kv[i].line, "profile %s: %s %s",
+				 p->name, s->kv[i].key,
+				 err[0] ? err : "invalid rule");
+	}
+	/* profiles: narrows what a file shows; an exec is of one profile. */
+	for (size_t i = 0; i < rules_count(p->exec_policy); i++)
+		if (p->exec_policy->rules[i].profiles)
+			diag_add(d, p->exec_policy->rules[i].line,
+				 "profile %s: profiles: has no meaning in "
+				 "exec_allow/exec_deny",
+				 p->name);
+	if ((v = cfg_get(s, "exportable")) &&
+	    !cfg_parse_bool(v, &p->exportable))
+		diag_add(d, cfg_line(s, "exportable"),
+			 "profile %s: exportable: '%s' is not yes or no",
+			 p->name, v);
+}
+
+const char *config_exec_refused(const struct config *c, int idx, char *buf,
+				size_t len)
+{
+	const struct profile_cfg *p = &c->profiles[idx];
+
+	if (p->exportable)
+		return NULL;
+	if (p->ops && !p->ops->cacheable) {
+		snprintf(buf, len,
+			 "profile %s is a long-lived key (provider %s); set "
+			 "exportable = yes on it to allow credfs exec",
+			 p->name, p->ops->name);
+		return buf;
+	}
+	if (p->source >= 0)
+		return NULL; /* a link of a chain: short-lived */
+	for (size_t i = 0; i < c->nprofiles; i++)
+		if (c->profiles[i].source == idx) {
+			snprintf(buf, len,
+				 "profile %s is the source of profile %s; set "
+				 "exportable = yes on it to allow credfs exec",
+				 p->name, c->profiles[i].name);
+			return buf;
+		}
+	return NULL;
+}
 
 void config_check_profile(struct config *c, struct profile_cfg *p,
 			  struct diag *d)
@@ -18,7 +102,8 @@ void config_check_profile(struct config *c, struct profile_cfg *p,
 	const struct cfg_section *s = p->sec;
 	const char *prov = cfg_get(s, "provider");
 
-	cfg_check_duplicates(s, d, NULL);
+	cfg_check_duplicates(s, d, profile_repeatable);
+	check_exec_keys(c, p, d);
 	char names[512];
 
 	provider_list_names(c->providers, names, sizeof(names));
@@ -95,6 +180,7 @@ void config_profile_free(struct profile_cfg *p)
 	free(p->common.endpoint);
 	free(p->common.region);
 	free(p->common.ca_file);
+	rules_free(p->exec_policy);
 	if (p->state && p->free_state)
 		p->free_state(p->state);
 }

@@ -57,6 +57,15 @@ void rules_set_deny_traced(struct rules *p, bool on)
 		p->needs |= CALLER_NEED_STATUS;
 }
 
+void rules_set_deny_preload(struct rules *p, bool on)
+{
+	p->deny_preload = on;
+	if (on)
+		p->needs |= CALLER_NEED_ENVIRON;
+	else
+		p->needs &= ~CALLER_NEED_ENVIRON;
+}
+
 size_t rules_count(const struct rules *p)
 {
 	return p->nrules;

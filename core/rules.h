@@ -19,6 +19,9 @@
 /* The status file's parts (TracerPid, supplementary groups) read now, not
    taken from the identity cache: deny_traced and gid: rules need it. */
 #define CALLER_NEED_STATUS 0x10u
+/* The loader variables of /proc/PID/environ (deny_preload), read while
+   the task is pinned; never cached. */
+#define CALLER_NEED_ENVIRON 0x20u
 
 enum matcher_kind {
 	/* Evaluation order: cheapest first, so a rule that fails on uid
@@ -55,6 +58,7 @@ struct rule {
 struct rules {
 	uid_t owner;
 	bool deny_traced;
+	bool deny_preload; /* refuse a caller started with LD_PRELOAD etc. */
 	unsigned needs;
 	struct rule *rules;
 	size_t nrules;
@@ -67,6 +71,7 @@ void rules_free(struct rules *p);
 int rules_add(struct rules *p, bool allow, const char *spec, int line,
 	      char *err, size_t errlen);
 void rules_set_deny_traced(struct rules *p, bool on);
+void rules_set_deny_preload(struct rules *p, bool on);
 size_t rules_count(const struct rules *p);
 /* CALLER_NEED_* parts some rule may look at. */
 unsigned rules_needs(const struct rules *p);

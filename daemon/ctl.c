@@ -3,6 +3,8 @@
 #include "core/error.h"
 #include "daemon/ctl.h"
 #include "access/audit.h"
+#include "access/caller.h"
+#include "access/exec_policy.h"
 #include "core/config.h"
 #include "core/cred.h"
 #include "engine/engine.h"
@@ -48,6 +50,8 @@ struct conn {
 	struct ctl *ctl;
 	int fd;
 	pid_t peer_pid;
+	uid_t peer_uid;
+	gid_t peer_gid;
 };
 
 char *ctl_socket_path(const struct config *cfg)
@@ -106,6 +110,59 @@ static void audit_simple(const struct ctl_ctx *c, const char *event, pid_t peer)
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "by_pid", peer);
 	audit_event(c->audit, event, o);
+}
+
+/* credfs exec: the fields of one profile, to a process the profile's
+ * exec rules admit (the socket peer, identified as an open's caller),
+ * never while locked, audited either way. */
+static cJSON *handle_env(struct conn *cn, cJSON *req, int idx)
+{
+	const struct ctl_ctx *c = &cn->ctl->ctx;
+	struct exec_ask q = {
+	    .cfg = c->cfg,
+	    .idx = idx,
+	    .pid = cn->peer_pid,
+	    .uid = cn->peer_uid,
+	    .gid = cn->peer_gid,
+	    .locked = vfs_locked(c->vfs),
+	    .via_daemon = true,
+	    .command = cJSON_GetStringValue(
+		cJSON_GetObjectItemCaseSensitive(req, "command")),
+	};
+	struct policy_decision d;
+	struct caller *who = malloc(sizeof(*who));
+	struct cred *cr = NULL;
+	char err[600] = "";
+	cJSON *o = NULL;
+	int r;
+
+	if (!who)
+		return reply_err("%s", "out of memory");
+	if ((r = exec_authorize(&q, c->audit, who, &d, err, sizeof(err))) <
+	    0) {
+		o = reply_err("%s", r == -EIO ? "the audit line cannot be "
+						"written"
+					      : err);
+		cJSON_AddBoolToObject(o, "denied", true);
+		goto out;
+	}
+	r = engine_get(c->engine, idx, c->cfg->open_timeout * 1000, &cr, err,
+		       sizeof(err));
+	if (r < 0) {
+		o = reply_err("%s", err);
+		goto out;
+	}
+	if (exec_audit_allow(&q, c->audit, who, &d, cr) < 0 && c->audit &&
+	    c->cfg->audit_required) {
+		o = reply_err("%s", "the audit line cannot be written");
+		goto out;
+	}
+	o = reply_ok();
+	ctl_env_reply(o, cr);
+out:
+	cred_unref(cr);
+	free(who);
+	return o;
 }
 
 static cJSON *handle(struct conn *cn, cJSON *req)
@@ -179,26 +236,10 @@ static cJSON *handle(struct conn *cn, cJSON *req)
 		return reply_ok();
 	}
 	if (!strcmp(n, "env")) {
-		/* credfs exec: the fields of one profile, to the owner only
-		 * (checked on accept), audited like an open. */
 		o = NULL;
 		if ((idx = profile_arg(c, req, &o)) < 0)
 			return o;
-		struct cred *cr = NULL;
-		r = engine_get(c->engine, idx, c->cfg->open_timeout * 1000, &cr,
-			       err, sizeof(err));
-		if (r < 0)
-			return reply_err("%s", err);
-		o = reply_ok();
-		ctl_env_reply(o, cr);
-		int ar = ctl_audit_exec(c->audit, c->cfg->profiles[idx].name,
-					cr, cn->peer_pid, true);
-		if (ar < 0 && c->audit && c->cfg->audit_required) {
-			cJSON_Delete(o);
-			o = reply_err("%s", "the audit line cannot be written");
-		}
-		cred_unref(cr);
-		return o;
+		return handle_env(cn, req, idx);
 	}
 	return reply_err("unknown command '%s'", n);
 }
@@ -214,20 +255,6 @@ void ctl_env_reply(cJSON *o, const struct cred *c)
 		util_time_format(cred_expiration(c), t, sizeof(t));
 		cJSON_AddStringToObject(o, "expiration", t);
 	}
-}
-
-int ctl_audit_exec(struct audit *a, const char *profile, const struct cred *c,
-		   pid_t pid, bool via_daemon)
-{
-	cJSON *ev = cJSON_CreateObject();
-	char kid[96];
-
-	cred_key_id(c, kid, sizeof(kid));
-	cJSON_AddStringToObject(ev, "profile", profile);
-	cJSON_AddStringToObject(ev, "key_id", kid);
-	cJSON_AddNumberToObject(ev, "pid", pid);
-	cJSON_AddBoolToObject(ev, "daemon", via_daemon);
-	return audit_event(a, "exec", ev);
 }
 
 static void *conn_thread(void *arg)
@@ -336,6 +363,8 @@ static void *accept_thread(void *arg)
 		cn->ctl = c;
 		cn->fd = fd;
 		cn->peer_pid = uc.pid;
+		cn->peer_uid = uc.uid;
+		cn->peer_gid = uc.gid;
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if (pthread_create(&t, &attr, conn_thread, cn) != 0) {

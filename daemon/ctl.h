@@ -39,9 +39,6 @@ struct cred;
  * "expiration".  WARNING: o then holds secrets; it is cJSON in secmem and
  * goes only to the owner's socket or this process's environment. */
 void ctl_env_reply(cJSON *o, const struct cred *c);
-/* The "exec" audit event: profile, key id, the pid that asked. */
-int ctl_audit_exec(struct audit *a, const char *profile, const struct cred *c,
-		   pid_t pid, bool via_daemon);
 
 /* Client: sends req (consumed) and returns the reply, or NULL with e set;
  * e->kind is ERROR_NO_DAEMON when nothing listens on the socket (callers
