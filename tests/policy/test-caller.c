@@ -286,6 +286,75 @@ static void test_traced(void)
 	waitpid(pid, NULL, 0);
 }
 
+/* deny_preload's input: the loader variables of a child's environment. */
+static void test_environ(void)
+{
+	static const struct {
+		const char *var; /* NAME=VALUE set in the child, or NULL */
+		const char *want;
+	} cases[] = {
+	    {NULL, ""},
+	    {"LD_PRELOAD=/nonexistent.so", "LD_PRELOAD"},
+	    {"LD_LIBRARY_PATH=/nonexistent", "LD_LIBRARY_PATH"},
+	    {"LD_AUDIT=/x.so", "LD_AUDIT"},
+	    {"LD_PRELOAD=", ""},	    /* empty: loads nothing */
+	    {"XLD_PRELOAD=/x.so", ""},	    /* another name */
+	    {"LD_PRELOADX=/x.so", ""},	    /* another name */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int go[2], rd[2];
+		char ch;
+		pid_t pid;
+		int r;
+
+		if (pipe(go) < 0 || pipe(rd) < 0) {
+			ok(0, "pipe");
+			return;
+		}
+		pid = fork();
+		if (pid == 0) {
+			/* A large environment (20 entries of 600 bytes
+			 * before the one looked for): entries cross the
+			 * reader's chunks. */
+			static char fill[20][620];
+			char *envp[22];
+			int k;
+			close(go[1]);
+			close(rd[0]);
+			for (k = 0; k < 20; k++) {
+				int o = snprintf(fill[k], sizeof(fill[k]),
+						 "FILL%d=", k + k % 3);
+				memset(fill[k] + o, 'f', 600);
+				fill[k][o + 600] = 0;
+				envp[k] = fill[k];
+			}
+			envp[k++] = cases[i].var ? (char *)cases[i].var
+						 : "PLAIN=1";
+			envp[k] = NULL;
+			dup2(go[0], 0);
+			dup2(rd[1], 1);
+			execle("/bin/sh", "sh", "-c", "echo x; read a", NULL,
+			       envp);
+			_exit(127);
+		}
+		close(go[0]);
+		close(rd[1]);
+		(void)!read(rd[0], &ch, 1); /* the child has exec'd */
+		r = caller_identify_need(pid, geteuid(), getegid(),
+					 CALLER_NEED_ENVIRON, &c);
+		ok(r == 0 && (c.have & CALLER_NEED_ENVIRON) &&
+		       !strcmp(c.preload, cases[i].want),
+		   "environ %s -> '%s' (got r %d '%s')",
+		   cases[i].var ? cases[i].var : "(none)", cases[i].want, r,
+		   c.preload);
+		(void)!write(go[1], "\n", 1);
+		close(go[1]);
+		close(rd[0]);
+		waitpid(pid, NULL, 0);
+	}
+}
+
 static void test_ancestor_chain(void)
 {
 	char exe[PATH_MAX];
@@ -423,6 +492,7 @@ int main(int argc, char **argv)
 	test_gone();
 	test_deleted_replaced();
 	test_traced();
+	test_environ();
 	test_ancestor_chain();
 	test_pid_reuse();
 	return tap_done();

@@ -245,6 +245,28 @@ static void test_traced(void)
 	rules_free(p);
 }
 
+static void test_preload(void)
+{
+	static const char *const rules[] = {"allow uid:1000", NULL};
+	struct rules *p = mkpolicy(1000, rules);
+	struct caller *c = mk(1000, 1000, "/usr/bin/aws");
+
+	snprintf(c->preload, sizeof(c->preload), "LD_PRELOAD");
+	decide(p, c, true, "allow uid:1000", 10, "preloaded, deny_preload off");
+	rules_set_deny_preload(p, true);
+	ok(rules_needs(p) & CALLER_NEED_ENVIRON, "deny_preload needs environ");
+	decide(p, c, false, "deny_preload: environment unreadable", 0,
+	       "environment not read: fail closed");
+	c->have |= CALLER_NEED_ENVIRON;
+	decide(p, c, false, "deny_preload: LD_PRELOAD", 0,
+	       "LD_PRELOAD, deny_preload on");
+	c->preload[0] = '\0';
+	decide(p, c, true, "allow uid:1000", 10, "clean, deny_preload on");
+	rules_set_deny_preload(p, false);
+	ok(!(rules_needs(p) & CALLER_NEED_ENVIRON), "off: environ not needed");
+	rules_free(p);
+}
+
 static void test_ancestors_cgroup(void)
 {
 	static const char *const rules[] = {
@@ -531,6 +553,7 @@ int main(void)
 	test_order();
 	test_gid_groups();
 	test_traced();
+	test_preload();
 	test_ancestors_cgroup();
 	test_sha256();
 	test_profiles();
