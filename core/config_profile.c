@@ -25,7 +25,8 @@ void config_set_deny_preload(struct rules *p, const struct cfg_section *s,
 
 	if (v && !cfg_parse_bool(v, &b))
 		diag_add(d, cfg_line(s, "deny_preload"),
-			 "deny_preload: '%s' is not yes or no", v);
+			 "%s %s: deny_preload: '%s' is not yes or no",
+			 s->kind, s->name ? s->name : "", v);
 	rules_set_deny_preload(p, b);
 }
 

@@ -3,6 +3,7 @@
 #include "providers/registry.h"
 #include "tests/tap.h"
 #include "core/config.h"
+#include "core/rules.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -237,6 +238,77 @@ int main(void)
 		config_free(c);
 		diag_free(&d);
 	}
+
+	/* credfs exec: exec rules, exportable, deny_preload. */
+	p = write_cfg("exec", "[credfs]\n"
+			      "deny_preload = yes\n"
+			      "[profile base]\n"
+			      "provider = aws-static\n"
+			      "secret = aws-base\n"
+			      "[profile free]\n"
+			      "provider = aws-static\n"
+			      "secret = aws-base\n"
+			      "exportable = yes\n"
+			      "deny_preload = no\n"
+			      "[profile root]\n"
+			      "provider = exec\n"
+			      "command = /bin/true\n"
+			      "exec_allow = ancestor:/usr/bin/make\n"
+			      "exec_allow = uid:0\n"
+			      "exec_deny = cgroup:/x/**\n"
+			      "[profile child]\n"
+			      "provider = aws-assume-role\n"
+			      "source = root\n"
+			      "role_arn = arn:aws:iam::123456789012:role/r\n"
+			      "[file f]\n"
+			      "format = aws-credentials\n"
+			      "profiles = child\n"
+			      "deny_preload = no\n");
+	r = config_load(p, providers_all, &c, &d);
+	ok(r == 0, "exec keys load");
+	dump(&d);
+	if (c) {
+		char why[256];
+		ok(rules_count(c->profiles[2].exec_policy) == 3,
+		   "three exec rules");
+		ok(c->profiles[0].exec_policy->deny_preload &&
+		       !c->profiles[1].exec_policy->deny_preload &&
+		       !c->files[0].policy->deny_preload,
+		   "deny_preload: [credfs] default, profile and file override");
+		ok(config_exec_refused(c, 0, why, sizeof(why)) &&
+		       strstr(why, "long-lived key"),
+		   "aws-static refused: %s", why);
+		ok(!config_exec_refused(c, 1, why, sizeof(why)),
+		   "exportable = yes hands it out");
+		ok(config_exec_refused(c, 2, why, sizeof(why)) &&
+		       strstr(why, "source of profile child"),
+		   "a source root refused: %s", why);
+		ok(!config_exec_refused(c, 3, why, sizeof(why)),
+		   "a chain's link is not refused");
+		config_free(c);
+		c = NULL;
+	}
+	diag_free(&d);
+	p = write_cfg("exec-bad", "[profile a]\n"
+				  "provider = exec\n"
+				  "command = /bin/true\n"
+				  "exec_allow = bogus:1\n"
+				  "exportable = maybe\n"
+				  "deny_preload = perhaps\n"
+				  "exec_allow = uid:0 profiles:a\n"
+				  "[file f]\n"
+				  "format = aws-credentials\n"
+				  "profiles = a\n"
+				  "deny_preload = 2\n");
+	r = config_load(p, providers_all, &c, &d);
+	ok(r == -EINVAL && has(&d, ":4: profile a: exec_allow") &&
+	       has(&d, ":5: profile a: exportable: 'maybe'") &&
+	       has(&d, ":6: profile a: deny_preload: 'perhaps'") &&
+	       has(&d, ":7: profile a: profiles: has no meaning") &&
+	       has(&d, ":11: file f: deny_preload: '2'"),
+	   "bad exec keys reported at their lines");
+	dump(&d);
+	diag_free(&d);
 
 	r = config_load("/nonexistent/credfs/config", providers_all, &c, &d);
 	ok(r == -ENOENT && c == NULL, "missing config is ENOENT");
