@@ -18,9 +18,8 @@ static void refuse(struct policy_decision *d, const char *rule)
 	snprintf(d->rule, sizeof(d->rule), "%s", rule);
 }
 
-int exec_authorize(const struct exec_ask *q, struct audit *a,
-		   struct caller *c, struct policy_decision *d, char *why,
-		   size_t len)
+int exec_authorize(const struct exec_ask *q, struct audit *a, struct caller *c,
+		   struct policy_decision *d, char *why, size_t len)
 {
 	const struct profile_cfg *p = &q->cfg->profiles[q->idx];
 	const struct rules *rules = p->exec_policy;
@@ -40,16 +39,14 @@ int exec_authorize(const struct exec_ask *q, struct audit *a,
 		snprintf(why, len,
 			 "credfs is locked: no credential is handed out "
 			 "until `credfs unlock`");
-	} else if (d->allow &&
-		   (no = config_exec_refused(q->cfg, q->idx, buf,
-					     sizeof(buf)))) {
+	} else if (d->allow && (no = config_exec_refused(q->cfg, q->idx, buf,
+							 sizeof(buf)))) {
 		refuse(d, "not exportable");
 		snprintf(why, len, "%s", no);
 	} else if (!d->allow) {
 		snprintf(why, len,
 			 "denied by the exec rules of profile %s (%s%s%.0d)",
-			 p->name, d->rule, d->line ? ", line " : "",
-			 d->line);
+			 p->name, d->rule, d->line ? ", line " : "", d->line);
 	} else {
 		return 0;
 	}

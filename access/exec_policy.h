@@ -23,9 +23,9 @@ struct cred;
 
 struct exec_ask {
 	const struct config *cfg;
-	int idx;	     /* the profile */
-	pid_t pid;	     /* the asking process: socket peer, or ourselves */
-	uid_t uid;	     /* its uid and gid (SO_PEERCRED, or ours) */
+	int idx;   /* the profile */
+	pid_t pid; /* the asking process: socket peer, or ourselves */
+	uid_t uid; /* its uid and gid (SO_PEERCRED, or ours) */
 	gid_t gid;
 	bool locked;	     /* the daemon is locked */
 	bool via_daemon;     /* for the audit line */
@@ -36,9 +36,9 @@ struct exec_ask {
  * refused, the deny line written, why says so (for the asker).  -EIO:
  * with audit_required, the deny line could not be written (still
  * refused). */
-int exec_authorize(const struct exec_ask *q, struct audit *a,
-		   struct caller *c, struct policy_decision *d, char *why,
-		   size_t len) __attribute__((warn_unused_result));
+int exec_authorize(const struct exec_ask *q, struct audit *a, struct caller *c,
+		   struct policy_decision *d, char *why, size_t len)
+    __attribute__((warn_unused_result));
 /* The allow line, before the credential leaves: <0 when it could not be
  * written (with audit_required nothing may be handed out then). */
 int exec_audit_allow(const struct exec_ask *q, struct audit *a,

@@ -11,9 +11,9 @@
 #include <string.h>
 
 static const char *const profile_common[] = {
-    "provider", "source",    "endpoint",   "ca_file",      "region",
-    "timeout",	"exec_allow", "exec_deny", "exportable", "deny_preload",
-    NULL};
+    "provider",	  "source",	  "endpoint",	"ca_file",
+    "region",	  "timeout",	  "exec_allow", "exec_deny",
+    "exportable", "deny_preload", NULL};
 static const char *const profile_repeatable[] = {"exec_allow", "exec_deny",
 						 NULL};
 
@@ -25,8 +25,8 @@ void config_set_deny_preload(struct rules *p, const struct cfg_section *s,
 
 	if (v && !cfg_parse_bool(v, &b))
 		diag_add(d, cfg_line(s, "deny_preload"),
-			 "%s %s: deny_preload: '%s' is not yes or no",
-			 s->kind, s->name ? s->name : "", v);
+			 "%s %s: deny_preload: '%s' is not yes or no", s->kind,
+			 s->name ? s->name : "", v);
 	rules_set_deny_preload(p, b);
 }
 
@@ -52,9 +52,8 @@ static void check_exec_keys(struct config *c, struct profile_cfg *p,
 		err[0] = 0;
 		if (rules_add(p->exec_policy, allow, s->kv[i].value,
 			      s->kv[i].line, err, sizeof(err)) < 0)
-			diag_add(d, s->kv[i].line, "profile %s: %s %s",
-				 p->name, s->kv[i].key,
-				 err[0] ? err : "invalid rule");
+			diag_add(d, s->kv[i].line, "profile %s: %s %s", p->name,
+				 s->kv[i].key, err[0] ? err : "invalid rule");
 	}
 	/* profiles: narrows what a file shows; an exec is of one profile. */
 	for (size_t i = 0; i < rules_count(p->exec_policy); i++)

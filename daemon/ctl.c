@@ -138,8 +138,7 @@ static cJSON *handle_env(struct conn *cn, cJSON *req, int idx)
 
 	if (!who)
 		return reply_err("%s", "out of memory");
-	if ((r = exec_authorize(&q, c->audit, who, &d, err, sizeof(err))) <
-	    0) {
+	if ((r = exec_authorize(&q, c->audit, who, &d, err, sizeof(err))) < 0) {
 		o = reply_err("%s", r == -EIO ? "the audit line cannot be "
 						"written"
 					      : err);
