@@ -283,10 +283,10 @@ static int az_client_fetch(const struct provider_req *req, struct cred **out,
 	else
 		snprintf(url, sizeof(url), "%s/%s/oauth2/v2.0/token",
 			 c->authority, c->tenant);
-	if ((r = oauth_form_add(&form, "grant_type", "client_credentials")) <
-		0 ||
-	    (r = oauth_form_add(&form, "client_id", id)) < 0 ||
-	    (r = oauth_form_add(&form, "scope", c->scope)) < 0)
+	if ((r = oauth_http_form_add(&form, "grant_type",
+				     "client_credentials")) < 0 ||
+	    (r = oauth_http_form_add(&form, "client_id", id)) < 0 ||
+	    (r = oauth_http_form_add(&form, "scope", c->scope)) < 0)
 		goto out;
 	if (req->source) {
 		static const char *const f[] = {"token", "id_token",
@@ -300,12 +300,13 @@ static int az_client_fetch(const struct provider_req *req, struct cred **out,
 			r = -ENODATA;
 			goto out;
 		}
-		if ((r = oauth_form_add(&form, "client_assertion_type",
-					AZ_ASSERTION_TYPE)) < 0 ||
-		    (r = oauth_form_add(&form, "client_assertion", sec)) < 0)
+		if ((r = oauth_http_form_add(&form, "client_assertion_type",
+					     AZ_ASSERTION_TYPE)) < 0 ||
+		    (r = oauth_http_form_add(&form, "client_assertion", sec)) <
+			0)
 			goto out;
 	} else if (ent && (sec = cred_get(ent, "client_secret"))) {
-		if ((r = oauth_form_add(&form, "client_secret", sec)) < 0)
+		if ((r = oauth_http_form_add(&form, "client_secret", sec)) < 0)
 			goto out;
 	} else if (ent && cred_get(ent, "certificate") &&
 		   cred_get(ent, "private_key")) {
@@ -313,10 +314,10 @@ static int az_client_fetch(const struct provider_req *req, struct cred **out,
 					cred_get(ent, "private_key"), id, url,
 					&assertion, e)) < 0)
 			goto out;
-		if ((r = oauth_form_add(&form, "client_assertion_type",
-					AZ_ASSERTION_TYPE)) < 0 ||
-		    (r = oauth_form_add(&form, "client_assertion", assertion)) <
-			0)
+		if ((r = oauth_http_form_add(&form, "client_assertion_type",
+					     AZ_ASSERTION_TYPE)) < 0 ||
+		    (r = oauth_http_form_add(&form, "client_assertion",
+					     assertion)) < 0)
 			goto out;
 	} else {
 		error_set(e, EINVAL,

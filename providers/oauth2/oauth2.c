@@ -392,7 +392,8 @@ static int oauth2_fetch(const struct provider_req *req, struct cred **out,
 		goto out;
 	switch (c->grant) {
 	case G_CLIENT_CREDENTIALS:
-		r = oauth_form_add(&form, "grant_type", "client_credentials");
+		r = oauth_http_form_add(&form, "grant_type",
+					"client_credentials");
 		break;
 	case G_REFRESH_TOKEN: {
 		const char *old = ent ? cred_get(ent, "refresh_token") : NULL;
@@ -405,26 +406,27 @@ static int oauth2_fetch(const struct provider_req *req, struct cred **out,
 			r = -ENOKEY;
 			goto out;
 		}
-		if ((r = oauth_form_add(&form, "grant_type",
-					"refresh_token")) == 0)
-			r = oauth_form_add(&form, "refresh_token", old);
+		if ((r = oauth_http_form_add(&form, "grant_type",
+					     "refresh_token")) == 0)
+			r = oauth_http_form_add(&form, "refresh_token", old);
 		break;
 	}
 	case G_JWT_BEARER:
 		if ((r = jwt_bearer_assertion(req, c, &cl, url, &assertion,
 					      e)) < 0)
 			goto out;
-		if ((r = oauth_form_add(&form, "grant_type",
-					GRANT_JWT_BEARER)) == 0)
-			r = oauth_form_add(&form, "assertion", assertion);
+		if ((r = oauth_http_form_add(&form, "grant_type",
+					     GRANT_JWT_BEARER)) == 0)
+			r = oauth_http_form_add(&form, "assertion", assertion);
 		break;
 	}
 	if (r < 0 ||
-	    (c->scope && (r = oauth_form_add(&form, "scope", c->scope)) < 0) ||
+	    (c->scope &&
+	     (r = oauth_http_form_add(&form, "scope", c->scope)) < 0) ||
 	    (c->audience &&
-	     (r = oauth_form_add(&form, "audience", c->audience)) < 0) ||
+	     (r = oauth_http_form_add(&form, "audience", c->audience)) < 0) ||
 	    (c->resource &&
-	     (r = oauth_form_add(&form, "resource", c->resource)) < 0))
+	     (r = oauth_http_form_add(&form, "resource", c->resource)) < 0))
 		goto out;
 	if ((r = oauth_post(what, url, &conn, &cl, &form, &j, NULL, 0, e)) < 0)
 		goto out;
@@ -513,7 +515,7 @@ int oauth2_device_start(const struct provider_req *req, struct oauth2_device *d,
 		r = -EINVAL;
 		goto out;
 	}
-	if (c->scope && (r = oauth_form_add(&form, "scope", c->scope)) < 0)
+	if (c->scope && (r = oauth_http_form_add(&form, "scope", c->scope)) < 0)
 		goto out;
 	if ((r = oauth_post(what, dev, &conn, &cl, &form, &j, NULL, 0, e)) < 0)
 		goto out;
@@ -585,8 +587,8 @@ int oauth2_device_poll(const struct provider_req *req, struct oauth2_device *d,
 		r = -ETIMEDOUT;
 		goto out;
 	}
-	if ((r = oauth_form_add(&form, "grant_type", GRANT_DEVICE)) < 0 ||
-	    (r = oauth_form_add(&form, "device_code", d->device_code)) < 0)
+	if ((r = oauth_http_form_add(&form, "grant_type", GRANT_DEVICE)) < 0 ||
+	    (r = oauth_http_form_add(&form, "device_code", d->device_code)) < 0)
 		goto out;
 	r = oauth_post(what, d->token_url, &conn, &cl, &form, &j, code,
 		       sizeof(code), e);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/secmem.h"
+#include "providers/oauth_http.h"
 
 struct cJSON;
 struct cred;
@@ -64,10 +65,6 @@ int oauth_get(const char *what, const char *url, const struct oauth_conn *conn,
 	      const char *const *headers, struct cJSON **out, struct error *e)
     __attribute__((warn_unused_result));
 
-/* "&key=value", form-encoded. */
-int oauth_form_add(struct secbuf *b, const char *key, const char *value)
-    __attribute__((warn_unused_result));
-
 /* A string member that may become a field: present (unless optional),
  * at most OAUTH_MAX_TOKEN bytes, printable ASCII (spaces allowed only
  * when spaces).  *v borrowed from j (NULL when optional and absent). */
@@ -100,9 +97,6 @@ int oauth_client_assertion(const struct jwt_key *k, const char *kid,
 
 /* Random jti: 32 hex digits into buf (>= 33 bytes). */
 void oauth_jti(char *buf);
-
-/* Copies remote text for an error message (no control characters). */
-void oauth_clean_text(const char *s, char *buf, size_t len);
 
 /* ---- the oauth2 provider's device authorization grant (RFC 8628) ----
  *
