@@ -136,7 +136,8 @@ int oauth_http_json(const struct oauth_http_call *call, cJSON **out, char *code,
 	*out = NULL;
 	if (code && codelen)
 		code[0] = 0;
-	if ((r = http_check_url(call->url, e)) < 0) {
+	if ((r = call->imds ? http_check_url_imds(call->url, e)
+			    : http_check_url(call->url, e)) < 0) {
 		error_prefix(e, "%s", call->what);
 		return r;
 	}
@@ -159,6 +160,7 @@ int oauth_http_json(const struct oauth_http_call *call, cJSON **out, char *code,
 	    .timeout_ms = call->timeout_ms,
 	    .max_attempts = call->max_attempts,
 	    .what = call->what,
+	    .imds = call->imds,
 	};
 	if ((r = http_request(&req, &resp, e)) < 0)
 		goto out;

@@ -12,6 +12,7 @@
 #ifndef CREDFS_OAUTH_HTTP_H
 #define CREDFS_OAUTH_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/secmem.h"
@@ -31,6 +32,7 @@ struct oauth_http_call {
 	const char *ca_file; /* NULL: the system store */
 	int timeout_ms;
 	int max_attempts; /* 0: http.c's default */
+	bool imds;	  /* plain http to 169.254.169.254 allowed */
 	/* Who answers, for "HTTP 400 with no OAuth error in the body". */
 	const char *vendor;
 };

@@ -429,6 +429,7 @@ static int az_mi_fetch(const struct provider_req *req, struct cred **out,
 		    (r = http_urlencode(&url, id)) < 0)) ||
 	    (r = secbuf_append(&url, "", 1)) < 0)
 		goto out;
+	conn.imds = true; /* the one plain-http endpoint off the host */
 	if ((r = oauth_get(what, url.data, &conn, hdr, &j, e)) < 0)
 		goto out;
 	if (!(res = cred_new())) {

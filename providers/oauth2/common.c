@@ -130,6 +130,7 @@ int oauth_get(const char *what, const char *url, const struct oauth_conn *conn,
 	    .headers = headers,
 	    .ca_file = conn->ca_file,
 	    .timeout_ms = conn->timeout_ms,
+	    .imds = conn->imds,
 	};
 	return oauth_http_json(&req, out, NULL, 0, e);
 }

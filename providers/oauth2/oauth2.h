@@ -29,6 +29,7 @@ struct jwt_key;
 struct oauth_conn {
 	const char *ca_file; /* expanded path, or NULL */
 	int timeout_ms;
+	bool imds; /* plain http to 169.254.169.254 allowed (IMDS) */
 };
 
 enum oauth_auth {
@@ -123,5 +124,8 @@ int oauth2_device_poll(const struct provider_req *req, struct oauth2_device *d,
 		       struct cred **out, struct error *e)
     __attribute__((warn_unused_result));
 void oauth2_device_free(struct oauth2_device *d);
+/* Whether an oauth2 profile's parsed state (profile_cfg.state) says
+ * `grant = device_code`. */
+bool oauth2_is_device_grant(const void *state);
 
 #endif
