@@ -12,6 +12,7 @@ printed JWKS before and after rotation.  TAP.
 usage: cli_mount_test.py CREDFS
 """
 import base64
+import hashlib
 import http.server
 import json
 import os
@@ -165,7 +166,14 @@ profiles = dev
 format = token
 field = id_token
 profiles = wl
-""".format(state=state, iss=ISS, wliss=WL_ISS, tmp=tmp))
+
+[file wl-caller]
+format = token
+field = id_token
+profiles = wl
+view = per-caller
+allow = uid:{uid} profiles:wl
+""".format(state=state, iss=ISS, wliss=WL_ISS, tmp=tmp, uid=os.getuid()))
 
 
 def credfs(*args, stdin=None, timeout=60):
@@ -318,6 +326,37 @@ try:
          "and its token still verifies")
     T.ok(verify(t2, jwks1) is None,
          "the new token's key is not in the old JWKS")
+
+    # view = per-caller: the token describes its reader.
+    def read_with(prog):
+        exe = os.path.realpath(shutil.which(prog[0]))
+        out = subprocess.run(prog + [os.path.join(mnt, "wl-caller")],
+                             capture_output=True, text=True, timeout=30)
+        with open(exe, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        return out.stdout, exe, digest
+
+    with open("/proc/self/cgroup") as f:
+        cg = [x[3:].strip() for x in f if x.startswith("0::")]
+    got = []
+    for prog in (["cat"], ["head", "-c", "100000"]):
+        tok, exe, digest = read_with(prog)
+        cl = verify(tok, jwks2) if tok else None
+        got.append(cl)
+        T.ok(cl and cl["exe"] == exe and cl["exe_sha256"] == digest and
+             cl["uid"] == os.getuid() and cl["cgroup"] == (cg or [""])[0]
+             and cl["sub"] == "svc/wl:uid:%d:exe_sha256:%s"
+             % (os.getuid(), digest),
+             "per-caller token read by %s names its exe, hash, uid and "
+             "cgroup: %s" % (prog[0], cl and {k: cl[k] for k in cl if k in
+                             ("sub", "exe", "uid", "cgroup")}))
+    T.ok(got[0] and got[1] and got[0]["sub"] != got[1]["sub"] and
+         got[0]["jti"] != got[1]["jti"],
+         "two executables reading one file get different sub")
+    shared = jwt.decode(read("wl-token"), options={"verify_signature":
+                                                   False})
+    T.ok("exe" not in shared and "uid" not in shared,
+         "the shared (not per-caller) file carries no reader claims")
 
     audit = open(os.path.join(state, "audit.log")).read()
     ev = [json.loads(x) for x in audit.splitlines() if x.strip()]
