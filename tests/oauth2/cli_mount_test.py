@@ -13,7 +13,6 @@ usage: cli_mount_test.py CREDFS
 """
 import base64
 import hashlib
-import http.server
 import json
 import os
 import re
@@ -21,7 +20,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -80,32 +78,23 @@ def introspect(token):
         return json.load(r)
 
 
-class RS(http.server.BaseHTTPRequestHandler):
+def resource(headers):
     """A resource server: Bearer or Basic (netrc: the password is the
     token) checked by introspection at the provider."""
-
-    def do_GET(self):
-        a = self.headers.get("Authorization", "")
-        tok = None
-        if a.startswith("Bearer "):
-            tok = a[7:]
-        elif a.startswith("Basic "):
-            tok = base64.b64decode(a[6:]).decode().split(":", 1)[-1]
-        info = introspect(tok) if tok else {"active": False}
-        ok = info.get("active") is True
-        body = ("hello %s" % info.get("sub") if ok else "denied").encode()
-        self.send_response(200 if ok else 401)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
+    a = headers.get("Authorization", "")
+    tok = None
+    if a.startswith("Bearer "):
+        tok = a[7:]
+    elif a.startswith("Basic "):
+        tok = base64.b64decode(a[6:]).decode().split(":", 1)[-1]
+    info = introspect(tok) if tok else {"active": False}
+    if info.get("active") is True:
+        return 200, ("hello %s" % info.get("sub")).encode()
+    return 401, b"denied"
 
 
-rs = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RS)
-threading.Thread(target=rs.serve_forever, daemon=True).start()
-RS_URL = "http://127.0.0.1:%d/" % rs.server_address[1]
+rs, RS_URL = op.serve(resource)
+RS_PORT = rs.server_address[1]
 
 state = os.path.join(tmp, "state")
 mnt = os.path.join(tmp, "mnt")
@@ -116,7 +105,7 @@ for name, text in (
         ("netrc.tpl", "machine 127.0.0.1 login oauth password "
                       "{{ dev.access_token }}\n"),
         ("npmrc.tpl", "//127.0.0.1:%d/:_authToken={{ dev.access_token }}\n"
-         % rs.server_address[1])):
+         % RS_PORT)):
     with open(os.path.join(tmp, name), "w") as f:
         f.write(text)
 WL_ISS = "https://credfs.test/wl"

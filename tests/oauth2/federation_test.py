@@ -9,14 +9,12 @@ seen once the new JWKS is published).  TAP.
 usage: federation_test.py PROVIDER_TOOL
 """
 import base64
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 
@@ -160,28 +158,14 @@ finally:
 jwks_file = os.path.join(tmp, "jwks.json")
 
 
-class J(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = open(jwks_file, "rb").read()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
-
-
-js = http.server.ThreadingHTTPServer(("127.0.0.1", 0), J)
-threading.Thread(target=js.serve_forever, daemon=True).start()
+js, JWKS_URL = op.serve(lambda h: (200, open(jwks_file, "rb").read()))
 with open(jwks_file, "w") as f:
     json.dump(jwks(), f)
 cfg = os.path.join(tmp, "sts.json")
 with open(cfg, "w") as f:
     json.dump({"providers": [{
         "audience": POOL, "issuer": ISS,
-        "jwks_uri": "http://127.0.0.1:%d/jwks" % js.server_address[1]}]}, f)
+        "jwks_uri": JWKS_URL + "jwks"}]}, f)
 state = os.path.join(tmp, "sts-state")
 os.mkdir(state)
 sts = subprocess.Popen(["/usr/bin/python3", os.path.join(PEERS, "gcp_sts.py"),
