@@ -9,6 +9,9 @@ token at oidc-provider; `credfs oidc jwks|discovery` and `credfs rotate`
 of an oidc-issuer profile, its tokens verified with PyJWT against the
 printed JWKS before and after rotation.  TAP.
 
+As root, the whole test then runs again as the unprivileged user
+credfs-test (created under CI=true), which mounts for itself.
+
 usage: cli_mount_test.py CREDFS
 """
 import base64
@@ -367,4 +370,41 @@ finally:
         credfs("umount", mnt)
     proc.kill()
     rs.shutdown()
+
+
+def as_test_user():
+    """This test again as credfs-test: one TAP line for its result."""
+    user = os.environ.get("CREDFS_TEST_USER", "credfs-test")
+    import pwd
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        if os.environ.get("CI") == "true":
+            subprocess.run(["useradd", "--create-home", "--shell",
+                            "/bin/bash", user], check=False)
+        try:
+            pw = pwd.getpwnam(user)
+        except KeyError:
+            T.ok(False, "the test user %s exists (add it: useradd "
+                 "--create-home %s)" % (user, user))
+            return
+    home = tempfile.mkdtemp(prefix="credfs-oauth2-user-")
+    os.chown(home, pw.pw_uid, pw.pw_gid)
+    p = subprocess.run(
+        ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+         "--init-groups", "env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin",
+         "HOME=" + home, "TMPDIR=" + home, "USER=" + user, "LANG=C.UTF-8",
+         "CI=" + os.environ.get("CI", ""), "/usr/bin/python3",
+         os.path.abspath(__file__), CREDFS],
+        capture_output=True, text=True, timeout=240)
+    bad = [x for x in p.stdout.splitlines() if x.startswith("not ok")]
+    n = len([x for x in p.stdout.splitlines() if x.startswith("ok")])
+    T.ok(p.returncode == 0 and not bad and n >= 25,
+         "as %s: %d passed%s" % (user, n, "".join(
+             "\n# " + x for x in bad + p.stderr.splitlines()[-5:])))
+    shutil.rmtree(home, ignore_errors=True)
+
+
+if os.getuid() == 0:
+    as_test_user()
 T.done()
