@@ -9,6 +9,7 @@ seen once the new JWKS is published).  TAP.
 usage: federation_test.py PROVIDER_TOOL
 """
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -154,6 +155,50 @@ print(iam.create_role(RoleName="wl", AssumeRolePolicyDocument=sys.argv[2])
 finally:
     moto.kill()
 
+def node_google_auth(sts_url):
+    """Node google-auth-library (tests/gcp's pinned one) exchanges a token
+    credfs minted, as an external_account credential_source.file."""
+    gdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "gcp")
+    sys.path.insert(0, gdir)
+    import gcp_peers
+    if not gcp_peers.npm_modules():
+        T.ok(False, "npm google-auth-library@%s is installed"
+             % gcp_peers.NPM_PACKAGES["google-auth-library"])
+        return
+    plain = {k[2:]: v for k, v in wl("https:" + POOL).items()
+             if k.startswith("s.")}
+    tok = tool.fetch("wl", **plain)["fields"].get("id_token", "")
+    subj = os.path.join(tmp, "subject.jwt")
+    with open(subj, "w") as f:
+        f.write(tok)
+    adc = os.path.join(tmp, "adc.json")
+    with open(adc, "w") as f:
+        json.dump({"type": "external_account", "audience": POOL,
+                   "subject_token_type":
+                   "urn:ietf:params:oauth:token-type:jwt",
+                   "token_url": sts_url,
+                   "credential_source": {"file": subj}}, f)
+    p = subprocess.run(["node", os.path.join(gdir, "node_adc.js")],
+                       capture_output=True, text=True, timeout=90, cwd=gdir,
+                       env=dict(os.environ, GOOGLE_APPLICATION_CREDENTIALS=adc,
+                                GOOGLE_CLOUD_PROJECT="credfs-test",
+                                NODE_PATH=os.path.join(gdir,
+                                                       "node_modules")))
+    try:
+        got = json.loads(p.stdout)
+    except ValueError:
+        got = {"error": p.stderr[-300:]}
+    with open(os.path.join(tmp, "sts.log")) as f:
+        last = json.loads(f.read().splitlines()[-1])
+    sent = last.get("fields", {}).get("subject_token", {}).get("sha256")
+    T.ok(got.get("token") and last.get("status") == 200 and
+         sent == hashlib.sha256(tok.encode()).hexdigest(),
+         "google-auth-library exchanges the minted token at the STS "
+         "emulator, which verified it with the exported JWKS (%s)"
+         % got.get("error"))
+
+
 # ---- GCP: STS token exchange verified against the exported JWKS ---------
 jwks_file = os.path.join(tmp, "jwks.json")
 
@@ -194,6 +239,7 @@ try:
     T.ok(res["r"] == 0 and res["fields"].get("access_token"),
          "the new JWKS published: the exchange passes again: %s"
          % res["msg"])
+    node_google_auth(STS)
 finally:
     for p in procs:
         p.kill()
