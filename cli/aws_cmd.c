@@ -11,6 +11,7 @@
 #include "core/cred.h"
 #include "daemon/ctl.h"
 #include "cli/cli.h"
+#include "cli/oidc_cmd.h"
 #include "core/error.h"
 #include "engine/context.h"
 #include "crypto/key.h"
@@ -187,10 +188,12 @@ int cmd_rotate(struct cli *cli, int argc, char **argv)
 		return 2;
 	}
 	pc = &cfg->profiles[idx];
+	if (!strcmp(pc->ops->name, "oidc-issuer"))
+		return oidc_rotate(cli, pc);
 	if (strcmp(pc->ops->name, "aws-static") != 0) {
 		fprintf(stderr,
 			"credfs: %s: provider is %s; only an aws-static "
-			"profile holds a long-lived key to rotate\n",
+			"or oidc-issuer profile holds a key to rotate\n",
 			what, pc->ops->name);
 		return 2;
 	}

@@ -2,6 +2,7 @@
  * clients of the daemon's control socket. */
 #include "cli/aws_cmd.h"
 #include "cli/cli.h"
+#include "cli/login_device.h"
 #include "core/config.h"
 #include "core/error.h"
 
@@ -195,6 +196,8 @@ int cmd_login(struct cli *cli, int argc, char **argv)
 	if ((r = cli_need_profile(cfg, "login", argv[1])))
 		return r;
 	int idx = config_find_profile(cfg, argv[1]);
+	if (login_device_applies(&cfg->profiles[idx]))
+		return login_device(cli, &cfg->profiles[idx]);
 	const char *serial = cfg_get(cfg->profiles[idx].sec, "mfa_serial");
 	cJSON *req = cli_request("login");
 	cJSON_AddStringToObject(req, "profile", argv[1]);

@@ -5,6 +5,7 @@
  */
 #include "cli/cli.h"
 #include "cli/init_cmd.h"
+#include "cli/oidc_cmd.h"
 #include "core/config.h"
 #include "core/secmem.h"
 
@@ -52,13 +53,16 @@ static const struct cli_cmd cmds[] = {
     {"unlock", cmd_unlock, NULL},
     {"rotate", cmd_rotate,
      "rotate PROFILE              replace a stored "
-     "AWS access key"},
+     "AWS access key or oidc-issuer signing key"},
     {"audit", cmd_audit,
      "audit verify [--key-file F] | seal | tail [-f] | report [--key ID] "
      "[--since T]"},
     {"exec", cmd_exec,
      "exec PROFILE -- CMD...      run CMD with the "
      "profile's credentials"},
+    {"oidc", cmd_oidc,
+     "oidc jwks|discovery PROFILE an oidc-issuer's JWKS or discovery "
+     "document"},
 };
 
 /* Every credfs process may hold a secret (a passphrase typed to `store

@@ -35,6 +35,15 @@ struct provider_common {
 	bool has_source; /* `source =` given */
 };
 
+/* The reader of a `view = per-caller` file as credfs identified it, for a
+ * provider that mints per reader (ops.per_caller).  Borrowed. */
+struct provider_caller {
+	unsigned uid;
+	const char *exe;	/* the executable's path */
+	const char *exe_sha256; /* 64 hex digits, or NULL if unreadable */
+	const char *cgroup;	/* cgroup v2 path, or "" */
+};
+
 struct provider_req {
 	const char *profile_name;
 	const struct provider_common *common; /* never NULL */
@@ -43,6 +52,8 @@ struct provider_req {
 	struct store *store;	   /* sealed store, NULL if none */
 	const char *mfa_code;	   /* from `credfs login`, or NULL */
 	int timeout_ms;		   /* whole-fetch deadline */
+	/* A per-caller mint for this reader (never cached), or NULL. */
+	const struct provider_caller *caller;
 };
 
 struct provider_ops {
@@ -77,6 +88,10 @@ struct provider_ops {
 	 * beyond dropping the cached credential. */
 	int (*revoke)(const struct provider_req *req, const struct cred *c,
 		      struct error *e);
+	/* On a `view = per-caller` file, fetch is called for each open with
+	 * req->caller set, and what it returns describes that reader (an
+	 * issuer's claims); it must be cheap and local. */
+	bool per_caller;
 };
 
 /* A provider table is a NULL-ended array of ops (providers/registry.h has

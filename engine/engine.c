@@ -432,6 +432,22 @@ bool engine_kick(struct engine *e, int idx)
 	return valid;
 }
 
+int engine_mint_for(struct engine *e, int idx,
+		    const struct provider_caller *who, struct cred **out,
+		    char *why, size_t whylen)
+{
+	const struct profile_cfg *pc = &e->cfg->profiles[idx];
+	struct provider_req req = make_req(e, idx);
+	struct error pe = {0};
+	int r;
+
+	*out = NULL;
+	req.caller = who;
+	if ((r = pc->ops->fetch(&req, out, &pe)) < 0)
+		snprintf(why, whylen, "%s", pe.msg[0] ? pe.msg : strerror(-r));
+	return r;
+}
+
 struct cred *engine_peek(struct engine *e, int idx)
 {
 	struct pstate *p = &e->p[idx];

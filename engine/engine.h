@@ -20,6 +20,7 @@ struct config;
 struct store;
 struct audit;
 struct cred;
+struct provider_caller;
 typedef struct cJSON cJSON;
 struct engine;
 
@@ -47,6 +48,12 @@ int engine_get(struct engine *e, int idx, int timeout_ms, struct cred **out,
 bool engine_kick(struct engine *e, int idx);
 /* The current credential if valid, never waiting nor fetching. */
 struct cred *engine_peek(struct engine *e, int idx);
+/* For a provider with ops.per_caller: a credential minted for who now,
+ * not cached.  0 or -errno with why set. */
+int engine_mint_for(struct engine *e, int idx,
+		    const struct provider_caller *who, struct cred **out,
+		    char *why, size_t whylen)
+    __attribute__((warn_unused_result));
 
 /* Drop cached credentials (memory and sealed cache); revoke leases where
  * the provider can.  idx < 0: all. */

@@ -4,6 +4,7 @@
 #include "access/caller.h"
 #include "core/config.h"
 #include "core/cred.h"
+#include "core/provider.h"
 #include "core/render.h"
 #include "core/util.h"
 #include "engine/engine.h"
@@ -132,11 +133,46 @@ static bool hidden(const struct file_cfg *f, const struct policy_decision *d,
 	return f->per_caller && d && !policy_admits_profile(d, f->labels[k]);
 }
 
+/* Whether profile k of f is minted for each reader (per-caller view of a
+ * provider such as oidc-issuer) rather than shared. */
+static bool minted(const struct open_pipeline *p, const struct file_cfg *f,
+		   size_t k)
+{
+	return f->per_caller && p->cfg->profiles[f->prof[k]].ops->per_caller;
+}
+
+/* A credential of profile idx minted for caller c (its executable hashed
+ * now, the process checked to be the one identified). */
+static int mint_for(struct open_pipeline *p, int idx, struct caller *c,
+		    struct cred **out, char *why, size_t whylen)
+{
+	char hex[65];
+	int r;
+
+	*out = NULL;
+	if (!c ||
+	    (r = caller_complete(c, CALLER_NEED_CGROUP | CALLER_NEED_SHA256)) <
+		0 ||
+	    !c->have_sha256) {
+		snprintf(why, whylen, "the reader could not be identified");
+		return -EACCES;
+	}
+	util_hex(c->exe_sha256, sizeof(c->exe_sha256), hex);
+	struct provider_caller who = {
+	    .uid = (unsigned)c->uid,
+	    .exe = c->exe,
+	    .exe_sha256 = hex,
+	    .cgroup = c->cgroup,
+	};
+	return engine_mint_for(p->engine, idx, &who, out, why, whylen);
+}
+
 /* Collect the render input: credentials of each profile of f, honouring
- * a per-caller view.  wait: block on refresh (open) or only peek (stat). */
+ * a per-caller view (who: the reader, or NULL).  wait: block on refresh
+ * (open) or only peek (stat). */
 static void gather(struct open_pipeline *p, const struct file_cfg *f, pid_t tid,
-		   const struct policy_decision *d, bool wait,
-		   struct render_profile *rp, char whys[][256])
+		   struct caller *who, const struct policy_decision *d,
+		   bool wait, struct render_profile *rp, char whys[][256])
 {
 	/* Every profile's refresh starts at once, and all share one
 	 * open_timeout: a file of slow profiles waits once, not per profile. */
@@ -144,7 +180,8 @@ static void gather(struct open_pipeline *p, const struct file_cfg *f, pid_t tid,
 	bool missing = false, own = false;
 
 	for (size_t k = 0; wait && k < f->nprof; k++)
-		if (!hidden(f, d, k) && !engine_kick(p->engine, f->prof[k]))
+		if (!hidden(f, d, k) && !minted(p, f, k) &&
+		    !engine_kick(p->engine, f->prof[k]))
 			missing = true;
 	/* A provider command of this daemon reading the mount would wait for
 	 * its own fetch: it gets what is cached now, without waiting.  Asked
@@ -164,7 +201,10 @@ static void gather(struct open_pipeline *p, const struct file_cfg *f, pid_t tid,
 			continue;
 		}
 		whys[k][0] = 0;
-		if (wait) {
+		if (minted(p, f, k)) {
+			if (mint_for(p, idx, who, &c, whys[k], 256) < 0)
+				c = NULL;
+		} else if (wait) {
 			long left = deadline - util_mono_ms();
 			if (engine_get(p->engine, idx, left > 0 ? (int)left : 0,
 				       &c, whys[k], 256) < 0)
@@ -291,7 +331,7 @@ int open_stat(struct open_pipeline *p, size_t fidx, const struct open_who *who,
 	if (who->uid == p->cfg->owner)
 		for (size_t k = 0; k < n; k++)
 			engine_kick(p->engine, f->prof[k]);
-	gather(p, f, who->tid, have_d ? &d : NULL, false, rp, whys);
+	gather(p, f, who->tid, c, have_d ? &d : NULL, false, rp, whys);
 	st->st_mtime = newest(rp, n, p->started);
 	if (render_file(
 		&(struct render_input){
@@ -419,7 +459,7 @@ int open_snapshot(struct open_pipeline *p, struct open_auth *a,
 	unsigned long long t3;
 	int r;
 
-	gather(p, f, a->who.tid, &a->d, true, rp, whys);
+	gather(p, f, a->who.tid, a->c, &a->d, true, rp, whys);
 	if (!(h = calloc(1, sizeof(*h)))) {
 		r = -ENOMEM;
 		goto out;

@@ -93,7 +93,18 @@ out:
 	return r;
 }
 
-int http_check_url(const char *url, struct error *e)
+/* The instance metadata address of Azure (and other clouds), reachable
+ * only from the VM itself: plain http there is how the service works. */
+static bool host_is_imds(const struct url_parts *p)
+{
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, p->host, &a4) == 1 &&
+	       ntohl(a4.s_addr) == 0xa9fea9feu /* 169.254.169.254 */ &&
+	       (!p->port || strcmp(p->port, "80") == 0);
+}
+
+static int check_url(const char *url, bool imds, struct error *e)
 {
 	struct url_parts p;
 	int r;
@@ -109,13 +120,16 @@ int http_check_url(const char *url, struct error *e)
 	if (strcasecmp(p.scheme, "https") == 0) {
 		r = 0;
 	} else if (strcasecmp(p.scheme, "http") == 0) {
-		if (host_is_loopback(p.host)) {
+		if (host_is_loopback(p.host) || (imds && host_is_imds(&p))) {
 			r = 0;
 		} else {
 			error_set(e, EPERM,
 				  "endpoint %s: plain http is only allowed to "
-				  "a loopback host; use https",
-				  p.host);
+				  "a loopback host%s; use https",
+				  p.host,
+				  imds ? " or the metadata address "
+					 "169.254.169.254"
+				       : "");
 			r = -EPERM;
 		}
 	} else {
@@ -127,6 +141,16 @@ int http_check_url(const char *url, struct error *e)
 	}
 	url_parts_free(&p);
 	return r;
+}
+
+int http_check_url(const char *url, struct error *e)
+{
+	return check_url(url, false, e);
+}
+
+int http_check_url_imds(const char *url, struct error *e)
+{
+	return check_url(url, true, e);
 }
 
 int http_url_parts(const char *url, char *host, size_t hostlen, char *path,
@@ -459,7 +483,7 @@ int http_request(const struct http_req *req, struct http_resp *resp,
 	int r, attempt;
 
 	memset(resp, 0, sizeof(*resp));
-	if ((r = http_check_url(req->url, e)) < 0)
+	if ((r = check_url(req->url, req->imds, e)) < 0)
 		return r;
 	pthread_once(&http_once, http_global_init);
 	if (http_init_rc != CURLE_OK) {

@@ -2,9 +2,9 @@
  * is specific to one cloud).
  *
  * Plain http is refused unless the host is loopback (127.0.0.0/8, ::1,
- * localhost), so a mistyped endpoint cannot send a signed request or a
- * bearer token in clear.  Redirects are never followed.  Response bodies
- * carry secrets and live in secmem.
+ * localhost) or, for a managed identity, the metadata address, so a mistyped
+ * endpoint cannot send a signed request or a bearer token in clear.  Redirects
+ * are never followed.  Response bodies carry secrets and live in secmem.
  */
 #ifndef CREDFS_HTTP_H
 #define CREDFS_HTTP_H
@@ -36,6 +36,8 @@ struct http_req {
 	/* A response header naming the error type (e.g. "x-amzn-ErrorType"),
 	 * copied into resp->error_type; NULL: none. */
 	const char *error_header;
+	/* Plain http to 169.254.169.254 allowed (http_check_url_imds). */
+	bool imds;
 };
 
 struct http_resp {
@@ -49,6 +51,10 @@ struct http_resp {
 /* 0 when url may be used: https, or http to a loopback host.  Otherwise
  * -EPERM (or -EINVAL for a malformed url) with e set. */
 int http_check_url(const char *url, struct error *e)
+    __attribute__((warn_unused_result));
+/* The same, and plain http to the instance metadata address
+ * 169.254.169.254 (port 80) too: for the managed identity endpoint only. */
+int http_check_url_imds(const char *url, struct error *e)
     __attribute__((warn_unused_result));
 /* The Host header value libcurl will send ("h" or "h:port"), and the
  * path ("/" if none), for request signing. */

@@ -292,6 +292,14 @@ static int es256_jose_to_der(const unsigned char jose[static 64],
 int jwt_sign(const struct jwt_key *k, const char *kid,
 	     const struct cJSON *claims, char **out, struct error *e)
 {
+	return jwt_sign_ext(k, kid, NULL, claims, out, e);
+}
+
+int jwt_sign_ext(const struct jwt_key *k, const char *kid,
+		 const struct cJSON *extra_header, const struct cJSON *claims,
+		 char **out, struct error *e)
+{
+	const cJSON *m;
 	struct secbuf tok = {0};
 	cJSON *hdr = NULL;
 	char *hs = NULL, *cs = NULL;
@@ -311,6 +319,22 @@ int jwt_sign(const struct jwt_key *k, const char *kid,
 	    (kid && !cJSON_AddStringToObject(hdr, "kid", kid))) {
 		r = -ENOMEM;
 		goto out;
+	}
+	cJSON_ArrayForEach(m, extra_header)
+	{
+		if (!m->string ||
+		    cJSON_GetObjectItemCaseSensitive(hdr, m->string)) {
+			error_set(e, EINVAL,
+				  "JWT: header member %s is set by the signer",
+				  m->string ? m->string : "(unnamed)");
+			r = -EINVAL;
+			goto out;
+		}
+		if (!cJSON_AddItemToObject(hdr, m->string,
+					   cJSON_Duplicate(m, true))) {
+			r = -ENOMEM;
+			goto out;
+		}
 	}
 	if (!(hs = cJSON_PrintUnformatted(hdr)) ||
 	    !(cs = cJSON_PrintUnformatted(claims))) {

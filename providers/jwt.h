@@ -52,6 +52,13 @@ const char *jwt_alg_name(enum jwt_alg alg);
 int jwt_sign(const struct jwt_key *k, const char *kid,
 	     const struct cJSON *claims, char **out, struct error *e)
     __attribute__((warn_unused_result));
+/* jwt_sign with extra header members (a JSON object, may be NULL) after
+ * alg, typ and kid, e.g. {"x5t#S256": ...}; one of those three in it is
+ * -EINVAL. */
+int jwt_sign_ext(const struct jwt_key *k, const char *kid,
+		 const struct cJSON *extra_header, const struct cJSON *claims,
+		 char **out, struct error *e)
+    __attribute__((warn_unused_result));
 
 /* Checks token's signature with k (the header's alg must be k's: no
  * "none", no algorithm switching), then, when now != 0, "exp" (must be

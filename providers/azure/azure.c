@@ -159,43 +159,64 @@ static int az_client_parse(const struct cfg_section *p, struct diag *d,
 	return 0;
 }
 
-/* RS256 JWS with the header Entra wants for a certificate credential:
- * {"alg":"RS256","typ":"JWT","x5t#S256":...}.  (jwt_sign takes no extra
- * header members.) */
+/* The SHA-256 thumbprint of cert's DER (base64url) into th, and its
+ * public key as PEM into pub. */
+static int cert_thumbprint(const char *cert_pem, struct secbuf *th,
+			   struct secbuf *pub)
+{
+	BIO *bio = BIO_new_mem_buf(cert_pem, -1), *pb = BIO_new(BIO_s_mem());
+	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	unsigned char d[SHA256_DIGEST_LENGTH], *der = NULL;
+	char *p;
+	long pl;
+	int dl, r = -EINVAL;
+
+	if (!x || !pb || PEM_write_bio_PUBKEY(pb, X509_get0_pubkey(x)) != 1 ||
+	    (dl = i2d_X509(x, &der)) <= 0)
+		goto out;
+	SHA256(der, (size_t)dl, d);
+	pl = BIO_get_mem_data(pb, &p);
+	if ((r = jwt_b64url_encode(th, d, sizeof(d))) < 0 ||
+	    (r = secbuf_append(pub, p, (size_t)pl)) < 0)
+		goto out;
+	r = 0;
+out:
+	OPENSSL_free(der);
+	X509_free(x);
+	BIO_free(pb);
+	BIO_free(bio);
+	return r;
+}
+
+/* RS256 client assertion with the header Entra wants for a certificate
+ * credential: {"alg":"RS256","typ":"JWT","x5t#S256":...}; checked
+ * against the certificate's public key before it is sent. */
 static int cert_assertion(const char *cert_pem, const char *key_pem,
 			  const char *client_id, const char *aud, char **out,
 			  struct error *e)
 {
-	BIO *bio = BIO_new_mem_buf(cert_pem, -1);
-	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	BIO *kb = BIO_new_mem_buf(key_pem, -1);
-	EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
-	EVP_MD_CTX *md = NULL;
-	unsigned char d[SHA256_DIGEST_LENGTH], *der = NULL, sig[1024];
-	struct secbuf t = {0}, th = {0};
+	static const char bad[] = "certificate and private_key: not a PEM "
+				  "certificate with its RSA key";
+	struct jwt_key *k = NULL, *pk = NULL;
+	struct secbuf th = {0}, pub = {0};
 	cJSON *h = NULL, *cl = NULL;
-	char *hs = NULL, *cs = NULL, jti[33];
-	size_t siglen = sizeof(sig);
+	char jti[33];
 	time_t now = time(NULL);
-	int dl, r = -EINVAL;
+	int r;
 
 	*out = NULL;
-	if (!x || !k || !EVP_PKEY_is_a(k, "RSA") ||
-	    X509_check_private_key(x, k) != 1) {
-		error_set(e, EINVAL,
-			  "certificate and private_key: not a PEM "
-			  "certificate with its RSA key");
+	if (cert_thumbprint(cert_pem, &th, &pub) < 0 ||
+	    jwt_key_from_pem(key_pem, strlen(key_pem), "private_key", &k,
+			     NULL) < 0 ||
+	    jwt_key_alg(k) != JWT_RS256 ||
+	    jwt_key_public_from_pem(pub.data, pub.len, "certificate", &pk,
+				    NULL) < 0) {
+		r = error_set(e, EINVAL, "%s", bad);
 		goto out;
 	}
 	r = -ENOMEM;
-	if ((dl = i2d_X509(x, &der)) <= 0)
-		goto out;
-	SHA256(der, (size_t)dl, d);
 	oauth_jti(jti);
-	if (jwt_b64url_encode(&th, d, sizeof(d)) < 0 ||
-	    !(h = cJSON_CreateObject()) ||
-	    !cJSON_AddStringToObject(h, "alg", "RS256") ||
-	    !cJSON_AddStringToObject(h, "typ", "JWT") ||
+	if (!(h = cJSON_CreateObject()) ||
 	    !cJSON_AddStringToObject(h, "x5t#S256", th.data) ||
 	    !(cl = cJSON_CreateObject()) ||
 	    !cJSON_AddStringToObject(cl, "aud", aud) ||
@@ -204,41 +225,22 @@ static int cert_assertion(const char *cert_pem, const char *key_pem,
 	    !cJSON_AddStringToObject(cl, "jti", jti) ||
 	    !cJSON_AddNumberToObject(cl, "nbf", (double)now) ||
 	    !cJSON_AddNumberToObject(cl, "iat", (double)now) ||
-	    !cJSON_AddNumberToObject(cl, "exp", (double)(now + 600)) ||
-	    !(hs = cJSON_PrintUnformatted(h)) ||
-	    !(cs = cJSON_PrintUnformatted(cl)))
+	    !cJSON_AddNumberToObject(cl, "exp", (double)(now + 600)))
 		goto out;
-	if ((r = jwt_b64url_encode(&t, hs, strlen(hs))) < 0 ||
-	    (r = secbuf_append(&t, ".", 1)) < 0 ||
-	    (r = jwt_b64url_encode(&t, cs, strlen(cs))) < 0)
+	if ((r = jwt_sign_ext(k, NULL, h, cl, out, e)) < 0)
 		goto out;
-	r = -EIO;
-	if (!(md = EVP_MD_CTX_new()) ||
-	    EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k) != 1 ||
-	    EVP_DigestSign(md, sig, &siglen, (unsigned char *)t.data, t.len) !=
-		1) {
-		error_set(e, EIO, "cannot sign the client assertion");
-		goto out;
+	if (jwt_verify(pk, *out, 0, 0, NULL, NULL, NULL) < 0) {
+		secmem_free(*out);
+		*out = NULL;
+		r = error_set(e, EINVAL, "%s", bad);
 	}
-	if ((r = secbuf_append(&t, ".", 1)) < 0 ||
-	    (r = jwt_b64url_encode(&t, sig, siglen)) < 0 ||
-	    (r = secbuf_append(&t, "", 1)) < 0)
-		goto out;
-	*out = secbuf_steal(&t, NULL);
-	r = *out ? 0 : -ENOMEM;
 out:
-	EVP_MD_CTX_free(md);
-	OPENSSL_free(der);
-	cJSON_free(hs);
-	cJSON_free(cs);
 	cJSON_Delete(h);
 	cJSON_Delete(cl);
-	secbuf_wipe(&t);
 	secbuf_wipe(&th);
-	EVP_PKEY_free(k);
-	BIO_free(kb);
-	X509_free(x);
-	BIO_free(bio);
+	secbuf_wipe(&pub);
+	jwt_key_free(k);
+	jwt_key_free(pk);
 	return r;
 }
 
@@ -283,10 +285,10 @@ static int az_client_fetch(const struct provider_req *req, struct cred **out,
 	else
 		snprintf(url, sizeof(url), "%s/%s/oauth2/v2.0/token",
 			 c->authority, c->tenant);
-	if ((r = oauth_form_add(&form, "grant_type", "client_credentials")) <
-		0 ||
-	    (r = oauth_form_add(&form, "client_id", id)) < 0 ||
-	    (r = oauth_form_add(&form, "scope", c->scope)) < 0)
+	if ((r = oauth_http_form_add(&form, "grant_type",
+				     "client_credentials")) < 0 ||
+	    (r = oauth_http_form_add(&form, "client_id", id)) < 0 ||
+	    (r = oauth_http_form_add(&form, "scope", c->scope)) < 0)
 		goto out;
 	if (req->source) {
 		static const char *const f[] = {"token", "id_token",
@@ -300,12 +302,13 @@ static int az_client_fetch(const struct provider_req *req, struct cred **out,
 			r = -ENODATA;
 			goto out;
 		}
-		if ((r = oauth_form_add(&form, "client_assertion_type",
-					AZ_ASSERTION_TYPE)) < 0 ||
-		    (r = oauth_form_add(&form, "client_assertion", sec)) < 0)
+		if ((r = oauth_http_form_add(&form, "client_assertion_type",
+					     AZ_ASSERTION_TYPE)) < 0 ||
+		    (r = oauth_http_form_add(&form, "client_assertion", sec)) <
+			0)
 			goto out;
 	} else if (ent && (sec = cred_get(ent, "client_secret"))) {
-		if ((r = oauth_form_add(&form, "client_secret", sec)) < 0)
+		if ((r = oauth_http_form_add(&form, "client_secret", sec)) < 0)
 			goto out;
 	} else if (ent && cred_get(ent, "certificate") &&
 		   cred_get(ent, "private_key")) {
@@ -313,10 +316,10 @@ static int az_client_fetch(const struct provider_req *req, struct cred **out,
 					cred_get(ent, "private_key"), id, url,
 					&assertion, e)) < 0)
 			goto out;
-		if ((r = oauth_form_add(&form, "client_assertion_type",
-					AZ_ASSERTION_TYPE)) < 0 ||
-		    (r = oauth_form_add(&form, "client_assertion", assertion)) <
-			0)
+		if ((r = oauth_http_form_add(&form, "client_assertion_type",
+					     AZ_ASSERTION_TYPE)) < 0 ||
+		    (r = oauth_http_form_add(&form, "client_assertion",
+					     assertion)) < 0)
 			goto out;
 	} else {
 		error_set(e, EINVAL,
@@ -426,6 +429,7 @@ static int az_mi_fetch(const struct provider_req *req, struct cred **out,
 		    (r = http_urlencode(&url, id)) < 0)) ||
 	    (r = secbuf_append(&url, "", 1)) < 0)
 		goto out;
+	conn.imds = true; /* the one plain-http endpoint off the host */
 	if ((r = oauth_get(what, url.data, &conn, hdr, &j, e)) < 0)
 		goto out;
 	if (!(res = cred_new())) {

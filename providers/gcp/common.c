@@ -28,29 +28,6 @@
 /* Longest expiry accepted from a remote. */
 #define GCP_MAX_LIFETIME (7 * 86400)
 
-void gcp_clean_text(const char *s, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	if (!len)
-		return;
-	for (; s && *s && o + 1 < len; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch < 0x20 || ch == 0x7f)
-			ch = ' ';
-		if (ch == ' ' && (o == 0 || buf[o - 1] == ' '))
-			continue;
-		buf[o++] = (char)ch;
-	}
-	if (s && *s && len >= 4) {
-		if (o > len - 4)
-			o = len - 4;
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = 0;
-}
-
 int gcp_parse_conn(const struct provider_req *req, struct gcp_conn *c,
 		   struct error *e)
 {
@@ -114,150 +91,34 @@ int gcp_parse_scopes(const char *spec, char **out)
 	return 0;
 }
 
-int gcp_form_add(struct secbuf *b, const char *key, const char *value)
-{
-	int r;
-
-	if ((r = secbuf_printf(b, "%s%s=", b->len ? "&" : "", key)) < 0)
-		return r;
-	return http_urlencode(b, value);
-}
-
-/* Google's code of an error body into code (one word) and its text into
- * msg: OAuth {"error": "x", "error_description": "y"} or the API envelope
- * {"error": {"code": 403, "message": "y", "status": "PERMISSION_DENIED"}}.
- * Non-JSON bodies leave both empty. */
-static void error_of(const cJSON *j, char *code, size_t clen, char *msg,
-		     size_t mlen)
-{
-	const cJSON *err = cJSON_GetObjectItemCaseSensitive(j, "error");
-	const cJSON *c = NULL, *m = NULL;
-
-	code[0] = msg[0] = 0;
-	if (cJSON_IsString(err)) {
-		c = err;
-		m = cJSON_GetObjectItemCaseSensitive(j, "error_description");
-	} else if (cJSON_IsObject(err)) {
-		c = cJSON_GetObjectItemCaseSensitive(err, "status");
-		m = cJSON_GetObjectItemCaseSensitive(err, "message");
-	}
-	if (cJSON_IsString(c)) {
-		size_t i, o = 0;
-		for (i = 0; c->valuestring[i] && o + 1 < clen; i++) {
-			unsigned char ch = (unsigned char)c->valuestring[i];
-			if (isalnum(ch) || ch == '_' || ch == '-' || ch == '.')
-				code[o++] = (char)ch;
-		}
-		code[o] = 0;
-	}
-	if (cJSON_IsString(m))
-		gcp_clean_text(m->valuestring, msg, mlen);
-}
-
-static int code_errno(long status, const char *code)
-{
-	static const struct {
-		const char *code;
-		int err;
-	} map[] = {
-	    {"invalid_grant", -EKEYREJECTED},
-	    {"invalid_client", -EKEYREJECTED},
-	    {"unauthorized_client", -EKEYREJECTED},
-	    {"UNAUTHENTICATED", -EKEYREJECTED},
-	    {"access_denied", -EACCES},
-	    {"PERMISSION_DENIED", -EACCES},
-	    {"invalid_request", -EINVAL},
-	    {"invalid_scope", -EINVAL},
-	    {"invalid_target", -EINVAL},
-	    {"unsupported_grant_type", -EINVAL},
-	    {"INVALID_ARGUMENT", -EINVAL},
-	    {"FAILED_PRECONDITION", -EINVAL},
-	    {"NOT_FOUND", -ENOENT},
-	    {"RESOURCE_EXHAUSTED", -EAGAIN},
-	    {"UNAVAILABLE", -EAGAIN},
-	};
-
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(code, map[i].code) == 0)
-			return map[i].err;
-	if (status == 401)
-		return -EKEYREJECTED;
-	if (status == 403)
-		return -EACCES;
-	if (status == 404)
-		return -ENOENT;
-	if (status == 429 || status >= 500)
-		return -EAGAIN;
-	return -EPROTO;
-}
-
 int gcp_post(const struct gcp_call *call, const struct secbuf *body,
 	     cJSON **out, struct error *e)
 {
 	struct secbuf auth = {0};
-	struct http_resp resp = {0};
-	const char *headers[4];
-	size_t nh = 0;
-	cJSON *j = NULL;
+	const char *headers[2] = {NULL, NULL};
 	int r;
 
 	*out = NULL;
-	if ((r = http_check_url(call->url, e)) < 0) {
-		error_prefix(e, "%s", call->what);
-		return r;
-	}
-	headers[nh++] = call->json ? "Content-Type: application/json"
-				   : "Content-Type: "
-				     "application/x-www-form-urlencoded";
-	headers[nh++] = "Accept: application/json";
 	if (call->bearer) {
 		if ((r = secbuf_printf(&auth, "Authorization: Bearer %s",
 				       call->bearer)) < 0)
-			goto out;
-		headers[nh++] = auth.data;
+			return r;
+		headers[0] = auth.data;
 	}
-	headers[nh] = NULL;
-	struct http_req req = {
+	struct oauth_http_call c = {
+	    .what = call->what,
 	    .method = "POST",
 	    .url = call->url,
 	    .headers = headers,
-	    .body = body->data ? body->data : "",
+	    .content_type = call->json ? "application/json"
+				       : "application/x-www-form-urlencoded",
+	    .body = body->data,
 	    .body_len = body->len,
 	    .ca_file = call->conn->ca_file,
 	    .timeout_ms = call->conn->timeout_ms,
-	    .what = call->what,
+	    .vendor = "Google",
 	};
-	if ((r = http_request(&req, &resp, e)) < 0)
-		goto out;
-	j = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "",
-				  resp.body.len);
-	if (resp.status < 200 || resp.status > 299) {
-		char code[64], msg[300];
-		error_of(j, code, sizeof(code), msg, sizeof(msg));
-		r = code_errno(resp.status, code);
-		if (code[0])
-			error_set(e, -r, "%s: HTTP %ld %s%s%s", call->what,
-				  resp.status, code, msg[0] ? ": " : "", msg);
-		else
-			error_set(e, -r, "%s: HTTP %ld with %s", call->what,
-				  resp.status,
-				  j ? "no Google error in the body"
-				    : "a body that is not JSON");
-		goto out;
-	}
-	if (!cJSON_IsObject(j)) {
-		error_set(e, EBADMSG,
-			  "%s: HTTP %ld with a body that is not a JSON object",
-			  call->what, resp.status);
-		r = -EBADMSG;
-		goto out;
-	}
-	*out = j;
-	j = NULL;
-	r = 0;
-out:
-	cJSON_Delete(j);
-	http_resp_wipe(&resp);
+	r = oauth_http_json(&c, out, NULL, 0, e);
 	secbuf_wipe(&auth);
 	return r;
 }

@@ -227,19 +227,19 @@ static int ext_fetch(const struct provider_req *req, struct cred **out,
 		goto out;
 	/* Impersonation needs cloud-platform on the federated token (it
 	 * calls IAM); the profile's scopes go on the final token. */
-	if ((r = gcp_form_add(&form, "grant_type",
-			      "urn:ietf:params:oauth:grant-type:"
-			      "token-exchange")) < 0 ||
-	    (r = gcp_form_add(&form, "audience", c.audience)) < 0 ||
-	    (r = gcp_form_add(&form, "scope",
-			      c.impersonation_url ? GCP_CLOUD_PLATFORM
-						  : c.scopes)) < 0 ||
-	    (r = gcp_form_add(&form, "requested_token_type",
-			      "urn:ietf:params:oauth:token-type:"
-			      "access_token")) < 0 ||
-	    (r = gcp_form_add(&form, "subject_token", subject)) < 0 ||
-	    (r = gcp_form_add(&form, "subject_token_type",
-			      c.subject_token_type)) < 0)
+	if ((r = oauth_http_form_add(&form, "grant_type",
+				     "urn:ietf:params:oauth:grant-type:"
+				     "token-exchange")) < 0 ||
+	    (r = oauth_http_form_add(&form, "audience", c.audience)) < 0 ||
+	    (r = oauth_http_form_add(&form, "scope",
+				     c.impersonation_url ? GCP_CLOUD_PLATFORM
+							 : c.scopes)) < 0 ||
+	    (r = oauth_http_form_add(&form, "requested_token_type",
+				     "urn:ietf:params:oauth:token-type:"
+				     "access_token")) < 0 ||
+	    (r = oauth_http_form_add(&form, "subject_token", subject)) < 0 ||
+	    (r = oauth_http_form_add(&form, "subject_token_type",
+				     c.subject_token_type)) < 0)
 		goto out;
 	struct gcp_call call = {
 	    .what = what_sts,

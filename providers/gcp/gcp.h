@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "core/secmem.h"
+#include "providers/oauth_http.h"
 
 struct cJSON;
 struct cred;
@@ -82,10 +83,6 @@ int gcp_oauth_response(const char *what, const struct cJSON *j, struct cred *c,
 int gcp_jwt_exp(const char *what, const char *token, time_t *exp,
 		struct error *e) __attribute__((warn_unused_result));
 
-/* application/x-www-form-urlencoded "&key=value". */
-int gcp_form_add(struct secbuf *b, const char *key, const char *value)
-    __attribute__((warn_unused_result));
-
 /* Where the long-lived secret of a profile is: the sealed store entry
  * named by `secret =`, or (tests) the JSON file `secret_file =` (a service
  * account key or authorized_user file, owned by the user, mode 0600). */
@@ -129,9 +126,5 @@ int gcp_iam_access_token(const struct gcp_conn *conn, const char *url,
 			 const char *bearer, const char *scopes,
 			 const char *delegates, int lifetime, struct cred *c,
 			 struct error *e) __attribute__((warn_unused_result));
-
-/* Copies text from a remote into buf for an error message: control
- * characters become spaces, at most len - 1 bytes ("..." when cut). */
-void gcp_clean_text(const char *s, char *buf, size_t len);
 
 #endif

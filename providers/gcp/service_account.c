@@ -157,10 +157,10 @@ static int sa_fetch(const struct provider_req *req, struct cred **out,
 		    0)
 			goto out;
 	}
-	if ((r = gcp_form_add(&form, "grant_type",
-			      "urn:ietf:params:oauth:grant-type:jwt-bearer")) <
-		0 ||
-	    (r = gcp_form_add(&form, "assertion", assertion)) < 0)
+	if ((r = oauth_http_form_add(
+		 &form, "grant_type",
+		 "urn:ietf:params:oauth:grant-type:jwt-bearer")) < 0 ||
+	    (r = oauth_http_form_add(&form, "assertion", assertion)) < 0)
 		goto out;
 	struct gcp_call call = {
 	    .what = what,
@@ -275,14 +275,16 @@ static int user_fetch(const struct provider_req *req, struct cred **out,
 	uri = cred_get(sec, "token_uri");
 	if (!uri || !*uri)
 		uri = GCP_TOKEN_URI;
-	if ((r = gcp_form_add(&form, "grant_type", "refresh_token")) < 0 ||
-	    (r = gcp_form_add(&form, "client_id", cred_get(sec, "client_id"))) <
+	if ((r = oauth_http_form_add(&form, "grant_type", "refresh_token")) <
 		0 ||
-	    (r = gcp_form_add(&form, "client_secret",
-			      cred_get(sec, "client_secret"))) < 0 ||
-	    (r = gcp_form_add(&form, "refresh_token",
-			      cred_get(sec, "refresh_token"))) < 0 ||
-	    (c.scopes && (r = gcp_form_add(&form, "scope", c.scopes)) < 0))
+	    (r = oauth_http_form_add(&form, "client_id",
+				     cred_get(sec, "client_id"))) < 0 ||
+	    (r = oauth_http_form_add(&form, "client_secret",
+				     cred_get(sec, "client_secret"))) < 0 ||
+	    (r = oauth_http_form_add(&form, "refresh_token",
+				     cred_get(sec, "refresh_token"))) < 0 ||
+	    (c.scopes &&
+	     (r = oauth_http_form_add(&form, "scope", c.scopes)) < 0))
 		goto out;
 	struct gcp_call call = {
 	    .what = what,

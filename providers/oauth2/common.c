@@ -18,156 +18,12 @@
 #include "providers/jwt.h"
 #include "providers/oauth2/oauth2.h"
 
-void oauth_clean_text(const char *s, char *buf, size_t len)
-{
-	size_t o = 0, n = strlen(s);
-
-	for (size_t i = 0; i < n && o + 1 < len; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		buf[o++] = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
-	}
-	buf[o] = 0;
-	if (o < n && len > 4)
-		memcpy(buf + len - 4, "...", 4);
-}
-
 void oauth_jti(char *buf)
 {
 	unsigned char r[16];
 
 	randombytes_buf(r, sizeof(r));
 	util_hex(r, sizeof(r), buf);
-}
-
-int oauth_form_add(struct secbuf *b, const char *key, const char *value)
-{
-	int r;
-
-	if (b->len && (r = secbuf_append(b, "&", 1)) < 0)
-		return r;
-	if ((r = http_urlencode(b, key)) < 0 ||
-	    (r = secbuf_append(b, "=", 1)) < 0)
-		return r;
-	return http_urlencode(b, value);
-}
-
-static void error_of(const cJSON *j, char *code, size_t clen, char *msg,
-		     size_t mlen)
-{
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "error");
-	const cJSON *m =
-	    cJSON_GetObjectItemCaseSensitive(j, "error_description");
-
-	code[0] = msg[0] = 0;
-	if (!c) /* GitHub: {"message": ...} */
-		m = cJSON_GetObjectItemCaseSensitive(j, "message");
-	if (cJSON_IsObject(c)) { /* Azure REST: {"error":{"code","message"}} */
-		m = cJSON_GetObjectItemCaseSensitive(c, "message");
-		c = cJSON_GetObjectItemCaseSensitive(c, "code");
-	}
-	if (cJSON_IsString(c)) {
-		size_t o = 0;
-		for (size_t i = 0; c->valuestring[i] && o + 1 < clen; i++) {
-			unsigned char ch = (unsigned char)c->valuestring[i];
-			if (isalnum(ch) || ch == '_' || ch == '-' || ch == '.')
-				code[o++] = (char)ch;
-		}
-		code[o] = 0;
-	}
-	if (cJSON_IsString(m))
-		oauth_clean_text(m->valuestring, msg, mlen);
-}
-
-static int code_errno(long status, const char *code)
-{
-	static const struct {
-		const char *code;
-		int err;
-	} map[] = {
-	    {"invalid_grant", -EKEYREJECTED},
-	    {"invalid_client", -EKEYREJECTED},
-	    {"unauthorized_client", -EKEYREJECTED},
-	    {"access_denied", -EACCES},
-	    {"invalid_request", -EINVAL},
-	    {"invalid_scope", -EINVAL},
-	    {"invalid_target", -EINVAL},
-	    {"unsupported_grant_type", -EINVAL},
-	    {"authorization_pending", -EAGAIN},
-	    {"slow_down", -EAGAIN},
-	    {"expired_token", -ETIMEDOUT},
-	    {"SecretNotFound", -ENOENT},
-	    {"Unauthorized", -EKEYREJECTED},
-	    {"Forbidden", -EACCES},
-	};
-
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(code, map[i].code) == 0)
-			return map[i].err;
-	if (status == 401)
-		return -EKEYREJECTED;
-	if (status == 403)
-		return -EACCES;
-	if (status == 404)
-		return -ENOENT;
-	if (status == 429 || status >= 500)
-		return -EAGAIN;
-	return -EPROTO;
-}
-
-/* Performs req and parses the JSON answer; see oauth_post. */
-static int call(const char *what, struct http_req *req, cJSON **out, char *code,
-		size_t codelen, struct error *e)
-{
-	struct http_resp resp = {0};
-	cJSON *j = NULL;
-	char cbuf[64], msg[300];
-	int r;
-
-	*out = NULL;
-	if (code && codelen)
-		code[0] = 0;
-	if ((r = http_check_url(req->url, e)) < 0) {
-		error_prefix(e, "%s", what);
-		return r;
-	}
-	req->what = what;
-	if ((r = http_request(req, &resp, e)) < 0)
-		goto out;
-	j = cJSON_ParseWithLength(resp.body.data ? resp.body.data : "",
-				  resp.body.len);
-	if (resp.status < 200 || resp.status > 299) {
-		error_of(j, cbuf, sizeof(cbuf), msg, sizeof(msg));
-		r = code_errno(resp.status, cbuf);
-		if (code && codelen)
-			snprintf(code, codelen, "%s", cbuf);
-		if (cbuf[0])
-			error_setk(e, -r, ERROR_PROVIDER, "%s: HTTP %ld %s%s%s",
-				   what, resp.status, cbuf, msg[0] ? ": " : "",
-				   msg);
-		else if (msg[0])
-			error_setk(e, -r, ERROR_PROVIDER, "%s: HTTP %ld: %s",
-				   what, resp.status, msg);
-		else
-			error_setk(e, -r, ERROR_PROVIDER,
-				   "%s: HTTP %ld with %s", what, resp.status,
-				   j ? "no OAuth error in the body"
-				     : "a body that is not JSON");
-		goto out;
-	}
-	if (!cJSON_IsObject(j)) {
-		error_set(e, EBADMSG,
-			  "%s: HTTP %ld with a body that is not a JSON object",
-			  what, resp.status);
-		r = -EBADMSG;
-		goto out;
-	}
-	*out = j;
-	j = NULL;
-	r = 0;
-out:
-	cJSON_Delete(j);
-	http_resp_wipe(&resp);
-	return r;
 }
 
 /* "Authorization: Basic base64(urlenc(id):urlenc(secret))" (RFC 6749
@@ -210,7 +66,8 @@ int oauth_post(const char *what, const char *url, const struct oauth_conn *conn,
 	switch (cl ? cl->auth : OAUTH_AUTH_NONE) {
 	case OAUTH_AUTH_NONE:
 		if (cl && cl->client_id &&
-		    (r = oauth_form_add(&body, "client_id", cl->client_id)) < 0)
+		    (r = oauth_http_form_add(&body, "client_id",
+					     cl->client_id)) < 0)
 			goto out;
 		break;
 	case OAUTH_AUTH_BASIC:
@@ -220,41 +77,42 @@ int oauth_post(const char *what, const char *url, const struct oauth_conn *conn,
 		headers[nh++] = auth.data;
 		break;
 	case OAUTH_AUTH_POST:
-		if ((r = oauth_form_add(&body, "client_id", cl->client_id)) <
-			0 ||
-		    (r = oauth_form_add(&body, "client_secret",
-					cl->client_secret)) < 0)
+		if ((r = oauth_http_form_add(&body, "client_id",
+					     cl->client_id)) < 0 ||
+		    (r = oauth_http_form_add(&body, "client_secret",
+					     cl->client_secret)) < 0)
 			goto out;
 		break;
 	case OAUTH_AUTH_KEY_JWT:
 		if ((r = oauth_client_assertion(cl->key, cl->kid, cl->client_id,
 						url, &assertion, e)) < 0)
 			goto out;
-		if ((r = oauth_form_add(&body, "client_id", cl->client_id)) <
+		if ((r = oauth_http_form_add(&body, "client_id",
+					     cl->client_id)) < 0 ||
+		    (r = oauth_http_form_add(&body, "client_assertion_type",
+					     "urn:ietf:params:oauth:client-"
+					     "assertion-type:jwt-bearer")) <
 			0 ||
-		    (r = oauth_form_add(&body, "client_assertion_type",
-					"urn:ietf:params:oauth:client-"
-					"assertion-type:jwt-bearer")) < 0 ||
-		    (r = oauth_form_add(&body, "client_assertion", assertion)) <
-			0)
+		    (r = oauth_http_form_add(&body, "client_assertion",
+					     assertion)) < 0)
 			goto out;
 		break;
 	}
-	headers[nh++] = "Content-Type: application/x-www-form-urlencoded";
-	headers[nh++] = "Accept: application/json";
 	headers[nh] = NULL;
-	struct http_req req = {
+	struct oauth_http_call req = {
+	    .what = what,
 	    .method = "POST",
 	    .url = url,
 	    .headers = headers,
-	    .body = body.data ? body.data : "",
+	    .content_type = "application/x-www-form-urlencoded",
+	    .body = body.data,
 	    .body_len = body.len,
 	    .ca_file = conn->ca_file,
 	    .timeout_ms = conn->timeout_ms,
 	    /* A refused grant is final; never resend a one-time code. */
 	    .max_attempts = 1,
 	};
-	r = call(what, &req, out, code, codelen, e);
+	r = oauth_http_json(&req, out, code, codelen, e);
 out:
 	secmem_free(assertion);
 	secbuf_wipe(&auth);
@@ -265,21 +123,16 @@ out:
 int oauth_get(const char *what, const char *url, const struct oauth_conn *conn,
 	      const char *const *headers, cJSON **out, struct error *e)
 {
-	const char *h[8];
-	size_t nh = 0;
-
-	h[nh++] = "Accept: application/json";
-	for (size_t i = 0; headers && headers[i] && nh < 7; i++)
-		h[nh++] = headers[i];
-	h[nh] = NULL;
-	struct http_req req = {
+	struct oauth_http_call req = {
+	    .what = what,
 	    .method = "GET",
 	    .url = url,
-	    .headers = h,
+	    .headers = headers,
 	    .ca_file = conn->ca_file,
 	    .timeout_ms = conn->timeout_ms,
+	    .imds = conn->imds,
 	};
-	return call(what, &req, out, NULL, 0, e);
+	return oauth_http_json(&req, out, NULL, 0, e);
 }
 
 int oauth_json_str(const char *what, const cJSON *j, const char *name,

@@ -35,7 +35,14 @@
 #define GRANT_JWT_BEARER "urn:ietf:params:oauth:grant-type:jwt-bearer"
 #define GRANT_DEVICE "urn:ietf:params:oauth:grant-type:device_code"
 
-enum grant { G_CLIENT_CREDENTIALS, G_REFRESH_TOKEN, G_JWT_BEARER };
+/* G_DEVICE_CODE: `credfs login` runs RFC 8628 and seals the refresh
+ * token; a fetch then is a refresh_token grant. */
+enum grant {
+	G_CLIENT_CREDENTIALS,
+	G_REFRESH_TOKEN,
+	G_JWT_BEARER,
+	G_DEVICE_CODE
+};
 
 /* The profile, parsed once at config load (the provider's state). */
 struct oauth2_cfg {
@@ -54,6 +61,8 @@ static int parse_grant(const char *s, enum grant *g)
 		*g = G_REFRESH_TOKEN;
 	else if (!strcmp(s, "jwt-bearer") || !strcmp(s, GRANT_JWT_BEARER))
 		*g = G_JWT_BEARER;
+	else if (!strcmp(s, "device_code") || !strcmp(s, GRANT_DEVICE))
+		*g = G_DEVICE_CODE;
 	else
 		return -EINVAL;
 	return 0;
@@ -104,8 +113,8 @@ static int oauth2_parse(const struct cfg_section *p, struct diag *d,
 		return -ENOMEM;
 	if (parse_grant(cfg_get(p, "grant"), &c->grant) < 0) {
 		cfg_error(d, cfg_line(p, "grant"),
-			  "grant: client_credentials, refresh_token or "
-			  "jwt-bearer");
+			  "grant: client_credentials, refresh_token, "
+			  "jwt-bearer or device_code");
 		r = -EINVAL;
 	}
 	if (a) {
@@ -133,7 +142,7 @@ static int oauth2_parse(const struct cfg_section *p, struct diag *d,
 		r = -EINVAL;
 	}
 	if (r == 0 &&
-	    (c->grant == G_REFRESH_TOKEN ||
+	    (c->grant == G_REFRESH_TOKEN || c->grant == G_DEVICE_CODE ||
 	     (c->auth_set && c->auth != OAUTH_AUTH_NONE)) &&
 	    !c->secret) {
 		cfg_error(d, p->line,
@@ -312,9 +321,10 @@ static int rotate_refresh(const struct provider_req *req, const char *name,
 
 static const char *grant_what(enum grant g)
 {
-	return g == G_REFRESH_TOKEN ? "Token (refresh_token)"
-	       : g == G_JWT_BEARER  ? "Token (jwt-bearer)"
-				    : "Token (client_credentials)";
+	return g == G_REFRESH_TOKEN || g == G_DEVICE_CODE
+		   ? "Token (refresh_token)"
+	       : g == G_JWT_BEARER ? "Token (jwt-bearer)"
+				   : "Token (client_credentials)";
 }
 
 /* Token endpoint: token_url, or discovery from issuer. */
@@ -356,7 +366,7 @@ static int keep_refresh(const struct provider_req *req,
 	if (!c->secret || !req->store) {
 		/* Nowhere to keep it: fine for a grant that does not
 		 * depend on it, fatal for a rotated one. */
-		if (c->grant != G_REFRESH_TOKEN)
+		if (c->grant != G_REFRESH_TOKEN && c->grant != G_DEVICE_CODE)
 			return 0;
 		error_set(e, ENOKEY,
 			  "the server rotated the refresh token and there "
@@ -392,9 +402,11 @@ static int oauth2_fetch(const struct provider_req *req, struct cred **out,
 		goto out;
 	switch (c->grant) {
 	case G_CLIENT_CREDENTIALS:
-		r = oauth_form_add(&form, "grant_type", "client_credentials");
+		r = oauth_http_form_add(&form, "grant_type",
+					"client_credentials");
 		break;
-	case G_REFRESH_TOKEN: {
+	case G_REFRESH_TOKEN:
+	case G_DEVICE_CODE: {
 		const char *old = ent ? cred_get(ent, "refresh_token") : NULL;
 		if (!old || !*old) {
 			error_set(e, ENOKEY,
@@ -405,26 +417,27 @@ static int oauth2_fetch(const struct provider_req *req, struct cred **out,
 			r = -ENOKEY;
 			goto out;
 		}
-		if ((r = oauth_form_add(&form, "grant_type",
-					"refresh_token")) == 0)
-			r = oauth_form_add(&form, "refresh_token", old);
+		if ((r = oauth_http_form_add(&form, "grant_type",
+					     "refresh_token")) == 0)
+			r = oauth_http_form_add(&form, "refresh_token", old);
 		break;
 	}
 	case G_JWT_BEARER:
 		if ((r = jwt_bearer_assertion(req, c, &cl, url, &assertion,
 					      e)) < 0)
 			goto out;
-		if ((r = oauth_form_add(&form, "grant_type",
-					GRANT_JWT_BEARER)) == 0)
-			r = oauth_form_add(&form, "assertion", assertion);
+		if ((r = oauth_http_form_add(&form, "grant_type",
+					     GRANT_JWT_BEARER)) == 0)
+			r = oauth_http_form_add(&form, "assertion", assertion);
 		break;
 	}
 	if (r < 0 ||
-	    (c->scope && (r = oauth_form_add(&form, "scope", c->scope)) < 0) ||
+	    (c->scope &&
+	     (r = oauth_http_form_add(&form, "scope", c->scope)) < 0) ||
 	    (c->audience &&
-	     (r = oauth_form_add(&form, "audience", c->audience)) < 0) ||
+	     (r = oauth_http_form_add(&form, "audience", c->audience)) < 0) ||
 	    (c->resource &&
-	     (r = oauth_form_add(&form, "resource", c->resource)) < 0))
+	     (r = oauth_http_form_add(&form, "resource", c->resource)) < 0))
 		goto out;
 	if ((r = oauth_post(what, url, &conn, &cl, &form, &j, NULL, 0, e)) < 0)
 		goto out;
@@ -449,6 +462,13 @@ out:
 }
 
 /* ---- device authorization grant (RFC 8628) ----------------------------- */
+
+bool oauth2_is_device_grant(const void *state)
+{
+	const struct oauth2_cfg *c = state;
+
+	return c && c->grant == G_DEVICE_CODE;
+}
 
 void oauth2_device_free(struct oauth2_device *d)
 {
@@ -513,7 +533,7 @@ int oauth2_device_start(const struct provider_req *req, struct oauth2_device *d,
 		r = -EINVAL;
 		goto out;
 	}
-	if (c->scope && (r = oauth_form_add(&form, "scope", c->scope)) < 0)
+	if (c->scope && (r = oauth_http_form_add(&form, "scope", c->scope)) < 0)
 		goto out;
 	if ((r = oauth_post(what, dev, &conn, &cl, &form, &j, NULL, 0, e)) < 0)
 		goto out;
@@ -585,8 +605,8 @@ int oauth2_device_poll(const struct provider_req *req, struct oauth2_device *d,
 		r = -ETIMEDOUT;
 		goto out;
 	}
-	if ((r = oauth_form_add(&form, "grant_type", GRANT_DEVICE)) < 0 ||
-	    (r = oauth_form_add(&form, "device_code", d->device_code)) < 0)
+	if ((r = oauth_http_form_add(&form, "grant_type", GRANT_DEVICE)) < 0 ||
+	    (r = oauth_http_form_add(&form, "device_code", d->device_code)) < 0)
 		goto out;
 	r = oauth_post(what, d->token_url, &conn, &cl, &form, &j, code,
 		       sizeof(code), e);

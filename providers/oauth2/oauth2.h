@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/secmem.h"
+#include "providers/oauth_http.h"
 
 struct cJSON;
 struct cred;
@@ -28,6 +29,7 @@ struct jwt_key;
 struct oauth_conn {
 	const char *ca_file; /* expanded path, or NULL */
 	int timeout_ms;
+	bool imds; /* plain http to 169.254.169.254 allowed (IMDS) */
 };
 
 enum oauth_auth {
@@ -64,10 +66,6 @@ int oauth_get(const char *what, const char *url, const struct oauth_conn *conn,
 	      const char *const *headers, struct cJSON **out, struct error *e)
     __attribute__((warn_unused_result));
 
-/* "&key=value", form-encoded. */
-int oauth_form_add(struct secbuf *b, const char *key, const char *value)
-    __attribute__((warn_unused_result));
-
 /* A string member that may become a field: present (unless optional),
  * at most OAUTH_MAX_TOKEN bytes, printable ASCII (spaces allowed only
  * when spaces).  *v borrowed from j (NULL when optional and absent). */
@@ -101,9 +99,6 @@ int oauth_client_assertion(const struct jwt_key *k, const char *kid,
 /* Random jti: 32 hex digits into buf (>= 33 bytes). */
 void oauth_jti(char *buf);
 
-/* Copies remote text for an error message (no control characters). */
-void oauth_clean_text(const char *s, char *buf, size_t len);
-
 /* ---- the oauth2 provider's device authorization grant (RFC 8628) ----
  *
  * For `credfs login PROFILE`: start, show user_code and verification_uri,
@@ -129,5 +124,8 @@ int oauth2_device_poll(const struct provider_req *req, struct oauth2_device *d,
 		       struct cred **out, struct error *e)
     __attribute__((warn_unused_result));
 void oauth2_device_free(struct oauth2_device *d);
+/* Whether an oauth2 profile's parsed state (profile_cfg.state) says
+ * `grant = device_code`. */
+bool oauth2_is_device_grant(const void *state);
 
 #endif

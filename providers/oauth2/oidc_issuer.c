@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,15 +279,24 @@ static int load_key(struct store *st, const struct issuer_cfg *c,
 	}
 	r = store_get(st, c->entry, out, e);
 	if (r == -ENOENT) {
+		/* Per-caller mints run at once: one generates the key, the
+		 * others then read it (never two keys, one lost). */
+		static pthread_mutex_t gen_mu = PTHREAD_MUTEX_INITIALIZER;
 		error_clear(e);
-		if (!(*out = cred_new()))
-			return -ENOMEM;
-		if ((r = new_key(*out, c->alg, 0, e)) < 0 ||
-		    (r = save(st, c->entry, *out, e)) < 0) {
-			cred_unref(*out);
-			*out = NULL;
+		pthread_mutex_lock(&gen_mu);
+		if ((r = store_get(st, c->entry, out, e)) == -ENOENT) {
+			error_clear(e);
+			if (!(*out = cred_new()))
+				r = -ENOMEM;
+			else if ((r = new_key(*out, c->alg, 0, e)) < 0 ||
+				 (r = save(st, c->entry, *out, e)) < 0) {
+				cred_unref(*out);
+				*out = NULL;
+			}
+			pthread_mutex_unlock(&gen_mu);
+			return r;
 		}
-		return r;
+		pthread_mutex_unlock(&gen_mu);
 	}
 	if (r < 0) {
 		error_prefix(e, "store entry %s", c->entry);
@@ -303,21 +314,44 @@ static int load_key(struct store *st, const struct issuer_cfg *c,
 
 /* ---- the provider ------------------------------------------------------ */
 
-/* sub with {profile} replaced. */
+/* sub from the subject template: {profile}, and for a per-caller mint
+ * {uid}, {exe}, {exe_sha256} and {cgroup}; a per-caller template naming
+ * none of those gets ":uid:UID:exe_sha256:HEX" appended, so two readers
+ * never share a sub. */
 static int subject_of(const struct issuer_cfg *c, const char *profile,
-		      char *buf, size_t len)
+		      const struct provider_caller *who, char *buf, size_t len)
 {
 	const char *t = c->subject ? c->subject : "{profile}";
+	char uid[24];
+	const struct {
+		const char *name, *value;
+	} vars[] = {
+	    {"{profile}", profile},
+	    {"{uid}", who ? uid : NULL},
+	    {"{exe}", who ? who->exe : NULL},
+	    {"{exe_sha256}", who && who->exe_sha256 ? who->exe_sha256 : NULL},
+	    {"{cgroup}", who ? who->cgroup : NULL},
+	};
+	bool named = false;
 	size_t o = 0;
 
+	if (who)
+		snprintf(uid, sizeof(uid), "%u", who->uid);
 	while (*t) {
-		if (!strncmp(t, "{profile}", 9)) {
-			size_t n = strlen(profile);
+		size_t i, n, vl = 0;
+		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+			if (vars[i].value &&
+			    !strncmp(t, vars[i].name,
+				     (vl = strlen(vars[i].name))))
+				break;
+		if (i < sizeof(vars) / sizeof(vars[0])) {
+			n = strlen(vars[i].value);
 			if (o + n >= len)
 				return -ENAMETOOLONG;
-			memcpy(buf + o, profile, n);
+			memcpy(buf + o, vars[i].value, n);
 			o += n;
-			t += 9;
+			t += vl;
+			named |= i > 0;
 			continue;
 		}
 		if (o + 1 >= len)
@@ -325,7 +359,24 @@ static int subject_of(const struct issuer_cfg *c, const char *profile,
 		buf[o++] = *t++;
 	}
 	buf[o] = 0;
+	if (who && !named &&
+	    snprintf(buf + o, len - o, ":uid:%s:exe_sha256:%s", uid,
+		     who->exe_sha256 ? who->exe_sha256 : "-") >= (int)(len - o))
+		return -ENAMETOOLONG;
 	return 0;
+}
+
+/* The reader's identity as claims of a per-caller token. */
+static bool add_caller(cJSON *claims, const struct provider_caller *who)
+{
+	return !who ||
+	       (cJSON_AddNumberToObject(claims, "uid", (double)who->uid) &&
+		cJSON_AddStringToObject(claims, "exe", who->exe) &&
+		(!who->exe_sha256 ||
+		 cJSON_AddStringToObject(claims, "exe_sha256",
+					 who->exe_sha256)) &&
+		cJSON_AddStringToObject(claims, "cgroup",
+					who->cgroup ? who->cgroup : ""));
 }
 
 static int issuer_fetch(const struct provider_req *req, struct cred **out,
@@ -348,7 +399,8 @@ static int issuer_fetch(const struct provider_req *req, struct cred **out,
 	c = *(const struct issuer_cfg *)req->state;
 	if ((r = load_key(req->store, &c, &ent, e)) < 0)
 		goto out;
-	if ((r = subject_of(&c, req->profile_name, sub, sizeof(sub))) < 0) {
+	if ((r = subject_of(&c, req->profile_name, req->caller, sub,
+			    sizeof(sub))) < 0) {
 		error_set(e, -r, "subject: too long");
 		goto out;
 	}
@@ -366,7 +418,8 @@ static int issuer_fetch(const struct provider_req *req, struct cred **out,
 	    !cJSON_AddNumberToObject(claims, "nbf", (double)now) ||
 	    !cJSON_AddNumberToObject(claims, "exp",
 				     (double)(now + c.lifetime)) ||
-	    !cJSON_AddStringToObject(claims, "jti", jti))
+	    !cJSON_AddStringToObject(claims, "jti", jti) ||
+	    !add_caller(claims, req->caller))
 		goto out;
 	if ((r = jwt_sign(k, cred_get(ent, "kid"), claims, &tok, e)) < 0)
 		goto out;
@@ -597,4 +650,5 @@ const struct provider_ops provider_oidc_issuer = {
     .parse = issuer_load,
     .free_state = issuer_free,
     .fetch = issuer_fetch,
+    .per_caller = true,
 };

@@ -6,8 +6,15 @@ from an oidc-issuer profile), azure-managed-identity and azure-keyvault
 against tests/peers/azure_imds.py, and Node's @azure/identity
 WorkloadIdentityCredential exchanging an assertion credfs minted.  TAP.
 
-usage: azure_test.py PROVIDER_TOOL
+With CREDFS as well, the assertion is served by a mount as the
+AZURE_FEDERATED_TOKEN_FILE of @azure/identity and of Debian's
+python3-azure (azure-identity): the tenant sees exactly the served JWT, a
+refreshed one reaches the next reader, and none is ever served with less
+than refresh_before left.
+
+usage: azure_test.py PROVIDER_TOOL [CREDFS]
 """
+import base64
 import datetime
 import errno
 import hashlib
@@ -100,6 +107,113 @@ write("fed_jwks.json", p.stdout)
 
 entra_log, imds_log = path("entra.log"), path("imds.log")
 procs = []
+PY_WI = """
+# Debian's azure-identity 1.13: ManagedIdentityCredential exchanges
+# AZURE_FEDERATED_TOKEN_FILE when AZURE_TENANT_ID and AZURE_CLIENT_ID are
+# set too (the AKS workload identity path); newer releases add
+# WorkloadIdentityCredential for the same.
+import json, sys
+import azure.identity as ai
+c = getattr(ai, "WorkloadIdentityCredential", ai.ManagedIdentityCredential)()
+print(json.dumps({"token": c.get_token(sys.argv[1]).token}))
+"""
+
+
+def mount_readers():
+    """The assertion as a file of a mount, read by unmodified SDKs."""
+    credfs = os.path.abspath(sys.argv[2])
+    state, mnt = path("mstate"), path("mnt")
+    os.mkdir(state, 0o700)
+    os.mkdir(mnt)
+    cfg = write("credfs.conf", """[credfs]
+state_dir = {s}
+key = keyfile:{s}/key
+audit_log = {s}/audit.log
+refresh_before = 1m
+
+[profile wl]
+provider = oidc-issuer
+issuer = {iss}
+audience = api://AzureADTokenExchange
+subject = {sub}
+lifetime = 2m
+key = oidc-mnt
+
+[file azure/assertion]
+format = token
+field = id_token
+profiles = wl
+""".format(s=state, iss=FED_ISS, sub=FED_SUB))
+
+    def cf(*a):
+        return subprocess.run([credfs, "-c", cfg] + list(a), text=True,
+                              capture_output=True, timeout=60,
+                              env=dict(os.environ, CREDFS_KEYRING="off"))
+
+    p = cf("oidc", "jwks", "wl")
+    with open(path("fed_jwks.json")) as f:
+        keys = json.load(f)["keys"]
+    write("fed_jwks.json", json.dumps(
+        {"keys": keys + json.loads(p.stdout)["keys"]}))
+    p = cf("mount", mnt)
+    if p.returncode != 0:
+        T.ok(False, "credfs mount: %s" % p.stderr.strip())
+        return
+    f_path = os.path.join(mnt, "azure", "assertion")
+    env = dict(os.environ, NODE_PATH=op.NODE_MODULES,
+               NODE_EXTRA_CA_CERTS=path("ca.pem"),
+               REQUESTS_CA_BUNDLE=path("ca.pem"),
+               AZURE_TENANT_ID=TENANT, AZURE_CLIENT_ID=CID,
+               AZURE_FEDERATED_TOKEN_FILE=f_path, AZURE_AUTHORITY_HOST=AUTH)
+
+    def reader(argv):
+        p = subprocess.run(argv + ["https://vault.azure.net/.default"],
+                           capture_output=True, text=True, env=env,
+                           timeout=120)
+        try:
+            return json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"error": p.stderr[-800:]}
+
+    node = ["node", os.path.join(HERE, "node_wi.js")]
+    pyr = ["/usr/bin/python3", "-c", PY_WI]
+    try:
+        served = open(f_path).read()
+        out = reader(node)
+        L = last(entra_log)
+        T.ok(out.get("token", "").count(".") == 2 and
+             L.get("assertion_sha256") == sha(served),
+             "@azure/identity with AZURE_FEDERATED_TOKEN_FILE on the mount: "
+             "the tenant saw exactly the served JWT %s" % out.get("error",
+                                                                  ""))
+        out = reader(pyr)
+        L = last(entra_log)
+        T.ok(out.get("token", "").count(".") == 2 and
+             L.get("assertion_sha256") == sha(open(f_path).read()),
+             "python3-azure (azure-identity) with AZURE_FEDERATED_TOKEN_FILE "
+             "on the mount: the tenant saw the served JWT %s"
+             % out.get("error", ""))
+        # lifetime 2m, refresh_before 1m: read for 75 s; every assertion
+        # served has at least a minute left, and a new one replaces it.
+        seen, worst, end = [], 999, time.time() + 75
+        while time.time() < end:
+            tok = open(f_path).read()
+            left = json.loads(base64.urlsafe_b64decode(
+                tok.split(".")[1] + "==="))["exp"] - time.time()
+            worst = min(worst, left)
+            if tok not in seen:
+                seen.append(tok)
+            time.sleep(3)
+        T.ok(len(seen) >= 2 and worst >= 60 - 2,
+             "never an assertion with less than refresh_before left "
+             "(%d served, least left %.0f s)" % (len(seen), worst))
+        out = reader(node)
+        L = last(entra_log)
+        T.ok(out.get("token") and L.get("assertion_sha256") == sha(seen[-1])
+             and sha(seen[-1]) != sha(served),
+             "the refreshed assertion reaches the next SDK read")
+    finally:
+        cf("umount", mnt)
 try:
     ep, eport = op.start_node("entra_mock.js", {
         "tenant": TENANT, "client_id": CID, "client_secret": SECRET,
@@ -244,6 +358,8 @@ try:
     res = tool.fetch("kv", **dict(kv, name="../x", **src))
     T.ok(res["r"] == -errno.EINVAL and "name" in res["msg"],
          "azure-keyvault: a name that is not a secret name: %s" % res["msg"])
+    if len(sys.argv) > 2:
+        mount_readers()
 finally:
     for p in procs:
         p.kill()

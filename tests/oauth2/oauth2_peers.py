@@ -138,3 +138,25 @@ class Tool:
         except (ValueError, IndexError):
             return {"r": -999, "msg": "tool: " + p.stderr[-500:],
                     "fields": {}, "exp": 0}
+
+
+def serve(get):
+    """A local HTTP server in this process: get(headers) -> (status,
+    bytes) answers every GET.  Returns (server, base URL)."""
+    import http.server
+    import threading
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            status, body = get(self.headers)
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv, "http://127.0.0.1:%d/" % srv.server_address[1]
