@@ -1,6 +1,7 @@
 /* engine: single-flight refresh with backoff, sealed cache, status. */
 #include "core/util.h"
 #include "engine/engine.h"
+#include "engine/lease.h"
 #include "access/audit.h"
 #include "core/config.h"
 #include "core/cred.h"
@@ -44,6 +45,8 @@ struct pstate {
 	struct error last;   /* last failure; code 0 after a success */
 	char *mfa_code;	     /* secmem, one use */
 	char integrity[512]; /* last rejected sealed cache file, sticky */
+	bool reissue;	     /* the lease had its last renewal */
+	struct cred *pending; /* a cached lease, renewed before it is served */
 };
 
 struct engine {
@@ -183,6 +186,13 @@ static void load_cache_locked(struct engine *e, int idx)
 		cred_unref(c);
 		return;
 	}
+	if (e->cfg->profiles[idx].ops->renew && cred_get(c, "lease_id")) {
+		/* its token may have died with the last daemon: renewed
+		 * (or replaced) before it is served */
+		cred_unref(p->pending);
+		p->pending = c;
+		return;
+	}
 	cred_unref(p->cur);
 	p->cur = c;
 	p->ever_had = true;
@@ -223,11 +233,12 @@ static void do_refresh(struct engine *e, int idx)
 {
 	const struct profile_cfg *pc = &e->cfg->profiles[idx];
 	struct pstate *p = &e->p[idx];
-	struct cred *src = NULL, *c = NULL;
+	struct cred *src = NULL, *c = NULL, *held = NULL;
 	struct error pe = {0};
 	char *mfa = NULL;
 	struct provider_req req = make_req(e, idx);
-	int r;
+	bool last = false;
+	int r, rr = 2;
 
 	if (pc->source >= 0) {
 		r = engine_get_e(e, pc->source, req.timeout_ms, &src, &pe);
@@ -242,11 +253,22 @@ static void do_refresh(struct engine *e, int idx)
 	pthread_mutex_lock(&p->mu);
 	mfa = p->mfa_code;
 	p->mfa_code = NULL;
+	if (pc->ops->renew) {
+		held = p->pending ? p->pending : cred_ref(p->cur);
+		p->pending = NULL;
+		last = p->reissue;
+	}
 	pthread_mutex_unlock(&p->mu);
 
 	req.source = src;
 	req.mfa_code = mfa;
-	r = pc->ops->fetch(&req, &c, &pe);
+	if (!cred_valid(held, time(NULL))) {
+		cred_unref(held); /* ended at the provider already */
+		held = NULL;
+	}
+	r = pc->ops->renew ? lease_refresh(pc->ops, &req, e->audit, held, last,
+					   &c, &rr, &pe)
+			   : pc->ops->fetch(&req, &c, &pe);
 	if (r < 0) {
 		/* The return value is the code; the message is the
 		 * provider's, or the code's own text. */
@@ -278,12 +300,14 @@ done:
 			audit_event(e->audit, "cache_write_failed", o);
 		}
 	}
-	audit_refresh(e, idx, r == 0 ? c : NULL, pe.msg);
+	if (rr == 2 || rr < 0)
+		audit_refresh(e, idx, r == 0 ? c : NULL, pe.msg);
 
 	pthread_mutex_lock(&p->mu);
 	long now = util_mono_ms();
 	p->fetches++;
 	if (r == 0) {
+		p->reissue = rr == 1;
 		cred_unref(p->cur);
 		p->cur = c;
 		c = NULL; /* transferred */
@@ -315,6 +339,10 @@ done:
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	cred_unref(c);
+	/* re-issued: the replaced lease ends, now that it is not served */
+	if (r == 0 && (rr == 2 || rr < 0))
+		lease_replaced(pc->ops, &req, e->audit, held);
+	cred_unref(held);
 }
 
 static void *refresh_thread(void *arg)
@@ -510,6 +538,24 @@ int engine_refresh_if_needed(struct engine *e, int idx, struct cred **out,
 			  errlen);
 }
 
+int engine_unmount(struct engine *e)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < e->n; i++) {
+		const struct profile_cfg *pc = &e->cfg->profiles[i];
+		struct error err = {0};
+		if (!pc->ops->revoke_at_unmount ||
+		    !pc->ops->revoke_at_unmount(pc->state))
+			continue;
+		if (engine_revoke_e(e, (int)i, &err) < 0) {
+			fprintf(stderr, "credfs: unmount: %s\n", err.msg);
+			rc = -EIO;
+		}
+	}
+	return rc;
+}
+
 int engine_revoke_e(struct engine *e, int idx, struct error *err)
 {
 	size_t from = idx < 0 ? 0 : (size_t)idx;
@@ -522,8 +568,11 @@ int engine_revoke_e(struct engine *e, int idx, struct error *err)
 		struct cred *old;
 
 		pthread_mutex_lock(&p->mu);
-		old = p->cur;
-		p->cur = NULL;
+		old = p->cur ? p->cur : p->pending;
+		if (p->cur)
+			cred_unref(p->pending);
+		p->cur = p->pending = NULL;
+		p->reissue = false;
 		p->cache_checked = true; /* the cache is going too */
 		p->next_attempt = 0;
 		/* Not in use any more: the next fetch waits for a read. */
@@ -536,6 +585,10 @@ int engine_revoke_e(struct engine *e, int idx, struct error *err)
 			struct error pe = {0};
 			struct provider_req req = make_req(e, (int)i);
 			int r = pc->ops->revoke(&req, old, &pe);
+			if (cred_get(old, "lease_id"))
+				lease_audit(e->audit, pc->name, "lease_revoke",
+					    old, "revoke",
+					    r < 0 ? pe.msg : NULL);
 			if (r < 0) {
 				if (err) {
 					*err = pe;
@@ -661,13 +714,18 @@ static void *background(void *arg)
 		long mono = util_mono_ms();
 		for (size_t i = 0; i < e->n; i++) {
 			struct pstate *p = &e->p[i];
+			const struct provider_ops *ops = e->cfg->profiles[i].ops;
+			struct provider_req req = make_req(e, (int)i);
+			/* the session that keeps the leases alive ends */
+			time_t by = ops->renew_by ? ops->renew_by(&req) : 0;
 			pthread_mutex_lock(&p->mu);
+			bool valid = cred_valid(p->cur, now);
 			if (p->last_read &&
 			    mono - p->last_read <
 				ENGINE_ACTIVE_WINDOW * 1000L &&
 			    !p->refreshing && mono >= p->next_attempt &&
-			    cred_due(e, cred_valid(p->cur, now) ? p->cur : NULL,
-				     now))
+			    (cred_due(e, valid ? p->cur : NULL, now) ||
+			     (valid && by && now >= by)))
 				start_refresh_locked(e, (int)i);
 			pthread_mutex_unlock(&p->mu);
 		}
@@ -731,6 +789,7 @@ void engine_free(struct engine *e)
 	}
 	for (size_t i = 0; i < e->n; i++) {
 		cred_unref(e->p[i].cur);
+		cred_unref(e->p[i].pending);
 		secmem_free(e->p[i].mfa_code);
 		pthread_mutex_destroy(&e->p[i].mu);
 		pthread_cond_destroy(&e->p[i].cv);
