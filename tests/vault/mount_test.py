@@ -39,11 +39,13 @@ def private(path, data, mode=0o600):
 
 
 def basic_auth_server(user, password):
-    want = "Basic " + base64.b64encode(
-        ("%s:%s" % (user, password)).encode()).decode()
+    """password: a string, or a one-element list the test may change."""
+    pw = password if isinstance(password, list) else [password]
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
+            want = "Basic " + base64.b64encode(
+                ("%s:%s" % (user, pw[0])).encode()).decode()
             good = self.headers.get("Authorization") == want
             body = b"welcome\n" if good else b"no\n"
             self.send_response(200 if good else 401)
@@ -81,6 +83,8 @@ def main():
                                 "X-Vault-Namespace": NS})
     urllib.request.urlopen(req, timeout=5).read()
     web = basic_auth_server("bob", KV_PASS)
+    web_pw = [KV_PASS]
+    web2 = basic_auth_server("bob", web_pw)
 
     d = os.path.join(H.tmp, "m")
     os.mkdir(d, 0o700)
@@ -119,6 +123,22 @@ token_file = {d}/root-token
 kv_version = 2
 path = web/login
 refresh_interval = 1m
+
+[profile web2]
+provider = vault
+address = {addr}
+namespace = {ns}
+token_file = {d}/root-token
+kv_version = 2
+path = web/login
+fields = username=user password
+refresh_interval = 3s
+
+[file netrc-native]
+profiles = web2
+format = netrc
+machine = 127.0.0.1
+mode = 0400
 
 [file pgpass]
 profiles = db
@@ -181,6 +201,36 @@ mode = 0400
          "curl --netrc-file with the KV secret passes basic auth: %s"
          % r.stdout.decode().strip()[:200])
 
+    native = os.path.join(mnt, "netrc-native")
+
+    def curl(port):
+        r = subprocess.run(["curl", "-sS", "--netrc-file", native,
+                            "http://127.0.0.1:%d/" % port],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=30)
+        return r.stdout.decode().strip()[:200]
+    out = curl(web2)
+    H.ok(out == "welcome", "curl --netrc-file with format netrc (fields "
+         "renamed from the KV secret) passes basic auth: %s" % out)
+    new_pass = "kv2-" + os.urandom(6).hex()
+    req = urllib.request.Request(
+        emu.addr + "/v1/secret/data/web/login",
+        data=json.dumps({"data": {"user": "bob",
+                                  "password": new_pass}}).encode(),
+        method="POST", headers={"X-Vault-Token": ROOT,
+                                "X-Vault-Namespace": NS})
+    urllib.request.urlopen(req, timeout=5).read()
+    web_pw[0] = new_pass
+    seen = False
+    for _ in range(40):  # refresh_interval = 3s, read again after it
+        time.sleep(0.5)
+        if new_pass in open(native).read():
+            seen = True
+            break
+    out = curl(web2)
+    H.ok(seen and out == "welcome", "a new KV version appears after "
+         "refresh_interval; curl passes with it: %s" % out)
+
     user, password = first.strip().split(":")[3:5]
     H.ok(pg.role_exists(user), "the leased role exists before revoke")
     r = subprocess.run([credfs, "-c", cfg, "revoke", "db"],
@@ -210,7 +260,8 @@ mode = 0400
     leaked = [name for name, s in (("token", ROOT), ("secret_id", SECRET_ID),
                                    ("client token", "hvs."),
                                    ("password", password),
-                                   ("kv password", KV_PASS)) if s in blob]
+                                   ("kv password", KV_PASS),
+                                   ("kv password 2", new_pass)) if s in blob]
     H.ok(not leaked, "no secret in the mount's stderr, the audit log or "
          "the emulator log %s" % (leaked or ""))
     H.done()
