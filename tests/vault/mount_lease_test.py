@@ -139,6 +139,10 @@ def main():
     mnt = os.path.join(d, "mnt")
     os.mkdir(mnt, 0o700)
     os.chown(mnt, U.uid, U.gid)
+    if user != "root":  # the build tree may be closed to other users
+        import shutil
+        credfs = shutil.copy(credfs, os.path.join(d, "credfs"))
+        os.chmod(credfs, 0o755)
     U.private(os.path.join(d, "keyfile"), os.urandom(32))
     U.private(os.path.join(d, "approle"), "role_id = %s\nsecret_id = %s\n"
               % (ROLE_ID, SECRET_ID))
