@@ -231,6 +231,38 @@ mode = 0400
     H.ok(seen and out == "welcome", "a new KV version appears after "
          "refresh_interval; curl passes with it: %s" % out)
 
+    # Vault sealed: a clear status line, refresh_failed, the valid
+    # secret (web: 1m) still served.
+    tmpl_netrc = os.path.join(mnt, "netrc")
+    served = open(tmpl_netrc).read()
+    emu.control("seal")
+    r = subprocess.run([credfs, "-c", cfg, "refresh", "web"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=60)
+    msg = r.stdout.decode().strip()
+    H.ok(r.returncode != 0 and "503 Vault is sealed" in msg,
+         "sealed: credfs refresh web fails with Vault's reason: %s"
+         % msg[:200])
+    st = subprocess.run([credfs, "-c", cfg, "status", "--json"],
+                        stdout=subprocess.PIPE, timeout=30).stdout.decode()
+    prof = [p for p in json.loads(st).get("profiles", [])
+            if p.get("profile") == "web"]
+    H.ok(prof and "503 Vault is sealed" in (prof[0].get("last_error") or ""),
+         "sealed: status names it: %s"
+         % (prof[0].get("last_error") if prof else st[:200]))
+    events = [json.loads(x) for x in open(os.path.join(d, "audit.log"))]
+    H.ok(any(ev.get("event") == "refresh_failed" and
+             ev.get("profile") == "web" for ev in events),
+         "sealed: the audit log has refresh_failed for web")
+    r = subprocess.run(["curl", "-sS", "--netrc-file", tmpl_netrc,
+                        "http://127.0.0.1:%d/" % web],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=30)
+    H.ok(open(tmpl_netrc).read() == served and
+         r.stdout.decode().strip() == "welcome",
+         "sealed: the valid secret is still served")
+    emu.control("unseal")
+
     user, password = first.strip().split(":")[3:5]
     H.ok(pg.role_exists(user), "the leased role exists before revoke")
     r = subprocess.run([credfs, "-c", cfg, "revoke", "db"],
