@@ -687,6 +687,29 @@ static void test_config(void)
 	       cfg_line(p, "auth"), d.n ? d.msgs[0] : "(nothing)");
 	diag_free(&d);
 	section_free(p);
+	p = section("c6", "provider", "vault", "address", "https://v:8200/",
+		    "token_file", "/x", "path", "x", "revoke_on_unmount",
+		    "sometimes", NULL);
+	d = (struct diag){.file = "test"};
+	r = provider_vault.parse(p, &d, &state);
+	tap_ok(r == -EINVAL && d.n == 1 &&
+		   d.lines[0] == cfg_line(p, "revoke_on_unmount") &&
+		   strstr(d.msgs[0], "'sometimes' is not yes or no"),
+	       "parse reports a bad revoke_on_unmount at its line: %s",
+	       d.n ? d.msgs[0] : "(nothing)");
+	diag_free(&d);
+	section_free(p);
+	p = section("c7", "provider", "vault", "address", "https://v:8200/",
+		    "token_file", "/x", "path", "x", "revoke_on_unmount", "yes",
+		    NULL);
+	r = provider_vault.parse(p, &d, &state);
+	tap_ok(r == 0 && provider_vault.revoke_at_unmount(state) &&
+		   !provider_vault.revoke_at_unmount(NULL),
+	       "revoke_on_unmount = yes: the provider asks for it");
+	if (r == 0)
+		provider_vault.free_state(state);
+	diag_free(&d);
+	section_free(p);
 }
 
 /* The client token: renewed with renew-self when a third of its TTL is
