@@ -538,24 +538,6 @@ int engine_refresh_if_needed(struct engine *e, int idx, struct cred **out,
 			  errlen);
 }
 
-int engine_unmount(struct engine *e)
-{
-	int rc = 0;
-
-	for (size_t i = 0; i < e->n; i++) {
-		const struct profile_cfg *pc = &e->cfg->profiles[i];
-		struct error err = {0};
-		if (!pc->ops->revoke_at_unmount ||
-		    !pc->ops->revoke_at_unmount(pc->state))
-			continue;
-		if (engine_revoke_e(e, (int)i, &err) < 0) {
-			fprintf(stderr, "credfs: unmount: %s\n", err.msg);
-			rc = -EIO;
-		}
-	}
-	return rc;
-}
-
 int engine_revoke_e(struct engine *e, int idx, struct error *err)
 {
 	size_t from = idx < 0 ? 0 : (size_t)idx;
@@ -568,6 +550,12 @@ int engine_revoke_e(struct engine *e, int idx, struct error *err)
 		struct cred *old;
 
 		pthread_mutex_lock(&p->mu);
+		/* a renewal in flight would publish the lease revoked here */
+		struct timespec ts =
+		    mono_abs(util_mono_ms() + profile_timeout_ms(e, (int)i));
+		while (p->refreshing &&
+		       pthread_cond_timedwait(&p->cv, &p->mu, &ts) == 0)
+			;
 		old = p->cur ? p->cur : p->pending;
 		if (p->cur)
 			cred_unref(p->pending);

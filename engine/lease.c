@@ -1,12 +1,16 @@
 /* lease: renew, re-issue, revoke the replaced lease (engine/lease.h). */
 #include "engine/lease.h"
 #include "access/audit.h"
+#include "core/config.h"
 #include "core/cred.h"
 #include "core/error.h"
 #include "core/provider.h"
 #include "core/util.h"
+#include "engine/engine.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 void lease_audit(struct audit *a, const char *profile, const char *event,
@@ -69,4 +73,22 @@ void lease_replaced(const struct provider_ops *ops,
 	r = ops->revoke(req, held, &e);
 	lease_audit(a, req->profile_name, "lease_revoke", held, "reissued",
 		    r < 0 ? e.msg : NULL);
+}
+
+int engine_unmount(struct engine *e, const struct config *cfg)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < cfg->nprofiles; i++) {
+		const struct profile_cfg *pc = &cfg->profiles[i];
+		struct error err = {0};
+		if (!pc->ops->revoke_at_unmount ||
+		    !pc->ops->revoke_at_unmount(pc->state))
+			continue;
+		if (engine_revoke_e(e, (int)i, &err) < 0) {
+			fprintf(stderr, "credfs: unmount: %s\n", err.msg);
+			rc = -EIO;
+		}
+	}
+	return rc;
 }

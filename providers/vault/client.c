@@ -363,7 +363,10 @@ time_t vault_token_deadline(const struct provider_req *req)
 	if (req->profile_name)
 		c.profile = req->profile_name;
 	tok_key(&c, key, sizeof(key));
-	pthread_mutex_lock(&tok_mu);
+	/* a login in progress holds the lock over HTTP: the engine's
+	 * scheduler asks again a second later rather than wait */
+	if (pthread_mutex_trylock(&tok_mu) != 0)
+		return 0;
 	struct tok *t = tok_find(key, false);
 	if (t && t->token && t->expire_ms)
 		at = time(NULL) + (t->expire_ms - util_mono_ms()) / 1000 -

@@ -76,8 +76,8 @@ int vault_renew(const struct provider_req *req, const struct cred *c,
 		int increment, struct cred **out, struct error *e);
 
 /* When the cached client token of this profile should next be renewed (a
- * third of its TTL before it ends), 0 if none is cached or it does not
- * expire.  Vault revokes a token's leases with it: an engine holding
+ * third of its TTL before it ends), 0 if none is cached, it does not
+ * expire or a login is in progress (never waits).  Vault revokes a token's leases with it: an engine holding
  * leases calls vault_renew (or fetch) before this time too. */
 time_t vault_token_deadline(const struct provider_req *req);
 

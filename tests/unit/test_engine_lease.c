@@ -189,10 +189,10 @@ int main(void)
 
 	/* unmount: only when the profile asks */
 	int v0 = revokes;
-	ok(engine_unmount(eng) == 0 && revokes == v0,
+	ok(engine_unmount(eng, cfg) == 0 && revokes == v0,
 	   "unmount without revoke_on_unmount revokes nothing");
 	atomic_store(&at_unmount, true);
-	ok(engine_unmount(eng) == 0 && revokes == v0 + 1 &&
+	ok(engine_unmount(eng, cfg) == 0 && revokes == v0 + 1 &&
 	       !strcmp(revoked[v0], "lease-4") && !engine_peek(eng, 0),
 	   "revoke_on_unmount: the held lease is revoked and dropped (%s)",
 	   revoked[v0 < 8 ? v0 : 7]);
