@@ -16,6 +16,7 @@ import base64
 import http.server
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -114,6 +115,7 @@ namespace = {ns}
 auth = approle
 secret_file = {d}/approle
 path = database/creds/readonly
+revoke_on_unmount = yes
 
 [profile web]
 provider = vault
@@ -277,11 +279,21 @@ mode = 0400
     H.ok(any("lease revoke database/creds/readonly/" in x
              for x in emu.log_lines()), "the emulator log shows the revoke")
 
-    subprocess.run(["fusermount3", "-u", mnt], stderr=subprocess.DEVNULL)
+    # revoke_on_unmount: a daemon stopped by SIGTERM revokes its lease
+    again = open(pgpass).read().strip().split(":")[3]
+    H.ok(pg.role_exists(again), "a read after revoke leases a new role")
+    os.kill(mount.pid, signal.SIGTERM)
     try:
-        mount.wait(timeout=20)
+        mount.wait(timeout=30)
     except subprocess.TimeoutExpired:
         pass
+    gone = not pg.role_exists(again)
+    if not H.ok(mount.returncode is not None and gone,
+                "SIGTERM: the daemon exits and revokes the lease "
+                "(revoke_on_unmount), the role is gone (%s, rc %s)"
+                % (gone, mount.returncode)):
+        H.diag(open(err_path, errors="replace").read()[-1500:])
+    subprocess.run(["fusermount3", "-u", mnt], stderr=subprocess.DEVNULL)
     texts = []
     for p in (err_path, os.path.join(d, "audit.log"), emu.log):
         try:
