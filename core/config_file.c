@@ -63,8 +63,8 @@ static bool valid_vpath(const char *p)
 
 static const char *const file_keys[] = {
     "format", "profiles", "mode",    "allow", "deny",	  "view",
-    "cache",  "field",	  "newline", "vars",  "template",
-    "host",   "port",	  "database", "machine", NULL};
+    "cache",  "field",	  "newline", "vars",  "template", "host",
+    "port",   "database", "machine", NULL};
 static const char *const file_repeatable[] = {"allow", "deny", "profiles",
 					      NULL};
 static const char *const aws_fields[] = {"access_key_id", "secret_access_key",
@@ -103,11 +103,12 @@ void config_check_file(struct config *c, struct file_cfg *f, struct diag *d)
 			if (!strcmp(formats[i].name, fmt))
 				fi = &formats[i];
 		if (!fi)
-			diag_add(d, cfg_line(s, "format"),
-				 "file %s: unknown format '%s' (one of: "
-				 "aws-credentials, aws-process, env, json, "
-				 "token, template, gcp-adc, pem, pgpass, netrc)",
-				 f->path, fmt);
+			diag_add(
+			    d, cfg_line(s, "format"),
+			    "file %s: unknown format '%s' (one of: "
+			    "aws-credentials, aws-process, env, json, "
+			    "token, template, gcp-adc, pem, pgpass, netrc)",
+			    f->path, fmt);
 		else
 			f->format = fi->fmt;
 		if (fi && fi->fmt == FMT_GCP_ADC) {

@@ -87,8 +87,8 @@ static const char *need(const struct render_profile *rp, const char *field,
 	const char *v = cred_get(rp->cred, field);
 
 	if (!v)
-		error_set(err, EIO, "profile %s has no field '%s'",
-			  rp->profile, field);
+		error_set(err, EIO, "profile %s has no field '%s'", rp->profile,
+			  field);
 	return v;
 }
 
@@ -124,7 +124,8 @@ int render_netrc(const struct file_cfg *f, const struct render_profile *rp,
 		error_set(err, EIO,
 			  "profile %s: field %s holds white space or a "
 			  "leading quote, which netrc cannot hold; refused",
-			  rp->profile, token_ok(user) ? "password" : "username");
+			  rp->profile,
+			  token_ok(user) ? "password" : "username");
 		return -EIO;
 	}
 	if (f->machine)

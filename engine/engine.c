@@ -46,7 +46,8 @@ struct pstate {
 	char *mfa_code;	     /* secmem, one use */
 	char integrity[512]; /* last rejected sealed cache file, sticky */
 	bool reissue;	     /* the lease had its last renewal */
-	struct cred *pending; /* a cached lease, renewed before it is served */
+	/* a lease from the sealed cache, renewed before it is served */
+	struct cred *pending;
 };
 
 struct engine {
@@ -702,7 +703,8 @@ static void *background(void *arg)
 		long mono = util_mono_ms();
 		for (size_t i = 0; i < e->n; i++) {
 			struct pstate *p = &e->p[i];
-			const struct provider_ops *ops = e->cfg->profiles[i].ops;
+			const struct provider_ops *ops =
+			    e->cfg->profiles[i].ops;
 			struct provider_req req = make_req(e, (int)i);
 			/* the session that keeps the leases alive ends */
 			time_t by = ops->renew_by ? ops->renew_by(&req) : 0;

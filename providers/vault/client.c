@@ -606,8 +606,7 @@ int vault_call_t(const struct vault_cfg *c, const struct provider_req *req,
 		/* revoked or expired early: log in once more */
 		secmem_free(token);
 		token = NULL;
-		r = get_token(c, req, deadline, true, &token, &cached, NULL,
-			      e);
+		r = get_token(c, req, deadline, true, &token, &cached, NULL, e);
 		if (r == 0)
 			r = raw_call(c, method, path, query, token, body,
 				     deadline, false, json, &status, e);

@@ -247,8 +247,8 @@ int vault_parse_at(const struct cfg_section *s, struct vault_cfg *c, char *err,
 	    !(c->revoke_on_unmount = !strcmp(v, "yes") || !strcmp(v, "true")) &&
 	    strcmp(v, "no") && strcmp(v, "false")) {
 		AT("revoke_on_unmount");
-		snprintf(err, errlen, "revoke_on_unmount: '%s' is not yes or no",
-			 v);
+		snprintf(err, errlen,
+			 "revoke_on_unmount: '%s' is not yes or no", v);
 		return -EINVAL;
 	}
 	if ((v = cfg_get(s, "timeout")))

@@ -77,8 +77,9 @@ int vault_renew(const struct provider_req *req, const struct cred *c,
 
 /* When the cached client token of this profile should next be renewed (a
  * third of its TTL before it ends), 0 if none is cached, it does not
- * expire or a login is in progress (never waits).  Vault revokes a token's leases with it: an engine holding
- * leases calls vault_renew (or fetch) before this time too. */
+ * expire or a login is in progress (never waits).  Vault revokes a token's
+ * leases with it: an engine holding leases calls vault_renew (or fetch)
+ * before this time too. */
 time_t vault_token_deadline(const struct provider_req *req);
 
 /* Forgets every cached client token (unmount, tests).  Wiped. */

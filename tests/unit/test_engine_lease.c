@@ -152,8 +152,7 @@ int main(void)
 	       renews == 2 && fetches == 1,
 	   "the last renewal (max TTL) is still a renewal");
 	ok(engine_refresh_now(eng, 0, NULL, 5000, err, sizeof(err)) == 0 &&
-	       renews == 2 && fetches == 2 &&
-	       !strcmp(lease_of(eng), "lease-2"),
+	       renews == 2 && fetches == 2 && !strcmp(lease_of(eng), "lease-2"),
 	   "after the last renewal the next refresh re-issues (renews %d, "
 	   "fetches %d)",
 	   (int)renews, (int)fetches);

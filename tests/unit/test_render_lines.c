@@ -32,7 +32,9 @@ static int render(struct file_cfg *f, const struct cred *c, struct secbuf *b,
 
 #define CERT "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----"
 #define CA "-----BEGIN CERTIFICATE-----\nMIIBca\n-----END CERTIFICATE-----"
-#define KEY "-----BEGIN RSA PRIVATE KEY-----\nMIIkey\n-----END RSA PRIVATE KEY-----"
+#define KEY                                                                    \
+	"-----BEGIN RSA PRIVATE KEY-----\nMIIkey\n-----END RSA PRIVATE "       \
+	"KEY-----"
 
 static char dir[] = "/tmp/credfs-test-lines-XXXXXX";
 
@@ -41,9 +43,10 @@ static int load(const char *file_sec, struct config **c, struct diag *d)
 	char path[512];
 	snprintf(path, sizeof(path), "%s/config", dir);
 	FILE *f = fopen(path, "w");
-	fprintf(f, "[credfs]\nstate_dir = %s/state\n\n[profile db]\n"
-		   "provider = vault\naddress = http://127.0.0.1:8200\n"
-		   "token_file = %s/tok\npath = database/creds/ro\n\n%s",
+	fprintf(f,
+		"[credfs]\nstate_dir = %s/state\n\n[profile db]\n"
+		"provider = vault\naddress = http://127.0.0.1:8200\n"
+		"token_file = %s/tok\npath = database/creds/ro\n\n%s",
 		dir, dir, file_sec);
 	fclose(f);
 	memset(d, 0, sizeof(*d));
@@ -65,8 +68,10 @@ int main(void)
 {
 	struct secbuf b;
 	char err[256];
-	struct file_cfg f = {.path = "pgpass", .format = FMT_PGPASS,
-			     .host = "db.example", .port = "5432",
+	struct file_cfg f = {.path = "pgpass",
+			     .format = FMT_PGPASS,
+			     .host = "db.example",
+			     .port = "5432",
 			     .database = "*"};
 
 	secmem_init_cjson();
@@ -96,8 +101,8 @@ int main(void)
 
 	f.format = FMT_NETRC;
 	f.machine = "api.example";
-	struct cred *web = mk((const char *const[]){
-	    "username", "bob", "password", "pa#ss", NULL});
+	struct cred *web = mk((const char *const[]){"username", "bob",
+						    "password", "pa#ss", NULL});
 	ok(render(&f, web, &b, err) == 0, "netrc renders: %s", err);
 	is_str(b.data, "machine api.example login bob password pa#ss\n",
 	       "netrc: machine HOST login USER password PASS");
@@ -132,8 +137,8 @@ int main(void)
 	ok(render(&f, badpem, &b, err) == -EIO &&
 	       strstr(err, "field certificate is not PEM"),
 	   "pem: a control character in a block is refused: %s", err);
-	struct cred *inject = mk((const char *const[]){
-	    "certificate", "x\n" CERT, NULL});
+	struct cred *inject =
+	    mk((const char *const[]){"certificate", "x\n" CERT, NULL});
 	ok(render(&f, inject, &b, err) == -EIO,
 	   "pem: text before BEGIN is refused");
 	ok(render(&f, db, &b, err) == -EIO && strstr(err, "no field"),
