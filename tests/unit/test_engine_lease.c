@@ -112,26 +112,37 @@ static time_t expiry(struct engine *eng)
 	return t;
 }
 
-int main(void)
+/* An engine over one profile whose provider is ops (no store, no audit). */
+static struct engine *engine_over(const struct provider_ops *ops,
+				  struct config **cfg, struct diag *d)
 {
 	char path[] = "/tmp/credfs-test-lease-XXXXXX";
-	int fd = mkstemp(path);
-	const char *text = "[credfs]\nrefresh_before = 15m\n"
-			   "[profile p]\nprovider = exec\ncommand = true\n";
+	struct engine *eng = NULL;
+	FILE *f = fdopen(mkstemp(path), "w");
+
+	if (!f)
+		return NULL;
+	fputs("[credfs]\nrefresh_before = 15m\n[profile p]\nprovider = exec\n"
+	      "command = true\n",
+	      f);
+	fclose(f);
+	int r = config_load(path, providers_all, cfg, d);
+	unlink(path);
+	if (r < 0)
+		return NULL;
+	(*cfg)->profiles[0].ops = ops;
+	return engine_new(*cfg, NULL, NULL, &eng) < 0 ? NULL : eng;
+}
+
+int main(void)
+{
 	struct config *cfg = NULL;
 	struct diag d = {0};
-	struct engine *eng;
 	char err[256];
 
-	if (write(fd, text, strlen(text)) < 0)
-		return 1;
-	close(fd);
-	if (config_load(path, providers_all, &cfg, &d) < 0)
-		return 1;
-	unlink(path);
-	cfg->profiles[0].ops = &fake;
 	secmem_init_cjson();
-	if (engine_new(cfg, NULL, NULL, &eng) < 0)
+	struct engine *eng = engine_over(&fake, &cfg, &d);
+	if (!eng)
 		return 1;
 
 	is_str(lease_of(eng), "lease-1", "the first read fetches a lease");
