@@ -279,9 +279,56 @@ mode = 0400
     H.ok(any("lease revoke database/creds/readonly/" in x
              for x in emu.log_lines()), "the emulator log shows the revoke")
 
-    # revoke_on_unmount: a daemon stopped by SIGTERM revokes its lease
+    # Restarts: the lease in the sealed cache is renewed before it is
+    # served; one Vault ended meanwhile is replaced by a new read.
     again = open(pgpass).read().strip().split(":")[3]
     H.ok(pg.role_exists(again), "a read after revoke leases a new role")
+
+    def restart(old):
+        os.kill(old.pid, signal.SIGKILL)  # no unmount: the lease stays
+        old.wait(timeout=20)
+        subprocess.run(["fusermount3", "-u", "-z", mnt],
+                       stderr=subprocess.DEVNULL)
+        with open(err_path, "a") as err:
+            new = subprocess.Popen([credfs, "-c", cfg, "mount", "-f", mnt],
+                                   stdout=err, stderr=err,
+                                   start_new_session=True)
+        H._procs.append(new)
+        for _ in range(100):
+            if os.path.exists(pgpass):
+                break
+            time.sleep(0.1)
+        return new
+
+    def count(needle):
+        return sum(needle in x for x in emu.log_lines())
+    reads0 = count("GET /v1/database/creds/readonly")
+    renews0 = count(" lease renew database/creds/readonly/")
+    mount = restart(mount)
+    user_r = open(pgpass).read().strip().split(":")[3]
+    H.ok(user_r == again and count(" lease renew database/creds/"
+                                   "readonly/") == renews0 + 1 and
+         count("GET /v1/database/creds/readonly") == reads0,
+         "restart: the cached lease is renewed, not read again (%s)"
+         % (user_r == again))
+    req = urllib.request.Request(emu.addr + "/emu/leases")
+    leases = json.loads(urllib.request.urlopen(req, timeout=5).read())
+    for x in leases["leases"]:
+        if x["kind"] == "database":
+            req = urllib.request.Request(
+                emu.addr + "/v1/sys/leases/revoke", method="PUT",
+                data=json.dumps({"lease_id": x["lease_id"]}).encode(),
+                headers={"X-Vault-Token": ROOT, "X-Vault-Namespace": NS})
+            urllib.request.urlopen(req, timeout=5).read()
+    H.ok(not pg.role_exists(again), "the lease ended at Vault behind "
+         "credfs's back")
+    mount = restart(mount)
+    again = open(pgpass).read().strip().split(":")[3]
+    H.ok(again != user_r and pg.role_exists(again) and
+         count("GET /v1/database/creds/readonly") == reads0 + 1,
+         "restart: a cached lease Vault ended is read again, never served")
+
+    # revoke_on_unmount: a daemon stopped by SIGTERM revokes its lease
     os.kill(mount.pid, signal.SIGTERM)
     try:
         mount.wait(timeout=30)
