@@ -238,7 +238,7 @@ static void do_refresh(struct engine *e, int idx)
 	struct error pe = {0};
 	char *mfa = NULL;
 	struct provider_req req = make_req(e, idx);
-	bool last = false;
+	bool last = false, cached = false;
 	int r, rr = 2;
 
 	if (pc->source >= 0) {
@@ -255,7 +255,8 @@ static void do_refresh(struct engine *e, int idx)
 	mfa = p->mfa_code;
 	p->mfa_code = NULL;
 	if (pc->ops->renew) {
-		held = p->pending ? p->pending : cred_ref(p->cur);
+		cached = p->pending != NULL;
+		held = cached ? p->pending : cred_ref(p->cur);
 		p->pending = NULL;
 		last = p->reissue;
 	}
@@ -319,6 +320,8 @@ done:
 		error_clear(&p->last);
 		atomic_fetch_add(&e->generation, 1);
 	} else {
+		if (cached && held && !p->pending) /* try it again next time */
+			p->pending = cred_ref(held);
 		p->failures++;
 		unsigned shift = p->failures < 9 ? p->failures - 1 : 8;
 		long base = 1L << shift;
