@@ -63,6 +63,8 @@ enum file_format {
 	FMT_TEMPLATE,
 	FMT_GCP_ADC,
 	FMT_PEM,
+	FMT_PGPASS, /* core/render_lines.c */
+	FMT_NETRC,
 };
 
 /* A file shows at most this many profiles (a long list may span several
@@ -102,6 +104,9 @@ struct file_cfg {
 	char **vars;  /* env: "NAME=field" pairs, NULL-ended, or NULL */
 	char *template_path;
 	struct rules *policy;
+	/* pgpass: host, port, database ("*" when not set); netrc: machine
+	 * (NULL: a `default` entry).  Point into sec. */
+	const char *host, *port, *database, *machine;
 };
 
 struct config {

@@ -3,6 +3,7 @@
 #include "core/config.h"
 #include "core/config_priv.h"
 #include "core/provider.h"
+#include "core/render.h"
 #include "core/rules.h"
 
 #include <ctype.h>
@@ -27,6 +28,8 @@ static const struct format_info formats[] = {
     {"template", FMT_TEMPLATE, false},
     {"gcp-adc", FMT_GCP_ADC, true},
     {"pem", FMT_PEM, true},
+    {"pgpass", FMT_PGPASS, true},
+    {"netrc", FMT_NETRC, true},
 };
 
 const char *format_name(enum file_format f)
@@ -61,7 +64,7 @@ static bool valid_vpath(const char *p)
 static const char *const file_keys[] = {
     "format", "profiles", "mode",    "allow", "deny",	  "view",
     "cache",  "field",	  "newline", "vars",  "template", "deny_preload",
-    NULL};
+    "host",   "port",	  "database", "machine", NULL};
 static const char *const file_repeatable[] = {"allow", "deny", "profiles",
 					      NULL};
 static const char *const aws_fields[] = {"access_key_id", "secret_access_key",
@@ -100,14 +103,15 @@ void config_check_file(struct config *c, struct file_cfg *f, struct diag *d)
 			if (!strcmp(formats[i].name, fmt))
 				fi = &formats[i];
 		if (!fi)
-			diag_add(d, cfg_line(s, "format"),
-				 "file %s: unknown format '%s' (one of: "
-				 "aws-credentials, aws-process, env, json, "
-				 "token, template, gcp-adc, pem)",
-				 f->path, fmt);
+			diag_add(
+			    d, cfg_line(s, "format"),
+			    "file %s: unknown format '%s' (one of: "
+			    "aws-credentials, aws-process, env, json, "
+			    "token, template, gcp-adc, pem, pgpass, netrc)",
+			    f->path, fmt);
 		else
 			f->format = fi->fmt;
-		if (fi && (fi->fmt == FMT_GCP_ADC || fi->fmt == FMT_PEM)) {
+		if (fi && fi->fmt == FMT_GCP_ADC) {
 			diag_add(d, cfg_line(s, "format"),
 				 "file %s: format %s is not available in this "
 				 "build (it needs the GCP and Vault providers)",
@@ -264,6 +268,8 @@ void config_check_file(struct config *c, struct file_cfg *f, struct diag *d)
 		}
 	}
 
+	render_lines_config(s, f, fi ? (int)fi->fmt : -1, d);
+
 	/* Can the format show what the profile produces? */
 	for (size_t k = 0; fi && k < f->nprof; k++) {
 		const struct provider_ops *ops = c->profiles[f->prof[k]].ops;
@@ -311,6 +317,15 @@ void config_check_file(struct config *c, struct file_cfg *f, struct diag *d)
 				    "%s: provider %s gives no field '%s'",
 				    f->path, fi->name, pname, ops->name,
 				    f->field);
+			break;
+		case FMT_PGPASS:
+		case FMT_NETRC:
+			if (!provider_has_field(ops, "password"))
+				diag_add(d, pline,
+					 "file %s: format %s cannot show "
+					 "profile %s: provider %s gives no "
+					 "username and password",
+					 f->path, fi->name, pname, ops->name);
 			break;
 		case FMT_PEM:
 			if (!provider_has_field(ops, "certificate"))

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include "core/cred.h"
 #include "core/error.h"
 
@@ -92,6 +93,20 @@ struct provider_ops {
 	 * req->caller set, and what it returns describes that reader (an
 	 * issuer's claims); it must be cheap and local. */
 	bool per_caller;
+	/* Renew the lease c carries (Vault); NULL: leases are not renewed.
+	 * 0: *out is c with a later expiration; 1: the same, but it is the
+	 * last renewal (the lease's max TTL is reached): the engine issues a
+	 * new credential when *out is due; 2: nothing to renew (*out NULL),
+	 * fetch; <0 with e set: the engine fetches afresh. */
+	int (*renew)(const struct provider_req *req, const struct cred *c,
+		     struct cred **out, struct error *e);
+	/* When the provider's own session (Vault's client token) must be
+	 * renewed through renew to keep the leases it holds alive, 0: no
+	 * such time.  NULL: never. */
+	time_t (*renew_by)(const struct provider_req *req);
+	/* The profile asks for its lease to be revoked at unmount
+	 * (`revoke_on_unmount = yes`); NULL: never. */
+	bool (*revoke_at_unmount)(const void *state);
 };
 
 /* A provider table is a NULL-ended array of ops (providers/registry.h has

@@ -403,6 +403,10 @@ int render_file_e(const struct render_input *in, struct secbuf *out,
 			return error_setk(err, EACCES, ERROR_DENIED,
 					  "no profile admitted");
 		}
+		if (f->format == FMT_PEM) { /* lines checked block by block */
+			r = render_pem(&in->p[0], out, err);
+			break;
+		}
 		if (!usable(&in->p[0],
 			    f->format == FMT_AWS_PROCESS ||
 				(f->format == FMT_ENV && !f->vars),
@@ -424,6 +428,12 @@ int render_file_e(const struct render_input *in, struct secbuf *out,
 			break;
 		case FMT_TOKEN:
 			r = render_token(f, &in->p[0], out, err);
+			break;
+		case FMT_PGPASS:
+			r = render_pgpass(f, &in->p[0], out, err);
+			break;
+		case FMT_NETRC:
+			r = render_netrc(f, &in->p[0], out, err);
 			break;
 		default:
 			error_set(err, EIO, "format %s is not available",

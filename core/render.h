@@ -44,4 +44,19 @@ int render_file(const struct render_input *in, struct secbuf *out, char *err,
 /* true if v can be written into a file: no control character, not empty. */
 bool render_value_ok(const char *v);
 
+/* core/render_lines.c: pem, pgpass, netrc. */
+struct cfg_section;
+struct diag;
+struct render_profile;
+/* Reads and checks the file keys host, port, database (pgpass) and
+ * machine (netrc) into f; fmt is the file's format or -1. */
+void render_lines_config(const struct cfg_section *s, struct file_cfg *f,
+			 int fmt, struct diag *d);
+int render_pem(const struct render_profile *rp, struct secbuf *b,
+	       struct error *err);
+int render_pgpass(const struct file_cfg *f, const struct render_profile *rp,
+		  struct secbuf *b, struct error *err);
+int render_netrc(const struct file_cfg *f, const struct render_profile *rp,
+		 struct secbuf *b, struct error *err);
+
 #endif

@@ -148,6 +148,7 @@ static int serve(struct context *ctx, const char *mountpoint, int status_fd)
 	}
 	r = vfs_serve(vfs) == 0 ? 0 : 1;
 	(void)notify_stopping();
+	(void)engine_unmount(ctx->engine, cfg); /* revoke_on_unmount */
 	ev = cJSON_CreateObject();
 	cJSON_AddStringToObject(ev, "mountpoint", mountpoint);
 	(void)context_audit(ctx, "unmount", ev, NULL);

@@ -1,6 +1,7 @@
 /* engine: single-flight refresh with backoff, sealed cache, status. */
 #include "core/util.h"
 #include "engine/engine.h"
+#include "engine/lease.h"
 #include "access/audit.h"
 #include "core/config.h"
 #include "core/cred.h"
@@ -44,6 +45,9 @@ struct pstate {
 	struct error last;   /* last failure; code 0 after a success */
 	char *mfa_code;	     /* secmem, one use */
 	char integrity[512]; /* last rejected sealed cache file, sticky */
+	bool reissue;	     /* the lease had its last renewal */
+	/* a lease from the sealed cache, renewed before it is served */
+	struct cred *pending;
 };
 
 struct engine {
@@ -183,6 +187,13 @@ static void load_cache_locked(struct engine *e, int idx)
 		cred_unref(c);
 		return;
 	}
+	if (e->cfg->profiles[idx].ops->renew && cred_get(c, "lease_id")) {
+		/* its token may have died with the last daemon: renewed
+		 * (or replaced) before it is served */
+		cred_unref(p->pending);
+		p->pending = c;
+		return;
+	}
 	cred_unref(p->cur);
 	p->cur = c;
 	p->ever_had = true;
@@ -223,11 +234,12 @@ static void do_refresh(struct engine *e, int idx)
 {
 	const struct profile_cfg *pc = &e->cfg->profiles[idx];
 	struct pstate *p = &e->p[idx];
-	struct cred *src = NULL, *c = NULL;
+	struct cred *src = NULL, *c = NULL, *held = NULL;
 	struct error pe = {0};
 	char *mfa = NULL;
 	struct provider_req req = make_req(e, idx);
-	int r;
+	bool last = false, cached = false;
+	int r, rr = 2;
 
 	if (pc->source >= 0) {
 		r = engine_get_e(e, pc->source, req.timeout_ms, &src, &pe);
@@ -242,11 +254,23 @@ static void do_refresh(struct engine *e, int idx)
 	pthread_mutex_lock(&p->mu);
 	mfa = p->mfa_code;
 	p->mfa_code = NULL;
+	if (pc->ops->renew) {
+		cached = p->pending != NULL;
+		held = cached ? p->pending : cred_ref(p->cur);
+		p->pending = NULL;
+		last = p->reissue;
+	}
 	pthread_mutex_unlock(&p->mu);
 
 	req.source = src;
 	req.mfa_code = mfa;
-	r = pc->ops->fetch(&req, &c, &pe);
+	if (!cred_valid(held, time(NULL))) {
+		cred_unref(held); /* ended at the provider already */
+		held = NULL;
+	}
+	r = pc->ops->renew ? lease_refresh(pc->ops, &req, e->audit, held, last,
+					   &c, &rr, &pe)
+			   : pc->ops->fetch(&req, &c, &pe);
 	if (r < 0) {
 		/* The return value is the code; the message is the
 		 * provider's, or the code's own text. */
@@ -278,12 +302,14 @@ done:
 			audit_event(e->audit, "cache_write_failed", o);
 		}
 	}
-	audit_refresh(e, idx, r == 0 ? c : NULL, pe.msg);
+	if (rr == 2 || rr < 0)
+		audit_refresh(e, idx, r == 0 ? c : NULL, pe.msg);
 
 	pthread_mutex_lock(&p->mu);
 	long now = util_mono_ms();
 	p->fetches++;
 	if (r == 0) {
+		p->reissue = rr == 1;
 		cred_unref(p->cur);
 		p->cur = c;
 		c = NULL; /* transferred */
@@ -294,6 +320,8 @@ done:
 		error_clear(&p->last);
 		atomic_fetch_add(&e->generation, 1);
 	} else {
+		if (cached && held && !p->pending) /* try it again next time */
+			p->pending = cred_ref(held);
 		p->failures++;
 		unsigned shift = p->failures < 9 ? p->failures - 1 : 8;
 		long base = 1L << shift;
@@ -315,6 +343,10 @@ done:
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 	cred_unref(c);
+	/* re-issued: the replaced lease ends, now that it is not served */
+	if (r == 0 && (rr == 2 || rr < 0))
+		lease_replaced(pc->ops, &req, e->audit, held);
+	cred_unref(held);
 }
 
 static void *refresh_thread(void *arg)
@@ -538,8 +570,17 @@ int engine_revoke_e(struct engine *e, int idx, struct error *err)
 		struct cred *old;
 
 		pthread_mutex_lock(&p->mu);
-		old = p->cur;
-		p->cur = NULL;
+		/* a renewal in flight would publish the lease revoked here */
+		struct timespec ts =
+		    mono_abs(util_mono_ms() + profile_timeout_ms(e, (int)i));
+		while (p->refreshing &&
+		       pthread_cond_timedwait(&p->cv, &p->mu, &ts) == 0)
+			;
+		old = p->cur ? p->cur : p->pending;
+		if (p->cur)
+			cred_unref(p->pending);
+		p->cur = p->pending = NULL;
+		p->reissue = false;
 		p->cache_checked = true; /* the cache is going too */
 		p->next_attempt = 0;
 		/* Not in use any more: the next fetch waits for a read. */
@@ -552,6 +593,10 @@ int engine_revoke_e(struct engine *e, int idx, struct error *err)
 			struct error pe = {0};
 			struct provider_req req = make_req(e, (int)i);
 			int r = pc->ops->revoke(&req, old, &pe);
+			if (cred_get(old, "lease_id"))
+				lease_audit(e->audit, pc->name, "lease_revoke",
+					    old, "revoke",
+					    r < 0 ? pe.msg : NULL);
 			if (r < 0) {
 				if (err) {
 					*err = pe;
@@ -677,13 +722,19 @@ static void *background(void *arg)
 		long mono = util_mono_ms();
 		for (size_t i = 0; i < e->n; i++) {
 			struct pstate *p = &e->p[i];
+			const struct provider_ops *ops =
+			    e->cfg->profiles[i].ops;
+			struct provider_req req = make_req(e, (int)i);
+			/* the session that keeps the leases alive ends */
+			time_t by = ops->renew_by ? ops->renew_by(&req) : 0;
 			pthread_mutex_lock(&p->mu);
+			bool valid = cred_valid(p->cur, now);
 			if (p->last_read &&
 			    mono - p->last_read <
 				ENGINE_ACTIVE_WINDOW * 1000L &&
 			    !p->refreshing && mono >= p->next_attempt &&
-			    cred_due(e, cred_valid(p->cur, now) ? p->cur : NULL,
-				     now))
+			    (cred_due(e, valid ? p->cur : NULL, now) ||
+			     (valid && by && now >= by)))
 				start_refresh_locked(e, (int)i);
 			pthread_mutex_unlock(&p->mu);
 		}
@@ -747,6 +798,7 @@ void engine_free(struct engine *e)
 	}
 	for (size_t i = 0; i < e->n; i++) {
 		cred_unref(e->p[i].cur);
+		cred_unref(e->p[i].pending);
 		secmem_free(e->p[i].mfa_code);
 		pthread_mutex_destroy(&e->p[i].mu);
 		pthread_cond_destroy(&e->p[i].cv);

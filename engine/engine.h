@@ -59,6 +59,11 @@ int engine_mint_for(struct engine *e, int idx,
  * the provider can.  idx < 0: all. */
 int engine_revoke_e(struct engine *e, int idx, struct error *err);
 int engine_revoke(struct engine *e, int idx, char *err, size_t errlen);
+/* At a clean unmount: revokes the leases of the profiles of cfg (the
+ * engine's) that ask for it (the provider's revoke_at_unmount), as
+ * engine_revoke does; 0 or -EIO (each failure printed to stderr and
+ * audited).  engine/lease.c. */
+int engine_unmount(struct engine *e, const struct config *cfg);
 /* Fetch now (credfs login passes an MFA code; NULL otherwise) and wait. */
 int engine_refresh_now_e(struct engine *e, int idx, const char *mfa_code,
 			 int timeout_ms, struct error *err);

@@ -363,7 +363,10 @@ time_t vault_token_deadline(const struct provider_req *req)
 	if (req->profile_name)
 		c.profile = req->profile_name;
 	tok_key(&c, key, sizeof(key));
-	pthread_mutex_lock(&tok_mu);
+	/* a login in progress holds the lock over HTTP: the engine's
+	 * scheduler asks again a second later rather than wait */
+	if (pthread_mutex_trylock(&tok_mu) != 0)
+		return 0;
 	struct tok *t = tok_find(key, false);
 	if (t && t->token && t->expire_ms)
 		at = time(NULL) + (t->expire_ms - util_mono_ms()) / 1000 -
@@ -514,7 +517,7 @@ static int static_token(const struct vault_cfg *c,
 /* force: the cached token was refused, log in whatever its TTL says. */
 static int get_token(const struct vault_cfg *c, const struct provider_req *req,
 		     long deadline_ms, bool force, char **token, bool *cached,
-		     struct error *e)
+		     long *dropped_end, struct error *e)
 {
 	char key[1024];
 	struct tok *t;
@@ -539,11 +542,16 @@ static int get_token(const struct vault_cfg *c, const struct provider_req *req,
 	if (t->token && t->expire_ms &&
 	    t->expire_ms - now <= t->ttl * 1000L / 3) {
 		struct error ignored;
+		long end = t->expire_ms;
 		if (t->renewable && t->expire_ms > now + 500 &&
 		    renew_self(c, t, deadline_ms, &ignored) == 0)
 			; /* renewed */
-		else
+		else {
+			/* Vault ends this token's leases with it at end */
+			if (dropped_end && end > now)
+				*dropped_end = end;
 			tok_drop(t);
+		}
 	} else if (t->token) {
 		*cached = true;
 	}
@@ -562,13 +570,22 @@ int vault_client_token(const struct vault_cfg *c,
 {
 	bool cached;
 
-	return get_token(c, req, deadline_ms, false, token, &cached, e);
+	return get_token(c, req, deadline_ms, false, token, &cached, NULL, e);
 }
 
 int vault_call(const struct vault_cfg *c, const struct provider_req *req,
 	       const char *method, const char *path, const char *query,
 	       const char *body, cJSON **json, struct error *e)
 {
+	return vault_call_t(c, req, method, path, query, body, json, NULL, e);
+}
+
+int vault_call_t(const struct vault_cfg *c, const struct provider_req *req,
+		 const char *method, const char *path, const char *query,
+		 const char *body, cJSON **json, time_t *old_token_end,
+		 struct error *e)
+{
+	long dropped = 0;
 	long deadline =
 	    util_mono_ms() + (c->timeout_ms > 0 ? c->timeout_ms : 30000);
 	char *token = NULL;
@@ -576,16 +593,20 @@ int vault_call(const struct vault_cfg *c, const struct provider_req *req,
 	long status;
 	int r;
 
-	r = get_token(c, req, deadline, false, &token, &cached, e);
+	if (old_token_end)
+		*old_token_end = 0;
+	r = get_token(c, req, deadline, false, &token, &cached, &dropped, e);
 	if (r < 0)
 		return r;
+	if (dropped && old_token_end)
+		*old_token_end = time(NULL) + (dropped - util_mono_ms()) / 1000;
 	r = raw_call(c, method, path, query, token, body, deadline, false, json,
 		     &status, e);
 	if (r == -EACCES && cached) {
 		/* revoked or expired early: log in once more */
 		secmem_free(token);
 		token = NULL;
-		r = get_token(c, req, deadline, true, &token, &cached, e);
+		r = get_token(c, req, deadline, true, &token, &cached, NULL, e);
 		if (r == 0)
 			r = raw_call(c, method, path, query, token, body,
 				     deadline, false, json, &status, e);

@@ -243,8 +243,14 @@ int vault_parse_at(const struct cfg_section *s, struct vault_cfg *c, char *err,
 			 "refresh_interval: '%s' is not a duration", v);
 		return -EINVAL;
 	}
-	c->revoke_on_unmount = (v = cfg_get(s, "revoke_on_unmount")) &&
-			       (!strcmp(v, "yes") || !strcmp(v, "true"));
+	if ((v = cfg_get(s, "revoke_on_unmount")) &&
+	    !(c->revoke_on_unmount = !strcmp(v, "yes") || !strcmp(v, "true")) &&
+	    strcmp(v, "no") && strcmp(v, "false")) {
+		AT("revoke_on_unmount");
+		snprintf(err, errlen,
+			 "revoke_on_unmount: '%s' is not yes or no", v);
+		return -EINVAL;
+	}
 	if ((v = cfg_get(s, "timeout")))
 		if (util_duration_parse(v, &n) == 0 && n > 0)
 			c->timeout_ms = n * 1000;
@@ -502,6 +508,7 @@ int vault_renew(const struct provider_req *req, const struct cred *cr,
 	struct vault_cfg c;
 	cJSON *j = NULL;
 	char *body = NULL;
+	time_t token_end = 0;
 	int r;
 
 	*out = NULL;
@@ -510,8 +517,8 @@ int vault_renew(const struct provider_req *req, const struct cred *cr,
 	if ((r = parse_req(req, &c, e)) < 0)
 		return r;
 	if ((r = lease_body(lid, increment, &body)) == 0)
-		r = vault_call(&c, req, "POST", "sys/leases/renew", NULL, body,
-			       &j, e);
+		r = vault_call_t(&c, req, "POST", "sys/leases/renew", NULL,
+				 body, &j, &token_end, e);
 	if (r < 0)
 		goto out;
 	const cJSON *ld = cJSON_GetObjectItemCaseSensitive(j, "lease_duration");
@@ -538,10 +545,13 @@ int vault_renew(const struct provider_req *req, const struct cred *cr,
 		cred_unref(n);
 		goto out;
 	}
-	cred_set_obtained(n, cred_obtained(cr));
-	cred_set_expiration(n, time(NULL) + granted);
+	time_t now = time(NULL);
+	cred_set_obtained(n, now);
+	cred_set_expiration(n, now + granted);
+	if (token_end && token_end < now + granted)
+		cred_set_expiration(n, token_end > now ? token_end : now + 1);
 	*out = n;
-	r = (cJSON_GetArraySize(w) > 0 || !cJSON_IsTrue(ren) ||
+	r = (cJSON_GetArraySize(w) > 0 || !cJSON_IsTrue(ren) || token_end ||
 	     (increment > 0 && granted < increment))
 		? 1
 		: 0;
@@ -549,6 +559,17 @@ out:
 	cJSON_free(body);
 	cJSON_Delete(j);
 	return r;
+}
+
+static int renew(const struct provider_req *req, const struct cred *c,
+		 struct cred **out, struct error *e)
+{
+	return vault_renew(req, c, 0, out, e);
+}
+
+static bool revoke_at_unmount(const void *state)
+{
+	return state && ((const struct vault_cfg *)state)->revoke_on_unmount;
 }
 
 const struct provider_ops provider_vault = {
@@ -563,4 +584,7 @@ const struct provider_ops provider_vault = {
     .free_state = free_state,
     .fetch = fetch,
     .revoke = revoke,
+    .renew = renew,
+    .renew_by = vault_token_deadline,
+    .revoke_at_unmount = revoke_at_unmount,
 };

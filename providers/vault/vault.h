@@ -61,10 +61,13 @@ void vault_cfg_free(struct vault_cfg *c);
 /* Renews the lease of c (a cred this provider produced) with
  * sys/leases/renew, asking for increment seconds (0: the lease's default),
  * and the client token when it is due.  Returns:
- *   0  renewed: *out is c's fields with expiration = now + granted TTL;
+ *   0  renewed: *out is c's fields with expiration = now + granted TTL
+ *      (obtained = now: the refresh window is the grant's);
  *   1  renewed but capped at the lease's max TTL (or the grant was shorter
- *      than asked): *out as for 0, and it is the last renewal - the caller
- *      re-issues (fetch) before *out expires;
+ *      than asked, or the client token it was issued under could not be
+ *      renewed and ends first: *out expires with it): *out as for 0, and
+ *      it is the last renewal - the caller re-issues (fetch) before *out
+ *      expires;
  *   2  nothing to renew (no lease, or not renewable): *out NULL, re-fetch
  *      at expiration as for any credential;
  *  -errno with e set ("vault: sys/leases/renew: 400 lease not found"); the
@@ -73,9 +76,10 @@ int vault_renew(const struct provider_req *req, const struct cred *c,
 		int increment, struct cred **out, struct error *e);
 
 /* When the cached client token of this profile should next be renewed (a
- * third of its TTL before it ends), 0 if none is cached or it does not
- * expire.  Vault revokes a token's leases with it: an engine holding
- * leases calls vault_renew (or fetch) before this time too. */
+ * third of its TTL before it ends), 0 if none is cached, it does not
+ * expire or a login is in progress (never waits).  Vault revokes a token's
+ * leases with it: an engine holding leases calls vault_renew (or fetch)
+ * before this time too. */
 time_t vault_token_deadline(const struct provider_req *req);
 
 /* Forgets every cached client token (unmount, tests).  Wiped. */
@@ -92,6 +96,13 @@ struct cJSON;
 int vault_call(const struct vault_cfg *c, const struct provider_req *req,
 	       const char *method, const char *path, const char *query,
 	       const char *body, struct cJSON **json, struct error *e);
+/* vault_call, and *old_token_end set (wall clock, else 0) when the client
+ * token could not be renewed and a login replaced it: the old token, and
+ * every lease issued under it, ends then. */
+int vault_call_t(const struct vault_cfg *c, const struct provider_req *req,
+		 const char *method, const char *path, const char *query,
+		 const char *body, struct cJSON **json, time_t *old_token_end,
+		 struct error *e);
 /* The client token for c (login, renew-self or cache), secmem'd copy the
  * caller frees with secmem_free. */
 int vault_client_token(const struct vault_cfg *c,

@@ -59,6 +59,10 @@ def main():
     # then a fresh login at the max TTL.
     short = H.Emulator("--role-id", ROLE_ID, "--secret-id", SECRET_ID,
                        "--token-ttl", "9", "--token-max-ttl", "14")
+    # A third whose tokens live 15s (max 22s): a lease renewed when its
+    # token must be replaced by a login ends with the old token.
+    short3 = H.Emulator("--role-id", ROLE_ID, "--secret-id", SECRET_ID,
+                        "--token-ttl", "15", "--token-max-ttl", "22")
     write_kv(emu, "app/config", {"user": "alice", "password": "kv-one"})
     write_kv(emu, "app/config", {"user": "alice", "password": "kv-two"})
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -68,6 +72,7 @@ def main():
     env = dict(os.environ,
                VAULT_ADDR=emu.addr, EMU_LOG=emu.log, NS=NS, ROOT_TOKEN=ROOT,
                VAULT_ADDR2=short.addr, EMU_LOG2=short.log,
+               VAULT_ADDR3=short3.addr, EMU_LOG3=short3.log,
                PG_DSN=pg.dsn, PG_PORT=str(pg.port), OUT_DIR=out,
                SECRET_FILE=private("approle", "role_id = %s\nsecret_id = %s\n"
                                    % (ROLE_ID, SECRET_ID)),

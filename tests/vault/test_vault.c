@@ -687,6 +687,29 @@ static void test_config(void)
 	       cfg_line(p, "auth"), d.n ? d.msgs[0] : "(nothing)");
 	diag_free(&d);
 	section_free(p);
+	p = section("c6", "provider", "vault", "address", "https://v:8200/",
+		    "token_file", "/x", "path", "x", "revoke_on_unmount",
+		    "sometimes", NULL);
+	d = (struct diag){.file = "test"};
+	r = provider_vault.parse(p, &d, &state);
+	tap_ok(r == -EINVAL && d.n == 1 &&
+		   d.lines[0] == cfg_line(p, "revoke_on_unmount") &&
+		   strstr(d.msgs[0], "'sometimes' is not yes or no"),
+	       "parse reports a bad revoke_on_unmount at its line: %s",
+	       d.n ? d.msgs[0] : "(nothing)");
+	diag_free(&d);
+	section_free(p);
+	p = section("c7", "provider", "vault", "address", "https://v:8200/",
+		    "token_file", "/x", "path", "x", "revoke_on_unmount", "yes",
+		    NULL);
+	r = provider_vault.parse(p, &d, &state);
+	tap_ok(r == 0 && provider_vault.revoke_at_unmount(state) &&
+		   !provider_vault.revoke_at_unmount(NULL),
+	       "revoke_on_unmount = yes: the provider asks for it");
+	if (r == 0)
+		provider_vault.free_state(state);
+	diag_free(&d);
+	section_free(p);
 }
 
 /* The client token: renewed with renew-self when a third of its TTL is
@@ -729,6 +752,47 @@ static void test_token_renewal(void)
 	section_free(p);
 }
 
+/* A lease renewed at the moment its client token can no longer be renewed
+ * (third emulator: token TTL 15s, max 22s): a login replaces the token,
+ * and the lease, which Vault ends with the old token, is renewed one last
+ * time up to that token's end (vault_renew 1): the engine re-issues. */
+static void test_token_end_caps_lease(void)
+{
+	struct cfg_section *p =
+	    section("short3", "provider", "vault", "address", env("VAULT_ADDR3"),
+		    "auth", "approle", "secret_file", env("SECRET_FILE"),
+		    "path", "database/creds/readonly", NULL);
+	static const char login[] = "POST /v1/auth/approle/login ns=- -> 200";
+	struct provider_req req = mkreq(p, NULL);
+	struct cred *c, *n = NULL;
+	struct error e;
+	int r;
+
+	r = fetch(p, NULL, &c, &e);
+	tap_ok(r == 0, "token TTL 15s: a lease (%s)", e.msg);
+	usleep(11000 * 1000);
+	memset(&e, 0, sizeof(e));
+	r = vault_renew(&req, c, 0, &n, &e);
+	tap_ok(r == 0 && n && cred_expiration(n) > time(NULL) + 60 &&
+		   log_count_in("EMU_LOG3", login) == 1,
+	       "renewed with the token renewed too (renew-self), not capped "
+	       "(%d: %s)",
+	       r, e.msg);
+	cred_unref(n);
+	n = NULL;
+	usleep(9000 * 1000); /* t = 20s: 2s of the token's max TTL left */
+	memset(&e, 0, sizeof(e));
+	r = vault_renew(&req, c, 0, &n, &e);
+	tap_ok(r == 1 && n && cred_expiration(n) <= time(NULL) + 3 &&
+		   log_count_in("EMU_LOG3", login) == 2,
+	       "the token at its max TTL: a new login, and the lease's last "
+	       "renewal ends with the old token (%d, %lds left: %s)",
+	       r, n ? (long)(cred_expiration(n) - time(NULL)) : -1L, e.msg);
+	cred_unref(n);
+	cred_unref(c);
+	section_free(p);
+}
+
 int main(void)
 {
 	secmem_init_cjson();
@@ -739,6 +803,7 @@ int main(void)
 	test_failures();
 	test_jwt_and_aws();
 	test_token_renewal();
+	test_token_end_caps_lease();
 	vault_forget_tokens();
 	parsed_free();
 	return tap_done();
