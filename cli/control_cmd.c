@@ -2,6 +2,7 @@
  * clients of the daemon's control socket. */
 #include "cli/aws_cmd.h"
 #include "cli/cli.h"
+#include "cli/console.h"
 #include "core/config.h"
 #include "core/error.h"
 
@@ -190,6 +191,9 @@ int cmd_login(struct cli *cli, int argc, char **argv)
 	char code[64], prompt[256];
 	int r;
 
+	for (int i = 1; i < argc; i++) /* aws-vault login: console_cmd.c */
+		if (!strcmp(argv[i], "--console"))
+			return console_login(cli, argc, argv);
 	if (argc != 2)
 		return cli_usage("login PROFILE");
 	if ((r = cli_need_profile(cfg, "login", argv[1])))

@@ -33,8 +33,8 @@ static void setenv_upper(const char *prefix, const char *name,
 }
 
 /* The reply the daemon's "env" request gives, computed here. */
-static cJSON *exec_fields_local(const struct config *cfg, const char *profile,
-				struct error *e)
+cJSON *exec_fields_local(const struct config *cfg, const char *profile,
+			 struct error *e)
 {
 	int idx = config_find_profile(cfg, profile);
 	struct context *ctx = NULL;

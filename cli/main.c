@@ -38,7 +38,9 @@ static const struct cli_cmd cmds[] = {
      "secrets"},
     {"login", cmd_login,
      "login PROFILE               MFA code or sign-in "
-     "for a profile"},
+     "for a profile\n"
+     "  login --console PROFILE [--print] [--duration T]\n"
+     "                              an AWS console sign-in URL"},
     {"refresh", cmd_refresh,
      "refresh PROFILE             fetch a "
      "profile's credential now"},

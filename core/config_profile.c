@@ -10,7 +10,9 @@
 #include <string.h>
 
 static const char *const profile_common[] = {
-    "provider", "source", "endpoint", "ca_file", "region", "timeout", NULL};
+    "provider", "source", "endpoint", "ca_file", "region", "timeout",
+    "federation_endpoint", /* credfs login --console (cli/console_cmd.c) */
+    NULL};
 
 void config_check_profile(struct config *c, struct profile_cfg *p,
 			  struct diag *d)

@@ -113,6 +113,13 @@ int util_duration_parse(const char *s, int *seconds)
 
 	if (!s || !*s)
 		return -EINVAL;
+	/* Bare seconds ("900"), as `sleep` and most tools take them. */
+	if (strspn(s, "0123456789") == strlen(s)) {
+		if (strlen(s) > 9 || (total = strtol(s, NULL, 10)) > 366L * 86400)
+			return -EINVAL;
+		*seconds = (int)total;
+		return 0;
+	}
 	while (*s) {
 		if (!isdigit((unsigned char)*s))
 			return -EINVAL;
