@@ -153,7 +153,7 @@ except urllib.error.HTTPError as e:
 PY
 )
 assert_eq "$code" 400 "a wrong session token is refused by the emulator"
-assert_contains "$(fed_last why)" "InvalidToken" "(moto: InvalidToken)"
+assert_contains "$(fed_last why)" "GetCallerIdentity: " "(moto refused it: $(fed_last why))"
 
 check "with a daemon: the session comes from it"
 mount_aws
