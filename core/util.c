@@ -153,6 +153,23 @@ int util_duration_parse(const char *s, int *seconds)
 	return 0;
 }
 
+void util_duration_format(long secs, char *buf, size_t len)
+{
+	if (secs < 0)
+		secs = -secs;
+	if (secs < 60)
+		snprintf(buf, len, "%lds", secs);
+	else if (secs < 3600)
+		snprintf(buf, len, "%ldm", secs / 60);
+	else if (secs < 86400 && secs % 3600 >= 60)
+		snprintf(buf, len, "%ldh %ldm", secs / 3600, secs % 3600 / 60);
+	else if (secs < 86400)
+		snprintf(buf, len, "%ldh", secs / 3600);
+	else
+		snprintf(buf, len, "%ldd %ldh", secs / 86400,
+			 secs % 86400 / 3600);
+}
+
 int util_mkdir_p(const char *path, mode_t mode)
 {
 	char tmp[PATH_MAX], *slash;
