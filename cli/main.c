@@ -25,7 +25,7 @@ static const struct cli_cmd cmds[] = {
     {"demo", cmd_demo, "demo [--duration T] [DIR]   a throw-away mount to try",
      CLI_NO_CONFIG},
     {"init", cmd_init,
-     "init [--from FILE] [-o OUT] [--force]\n"
+     "init [--from FILE] [--credentials FILE] [-o OUT] [--force]\n"
      "                              a config from an existing ~/.aws/config",
      CLI_NO_CONFIG},
     {"check", cmd_check, "check                       validate the config",
