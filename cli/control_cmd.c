@@ -10,6 +10,8 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,53 @@ static cJSON *call(struct cli *cli, const char *what, cJSON *req,
 		cli_fail(&e);
 	}
 	return rep;
+}
+
+/* call() with a countdown on a terminal while the daemon works (a
+ * sign-in, a slow provider): "PROFILE: waiting (58s left)", cleared at the
+ * end.  Without a terminal on stderr, call() as is. */
+struct waiting {
+	struct cli *cli;
+	const char *what;
+	cJSON *req, *rep;
+	int timeout_ms;
+	atomic_bool done;
+};
+
+static void *waiting_thread(void *arg)
+{
+	struct waiting *w = arg;
+
+	w->rep = call(w->cli, w->what, w->req, w->timeout_ms);
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+static cJSON *call_waiting(struct cli *cli, const char *what, cJSON *req,
+			   int timeout_ms)
+{
+	struct waiting w = {cli, what, req, NULL, timeout_ms, false};
+	pthread_t th;
+	long start = util_mono_ms();
+	bool shown = false;
+
+	if (!isatty(2) || pthread_create(&th, NULL, waiting_thread, &w))
+		return call(cli, what, req, timeout_ms);
+	while (!atomic_load(&w.done)) {
+		long left = (timeout_ms - (util_mono_ms() - start)) / 1000;
+		/* quiet for the first second: most answers come sooner */
+		if (util_mono_ms() - start >= 1000) {
+			fprintf(stderr, "\r%s: waiting (%lds left)\033[K", what,
+				left > 0 ? left : 0);
+			shown = true;
+		}
+		for (int i = 0; i < 10 && !atomic_load(&w.done); i++)
+			usleep(100000);
+	}
+	pthread_join(th, NULL);
+	if (shown)
+		fprintf(stderr, "\r\033[K");
+	return w.rep;
 }
 
 static double jnum(const cJSON *o, const char *k)
@@ -395,7 +444,7 @@ int cmd_login(struct cli *cli, int argc, char **argv)
 			}
 		cJSON_AddStringToObject(req, "code", code);
 	}
-	cJSON *rep = call(cli, argv[1], req, 65000);
+	cJSON *rep = call_waiting(cli, argv[1], req, 65000);
 	if (!rep)
 		return 1;
 	printf("%s: signed in\n", argv[1]);
@@ -413,7 +462,7 @@ int cmd_refresh(struct cli *cli, int argc, char **argv)
 		return r;
 	cJSON *req = cli_request("refresh");
 	cJSON_AddStringToObject(req, "profile", argv[1]);
-	cJSON *rep = call(cli, argv[1], req, 65000);
+	cJSON *rep = call_waiting(cli, argv[1], req, 65000);
 	if (!rep)
 		return 1;
 	printf("%s: refreshed\n", argv[1]);

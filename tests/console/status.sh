@@ -23,6 +23,10 @@ command = $T/short.sh
 provider = exec
 command = printf '{\"token\": \"idle\", \"expires_in\": 3600}'
 
+[profile slow]
+provider = exec
+command = sleep 3; printf '{\"token\": \"slow\", \"expires_in\": 3600}'
+
 [file short.json]
 format = json
 profiles = short"
@@ -58,7 +62,7 @@ for l in lines[h + 1:]:
     if not l.strip() or "  failing:" in l:
         break
     rows.append(l)
-assert len(rows) == 4, rows
+assert len(rows) == 5, rows
 for l in rows:
     for s in starts[1:]:
         assert l[s - 2:s] == "  " and l[s] != " ", (l, s)
@@ -85,6 +89,14 @@ assert_not_contains "$tty" $'\033' "NO_COLOR=1: no escape sequence"
 assert_contains "$tty" "fresh" "(still the table)"
 tty=$(NO_COLOR='' script -qec "'$CREDFS' -c '$CFG' status" /dev/null)
 assert_contains "$tty" $'\033[32m' "NO_COLOR empty: colour (no-color.org)"
+
+check "refresh and login wait with a countdown on a terminal, quietly when piped"
+out=$(script -qec "'$CREDFS' -c '$CFG' refresh slow" /dev/null)
+assert_match "$out" "slow: waiting \([0-9]+s left\)" "a countdown while the provider works"
+assert_contains "$out" "slow: refreshed" "then the result"
+assert_contains "$out" $'\r\033[K' "the countdown line is cleared"
+out=$("$CREDFS" -c "$CFG" refresh slow 2>&1)
+assert_eq "$out" "slow: refreshed" "piped: no countdown"
 
 check "status takes only --json"
 set +e
