@@ -219,13 +219,7 @@ static int read_ini(struct init *in, const char *path, ini_handler h,
 	if (r > 0)
 		fprintf(stderr, "credfs init: %s:%d: not valid INI\n", path, r);
 	else if (r < 0 && !(may_miss && r == -ENOENT))
-		fprintf(stderr, "credfs init: %s: %s\n%s", path, strerror(-r),
-			r != -ENOENT ? ""
-				     : "No AWS CLI setup to adopt: copy an "
-				       "example from credfs's examples/ to "
-				       "~/.config/credfs/config and edit it "
-				       "(then `credfs check`), or try `credfs "
-				       "demo`.\n");
+		fprintf(stderr, "credfs init: %s: %s\n", path, strerror(-r));
 	else
 		return 0;
 	return r > 0 ? 2 : 1;
