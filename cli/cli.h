@@ -75,6 +75,12 @@ int cmd_refresh(struct cli *cli, int argc, char **argv); /* control_cmd.c */
 int cmd_login(struct cli *cli, int argc, char **argv);	 /* control_cmd.c */
 int cmd_revoke(struct cli *cli, int argc, char **argv);	 /* control_cmd.c */
 int cmd_exec(struct cli *cli, int argc, char **argv);	 /* exec_cmd.c */
+/* exec_cmd.c: what the daemon's "env" request answers ("fields",
+ * "expiration"), fetched by this process when no daemon runs, audited as an
+ * exec; NULL with e set.  WARNING: the reply holds secrets (secmem). */
+struct error;
+cJSON *exec_fields_local(const struct config *cfg, const char *profile,
+			 const char *command, struct error *e);
 int cmd_store(struct cli *cli, int argc, char **argv);	 /* store_cmd.c */
 int cmd_rotate(struct cli *cli, int argc, char **argv);	 /* aws_cmd.c */
 int cmd_demo(struct cli *cli, int argc, char **argv);	 /* demo.c */

@@ -56,6 +56,78 @@ static const char helper[] =
     "\"Expiration\": \"%s\"}\\n' \"$id\" \"$(rnd 20)\" \"$(rnd 48)\" "
     "\"$exp\"\n";
 
+/* One step of the walkthrough: what it shows, the command line as a user
+ * would type it, then its output (stderr too, in order) and exit status. */
+static void demo_step(int n, const char *why, const char *shown,
+		      char *const cmd[], const char *dir)
+{
+	int st = 0;
+
+	printf("\n%d. %s\n   $ %s\n", n, why, shown);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char creds[PATH_MAX], conf[PATH_MAX];
+		snprintf(creds, sizeof(creds), "%s/aws/credentials", dir);
+		snprintf(conf, sizeof(conf), "%s/aws/config", dir);
+		setenv("AWS_SHARED_CREDENTIALS_FILE", creds, 1);
+		setenv("AWS_CONFIG_FILE", conf, 1);
+		setenv("AWS_PAGER", "", 1);
+		dup2(1, 2);
+		execvp(cmd[0], cmd);
+		printf("   (%s: %s)\n", cmd[0], strerror(errno));
+		_exit(127);
+	}
+	if (pid > 0)
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	if (pid < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		printf("   (exit status %d)\n",
+		       pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	fflush(stdout);
+}
+
+/* The story, run here in order: a read, the AWS CLI reading the same
+ * file, a denied read, and what the audit log recorded of them. */
+static void demo_walkthrough(const char *dir)
+{
+	char creds[PATH_MAX], cfgp[PATH_MAX], self[PATH_MAX], line[PATH_MAX + 64];
+	ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	self[k > 0 ? k : 0] = 0;
+	snprintf(creds, sizeof(creds), "%s/aws/credentials", dir);
+	snprintf(cfgp, sizeof(cfgp), "%s/config", dir);
+	printf("\nThe walkthrough, run for you:\n");
+	snprintf(line, sizeof(line), "cat %s", creds);
+	demo_step(1,
+		  "A tool reads the credentials file; credfs renders it at "
+		  "open from the sealed\n   store (default) and the "
+		  "exec source (session), after the policy admits cat:",
+		  line, (char *const[]){"/usr/bin/cat", creds, NULL}, dir);
+	demo_step(2,
+		  "The unmodified AWS CLI reads the same file "
+		  "(AWS_SHARED_CREDENTIALS_FILE points\n   into the mount):",
+		  "aws configure list --profile session",
+		  (char *const[]){"aws", "configure", "list", "--profile",
+				  "session", NULL},
+		  dir);
+	snprintf(line, sizeof(line), "head %s", creds);
+	demo_step(3,
+		  "A program no rule admits is refused (EACCES), and the "
+		  "refusal is audited:",
+		  line, (char *const[]){"head", creds, NULL}, dir);
+	snprintf(line, sizeof(line), "credfs -c %s audit tail", cfgp);
+	demo_step(4,
+		  "The audit log: who opened what, with which binary and "
+		  "key id, never a secret:",
+		  line,
+		  (char *const[]){self, "-c", cfgp, "audit", "tail", NULL},
+		  dir);
+	snprintf(line, sizeof(line), "credfs -c %s status", cfgp);
+	demo_step(5, "Each profile's state and when it expires:", line,
+		  (char *const[]){self, "-c", cfgp, "status", NULL}, dir);
+}
+
 int cmd_demo(struct cli *cli, int argc, char **argv)
 {
 	char dir[PATH_MAX] = "", path[PATH_MAX], text[8192];
@@ -189,8 +261,17 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	       "The directory holds virtual files generated at open from a "
 	       "sealed store\n"
 	       "and a credential_process helper whose sessions last 60 s "
-	       "(refreshed at 30 s).\n\n"
-	       "Try, in another terminal:\n"
+	       "(refreshed at 30 s).\n",
+	       dir);
+	/* The first session now, so there is something to show and to
+	 * watch; it is then kept fresh ahead of expiry like any profile in
+	 * use. */
+	cJSON *first = cJSON_CreateObject();
+	cJSON_AddStringToObject(first, "cmd", "refresh");
+	cJSON_AddStringToObject(first, "profile", "session");
+	cJSON_Delete(ctl_call(cfg, first, 30000, &err));
+	demo_walkthrough(dir);
+	printf("\nTry them yourself, in another terminal:\n"
 	       "  cat %s/aws/credentials\n"
 	       "  cat %s/aws/config                      # passes through\n"
 	       "  AWS_SHARED_CREDENTIALS_FILE=%s/aws/credentials \\\n"
@@ -201,17 +282,11 @@ int cmd_demo(struct cli *cli, int argc, char **argv)
 	       "  credfs -c %s/config status\n"
 	       "  credfs -c %s/config audit tail\n"
 	       "  credfs -c %s/config audit verify\n\n",
-	       dir, dir, dir, dir, dir, dir, dir, dir, dir);
+	       dir, dir, dir, dir, dir, dir, dir, dir);
 	fflush(stdout);
-
-	/* The first session now, so there is something to watch; it is
-	 * then kept fresh ahead of expiry like any profile in use. */
-	cJSON *first = cJSON_CreateObject();
-	cJSON_AddStringToObject(first, "cmd", "refresh");
-	cJSON_AddStringToObject(first, "profile", "session");
-	cJSON_Delete(ctl_call(cfg, first, 30000, &err));
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* --duration: how long to watch, after the walkthrough */
 	time_t until = duration ? time(NULL) + duration : 0;
 	double last_fetches = -1;
 	printf("Watching the session refresh%s (Ctrl-C ends the demo)...\n",

@@ -38,8 +38,8 @@ static void setenv_upper(const char *prefix, const char *name,
 /* The reply the daemon's "env" request gives, computed here under the same
  * rules: the asking process is this one (its executable, its parents, its
  * cgroup).  No daemon runs, so nothing is locked. */
-static cJSON *exec_fields_local(const struct config *cfg, const char *profile,
-				const char *command, struct error *e)
+cJSON *exec_fields_local(const struct config *cfg, const char *profile,
+			 const char *command, struct error *e)
 {
 	struct exec_ask q = {
 	    .cfg = cfg,

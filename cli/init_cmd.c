@@ -232,8 +232,15 @@ int init_run(const char *default_out, int argc, char **argv)
 		fprintf(stderr, "credfs init: out of memory\n");
 		goto out;
 	}
-	if ((rc = init_aws_map(from, creds, &a)) != 0)
+	if ((rc = init_aws_map(from, creds, &a)) != 0) {
+		if (access(from, F_OK) < 0 && errno == ENOENT)
+			fprintf(stderr,
+				"No AWS CLI setup to adopt: copy an example "
+				"from credfs's examples/ to %s and edit it "
+				"(then `credfs check`), or try `credfs demo`.\n",
+				out);
 		goto out;
+	}
 	rc = 1;
 	if (!a.nserved) {
 		fprintf(stderr,

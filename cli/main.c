@@ -26,7 +26,7 @@ static const struct cli_cmd cmds[] = {
     {"demo", cmd_demo, "demo [--duration T] [DIR]   a throw-away mount to try",
      CLI_NO_CONFIG},
     {"init", cmd_init,
-     "init [--from FILE] [-o OUT] [--force]\n"
+     "init [--from FILE] [--credentials FILE] [-o OUT] [--force]\n"
      "                              a config from an existing ~/.aws/config",
      CLI_NO_CONFIG},
     {"check", cmd_check, "check                       validate the config",
@@ -39,7 +39,9 @@ static const struct cli_cmd cmds[] = {
      "secrets"},
     {"login", cmd_login,
      "login PROFILE               MFA code or sign-in "
-     "for a profile"},
+     "for a profile\n"
+     "  login --console PROFILE [--print] [--duration T]\n"
+     "                              an AWS console sign-in URL"},
     {"refresh", cmd_refresh,
      "refresh PROFILE             fetch a "
      "profile's credential now"},

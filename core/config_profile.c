@@ -13,7 +13,9 @@
 static const char *const profile_common[] = {
     "provider",	  "source",	  "endpoint",	"ca_file",
     "region",	  "timeout",	  "exec_allow", "exec_deny",
-    "exportable", "deny_preload", NULL};
+    "exportable", "deny_preload",
+    "federation_endpoint", /* credfs login --console (cli/console_cmd.c) */
+    NULL};
 static const char *const profile_repeatable[] = {"exec_allow", "exec_deny",
 						 NULL};
 

@@ -113,6 +113,13 @@ int util_duration_parse(const char *s, int *seconds)
 
 	if (!s || !*s)
 		return -EINVAL;
+	/* Bare seconds ("900"), as `sleep` and most tools take them. */
+	if (strspn(s, "0123456789") == strlen(s)) {
+		if (strlen(s) > 9 || (total = strtol(s, NULL, 10)) > 366L * 86400)
+			return -EINVAL;
+		*seconds = (int)total;
+		return 0;
+	}
 	while (*s) {
 		if (!isdigit((unsigned char)*s))
 			return -EINVAL;
@@ -144,6 +151,23 @@ int util_duration_parse(const char *s, int *seconds)
 	}
 	*seconds = (int)total;
 	return 0;
+}
+
+void util_duration_format(long secs, char *buf, size_t len)
+{
+	if (secs < 0)
+		secs = -secs;
+	if (secs < 60)
+		snprintf(buf, len, "%lds", secs);
+	else if (secs < 3600)
+		snprintf(buf, len, "%ldm", secs / 60);
+	else if (secs < 86400 && secs % 3600 >= 60)
+		snprintf(buf, len, "%ldh %ldm", secs / 3600, secs % 3600 / 60);
+	else if (secs < 86400)
+		snprintf(buf, len, "%ldh", secs / 3600);
+	else
+		snprintf(buf, len, "%ldd %ldh", secs / 86400,
+			 secs % 86400 / 3600);
 }
 
 int util_mkdir_p(const char *path, mode_t mode)

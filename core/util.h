@@ -25,8 +25,12 @@ void util_time_format_ms(const struct timespec *ts, char out[static 32]);
 /* Parses RFC 3339 / ISO 8601 with Z, +hh:mm, or fractional seconds. */
 int util_time_parse(const char *s, time_t *out);
 
-/* Parses "90s", "15m", "1h", "2d", "1h30m"; -EINVAL if not a duration. */
+/* Parses "90s", "15m", "1h", "2d", "1h30m", and bare seconds "900";
+ * -EINVAL if not a duration. */
 int util_duration_parse(const char *s, int *seconds);
+/* A span for people, two units at most: "42s", "42m", "1h 5m", "2d 3h"
+ * (the sign of secs is dropped). */
+void util_duration_format(long secs, char *buf, size_t len);
 
 /* mkdir -p with mode for every directory it creates. */
 int util_mkdir_p(const char *path, mode_t mode);

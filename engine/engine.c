@@ -668,6 +668,12 @@ cJSON *engine_status(struct engine *e)
 			cJSON_AddStringToObject(o, "expires", t);
 		} else {
 			cJSON_AddNullToObject(o, "expires");
+			/* for `credfs status`: "expired 3m ago" */
+			if (p->cur && cred_expiration(p->cur)) {
+				util_time_format(cred_expiration(p->cur), t,
+						 sizeof(t));
+				cJSON_AddStringToObject(o, "expired", t);
+			}
 		}
 		if (p->last_refresh) {
 			util_time_format(p->last_refresh, t, sizeof(t));

@@ -43,7 +43,8 @@ if [ -n "$AWSCLI" ]; then
 fi
 
 check "the demo ends by itself after the duration"
-wait_until 15 sh -c "! kill -0 $demo 2>/dev/null" || fail "the demo still runs after $(($(date +%s) - start)) s"
+# the walkthrough (with the AWS CLI) comes first; --duration counts after it
+wait_until 90 sh -c "! kill -0 $demo 2>/dev/null" || fail "the demo still runs after $(($(date +%s) - start)) s"
 set +e
 wait "$demo"
 rc=$?
@@ -58,6 +59,22 @@ pass "the mount is gone"
 pass "no credentials file left on disk"
 assert_contains "$(cat "$T/demo.out")" "unmounted" "the demo reports the unmount"
 assert_not_contains "$(cat "$T/demo.err")" "credfs: " "no errors on stderr"
+check "the walkthrough ran the story itself, in order"
+# step N: the text of the walkthrough's step N (its header to the next)
+step() { awk -v n="$1" '/^[0-9]+\. /{on = ($1 == n".")} /^Try them/{on = 0} on' "$T/demo.out"; }
+assert_eq "$(grep -oE '^[0-9]+\. ' "$T/demo.out" | tr -d '. \n')" 12345 "five steps, in order"
+assert_contains "$(step 1)" "   \$ cat $D/aws/credentials" "step 1: cat, shown as typed"
+assert_contains "$(step 1)" "[session]" "step 1: its output"
+assert_contains "$(step 3)" "   \$ head $D/aws/credentials" "step 3: head"
+assert_match "$(step 3)" "^head: cannot open .*Permission denied" "step 3: head is denied"
+assert_contains "$(step 4)" "audit tail" "step 4: audit tail"
+assert_match "$(step 4)" " open deny credentials /usr/bin/head " "step 4: shows the denied open"
+assert_match "$(step 4)" " open allow credentials /usr/bin/cat " "step 4: and the allowed cat"
+assert_match "$(step 5)" "^mount $D/aws " "step 5: status"
+if [ -n "$AWSCLI" ]; then
+	assert_contains "$(step 2)" "aws configure list --profile session" "step 2: the AWS CLI"
+	assert_match "$(step 2)" "access_key +\*+[A-Z0-9]{4} +shared-credentials-file" "step 2: reads the mount"
+fi
 check "the demo's audit log"
 out=$("$CREDFS" -c "$D/config" audit verify 2>&1) || fail "audit verify: $out"
 pass "audit verify: $out"

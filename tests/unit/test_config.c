@@ -48,7 +48,15 @@ int main(void)
 	ok(util_duration_parse("90s", &secs) == 0 && secs == 90, "90s");
 	ok(util_duration_parse("15m", &secs) == 0 && secs == 900, "15m");
 	ok(util_duration_parse("1h30m", &secs) == 0 && secs == 5400, "1h30m");
-	ok(util_duration_parse("12", &secs) < 0, "no unit refused");
+	ok(util_duration_parse("12", &secs) == 0 && secs == 12,
+	   "bare seconds: 12");
+	ok(util_duration_parse("900", &secs) == 0 && secs == 900,
+	   "bare seconds: 900");
+	ok(util_duration_parse("0", &secs) == 0 && secs == 0, "bare 0");
+	ok(util_duration_parse("99999999999", &secs) < 0,
+	   "bare seconds beyond a year refused");
+	ok(util_duration_parse("1h30", &secs) < 0,
+	   "a unitless number after a unit refused");
 	ok(util_duration_parse("5x", &secs) < 0, "bad unit refused");
 	ok(util_duration_parse("", &secs) < 0, "empty refused");
 	ok(util_duration_parse("-5m", &secs) < 0, "negative refused");
