@@ -14,9 +14,11 @@ art=${CREDFS_FUZZ_ARTIFACTS:-$PWD/fuzz-artifacts}/$name
 tmp=$(mktemp -d "/tmp/credfs-$name.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$art" || exit 1
-# -timeout: one input taking 10 s is a hang; -rss_limit_mb: a runaway
+# -timeout: one input taking 60 s of wall time is a hang (generous: the
+# targets may run at a low CPU priority beside other work, and one input
+# takes well under a second of CPU); -rss_limit_mb: a runaway
 # allocation is a failure, not the machine's problem.
-"$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1024 \
+"$target" -max_total_time="$secs" -timeout=60 -rss_limit_mb=1024 \
 	-max_len=16384 -print_final_stats=1 -artifact_prefix="$art/" \
 	"$tmp" "$seeds" >"$tmp/log" 2>&1
 rc=$?
