@@ -148,6 +148,6 @@ mount_credfs
 cat "$MNT/credentials" >/dev/null || fail "final read failed"
 assert_eq "$(calls prod)" "$n0" "a clean restart still serves prod from the cache"
 out=$("$CREDFS" -c "$CFG" audit verify 2>&1) || fail "audit verify after the kills: $out"
-pass "the audit chain verifies after 50 kill -9s ($out)"
+pass "the audit chain verifies after $kills kill -9s ($out)"
 umount_credfs
 sm_done
