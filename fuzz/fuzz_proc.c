@@ -14,7 +14,17 @@
 #include "fuzz_common.h"
 
 static int dirfd_ = -1;
+static char dir[] = "/tmp/credfs-fuzz-proc.XXXXXX";
 static char path[4200];
+
+/* The files and their directory go when libFuzzer exits. */
+static void cleanup(void)
+{
+	unlinkat(dirfd_, "stat", 0);
+	unlinkat(dirfd_, "status", 0);
+	unlinkat(dirfd_, "cgroup", 0);
+	rmdir(dir);
+}
 
 static int put(const char *name, const uint8_t *data, size_t size)
 {
@@ -31,7 +41,6 @@ static int put(const char *name, const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char dir[] = "/tmp/credfs-fuzz-proc.XXXXXX";
 	struct caller_stat sf;
 	struct caller_status st;
 	struct caller c;
@@ -43,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (dirfd_ = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
 			abort();
 		snprintf(path, sizeof(path), "%s/status", dir);
+		atexit(cleanup);
 	}
 	switch (data[0] % 3) {
 	case 0:
