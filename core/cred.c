@@ -220,10 +220,10 @@ int cred_from_json(const char *json, size_t len, struct cred **out)
 	}
 	it = cJSON_GetObjectItemCaseSensitive(o, "expiration");
 	if (cJSON_IsNumber(it))
-		c->expiration = (time_t)it->valuedouble;
+		c->expiration = util_clamp_ll(it->valuedouble, 0, UTIL_TIME_MAX);
 	it = cJSON_GetObjectItemCaseSensitive(o, "obtained");
 	if (cJSON_IsNumber(it))
-		c->obtained = (time_t)it->valuedouble;
+		c->obtained = util_clamp_ll(it->valuedouble, 0, UTIL_TIME_MAX);
 	*out = c;
 	c = NULL; /* transferred */
 	r = 0;

@@ -239,3 +239,12 @@ int util_read_fd_secret(int fd, size_t max, char **out, size_t *len)
 		*len = n;
 	return 0;
 }
+
+long long util_clamp_ll(double d, long long lo, long long hi)
+{
+	if (!(d > (double)lo))
+		return lo;
+	if (d >= (double)hi)
+		return hi;
+	return (long long)d;
+}

@@ -40,4 +40,10 @@ int util_mkdir_p(const char *path, mode_t mode);
 int util_read_fd_secret(int fd, size_t max, char **out, size_t *len)
     __attribute__((warn_unused_result));
 
+/* A number from outside (JSON) as an integer in [lo, hi]: clamped, NaN
+ * gives lo.  Casting a double out of range is undefined behaviour. */
+long long util_clamp_ll(double d, long long lo, long long hi);
+/* 9999-12-31T23:59:59Z: the last time RFC 3339 can write. */
+#define UTIL_TIME_MAX 253402300799LL
+
 #endif

@@ -23,6 +23,7 @@
 #include "core/cred.h"
 #include "core/provider.h"
 #include "providers/http.h"
+#include "providers/aws/sso.h"
 
 #define SSO_MAX_FILE (64 * 1024)
 #define SSO_ACTION "GetRoleCredentials"
@@ -194,7 +195,8 @@ static int parse_role_credentials(const struct http_resp *resp,
 	    (r = cred_set(c, "session_token", st)) < 0)
 		goto out;
 	/* milliseconds since the epoch */
-	cred_set_expiration(c, (time_t)(exp->valuedouble / 1000));
+	cred_set_expiration(c, util_clamp_ll(exp->valuedouble / 1000, 0,
+					      UTIL_TIME_MAX));
 	cred_set_obtained(c, time(NULL));
 	*out = c;
 	c = NULL; /* transferred */
@@ -396,3 +398,13 @@ const struct provider_ops provider_aws_sso = {
     .free_state = sso_free_state,
     .fetch = sso_fetch,
 };
+
+int sso_json_role_credentials(const char *body, size_t len, struct cred **out,
+			      struct error *e)
+{
+	struct http_resp resp = {.status = 200};
+
+	resp.body.data = (char *)body;
+	resp.body.len = len;
+	return parse_role_credentials(&resp, out, e);
+}

@@ -44,6 +44,7 @@
 #include "providers/http.h"
 #include "providers/jwt.h"
 #include "providers/oauth2/oauth2.h"
+#include "providers/azure/azure.h"
 
 #define AZ_AUTHORITY "https://login.microsoftonline.com"
 #define AZ_IMDS "http://169.254.169.254/metadata/identity/oauth2/token"
@@ -528,6 +529,51 @@ static int az_kv_parse(const struct cfg_section *p, struct diag *d,
 	return 0;
 }
 
+/* The Key Vault answer {value, attributes{enabled, exp}} into *res: the
+ * value, expiring at exp or after lifetime seconds, whichever is first. */
+int az_kv_answer(const char *what, const cJSON *j, int lifetime, time_t now,
+		 struct cred **res, struct error *e)
+{
+	const cJSON *v, *a, *x;
+	struct cred *c;
+	time_t exp;
+	int r;
+
+	*res = NULL;
+	v = cJSON_GetObjectItemCaseSensitive(j, "value");
+	if (!cJSON_IsString(v) || strlen(v->valuestring) > AZ_MAX_SECRET) {
+		error_set(e, EPROTO,
+			  "%s: the answer has no value (or an oversized one)",
+			  what);
+		return -EPROTO;
+	}
+	a = cJSON_GetObjectItemCaseSensitive(j, "attributes");
+	x = cJSON_GetObjectItemCaseSensitive(a, "enabled");
+	if (cJSON_IsFalse(x)) {
+		error_set(e, EACCES, "%s: the secret is disabled", what);
+		return -EACCES;
+	}
+	x = cJSON_GetObjectItemCaseSensitive(a, "exp");
+	exp = now + lifetime;
+	if (cJSON_IsNumber(x) && x->valuedouble > 0 &&
+	    util_clamp_ll(x->valuedouble, 0, UTIL_TIME_MAX) < exp)
+		exp = util_clamp_ll(x->valuedouble, 0, UTIL_TIME_MAX);
+	if (exp <= now) {
+		error_set(e, EKEYEXPIRED, "%s: the secret expired", what);
+		return -EKEYEXPIRED;
+	}
+	if (!(c = cred_new()))
+		return -ENOMEM;
+	if ((r = cred_set(c, "value", v->valuestring)) < 0) {
+		cred_unref(c);
+		return r;
+	}
+	cred_set_expiration(c, exp);
+	cred_set_obtained(c, now);
+	*res = c;
+	return 0;
+}
+
 static int az_kv_fetch(const struct provider_req *req, struct cred **out,
 		       struct error *e)
 {
@@ -537,9 +583,8 @@ static int az_kv_fetch(const struct provider_req *req, struct cred **out,
 	struct secbuf url = {0}, auth = {0};
 	struct cred *res = NULL;
 	const char *hdr[2], *tok;
-	const cJSON *v, *a, *x;
 	cJSON *j = NULL;
-	time_t now = time(NULL), exp;
+	time_t now = time(NULL);
 	size_t n;
 	int r;
 
@@ -567,39 +612,8 @@ static int az_kv_fetch(const struct provider_req *req, struct cred **out,
 	hdr[1] = NULL;
 	if ((r = oauth_get(what, url.data, &conn, hdr, &j, e)) < 0)
 		goto out;
-	v = cJSON_GetObjectItemCaseSensitive(j, "value");
-	if (!cJSON_IsString(v) || strlen(v->valuestring) > AZ_MAX_SECRET) {
-		error_set(e, EPROTO,
-			  "%s: the answer has no value (or an oversized one)",
-			  what);
-		r = -EPROTO;
+	if ((r = az_kv_answer(what, j, c->lifetime, now, &res, e)) < 0)
 		goto out;
-	}
-	a = cJSON_GetObjectItemCaseSensitive(j, "attributes");
-	x = cJSON_GetObjectItemCaseSensitive(a, "enabled");
-	if (cJSON_IsFalse(x)) {
-		error_set(e, EACCES, "%s: the secret is disabled", what);
-		r = -EACCES;
-		goto out;
-	}
-	x = cJSON_GetObjectItemCaseSensitive(a, "exp");
-	exp = now + c->lifetime;
-	if (cJSON_IsNumber(x) && x->valuedouble > 0 &&
-	    (time_t)x->valuedouble < exp)
-		exp = (time_t)x->valuedouble;
-	if (exp <= now) {
-		error_set(e, EKEYEXPIRED, "%s: the secret expired", what);
-		r = -EKEYEXPIRED;
-		goto out;
-	}
-	if (!(res = cred_new())) {
-		r = -ENOMEM;
-		goto out;
-	}
-	if ((r = cred_set(res, "value", v->valuestring)) < 0)
-		goto out;
-	cred_set_expiration(res, exp);
-	cred_set_obtained(res, now);
 	*out = res;
 	res = NULL;
 out:

@@ -6,9 +6,11 @@
  * carry the token are secmem'd and http.c wipes its copies.
  */
 #include "providers/vault/vault.h"
+#include "providers/vault/vault_json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <ini.h>
 #include <pthread.h>
@@ -396,7 +398,7 @@ static int take_auth(struct tok *t, const cJSON *j, const char *path,
 	secmem_free(t->token);
 	t->token = dup;
 	t->ttl = cJSON_IsNumber(ld) && ld->valuedouble > 0
-		     ? (int)ld->valuedouble
+		     ? (int)util_clamp_ll(ld->valuedouble, 1, INT_MAX)
 		     : 0;
 	t->expire_ms = t->ttl ? util_mono_ms() + t->ttl * 1000L : 0;
 	t->renewable = cJSON_IsTrue(rn);
@@ -614,5 +616,17 @@ int vault_call_t(const struct vault_cfg *c, const struct provider_req *req,
 			error_clear(e);
 	}
 	secmem_free(token);
+	return r;
+}
+
+int vault_json_auth(const cJSON *j, char **token, int *ttl, bool *renewable,
+		    struct error *e)
+{
+	struct tok t = {0};
+	int r = take_auth(&t, j, "auth", e);
+
+	*token = t.token;
+	*ttl = t.ttl;
+	*renewable = t.renewable;
 	return r;
 }

@@ -17,9 +17,11 @@
  * refresh_interval (default 5m).
  */
 #include "providers/vault/vault.h"
+#include "providers/vault/vault_json.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,7 +312,7 @@ static int set_value(struct cred *out, const char *name, const cJSON *v)
 		return cred_set(out, name, v->valuestring);
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
-		if (d == (double)(long long)d)
+		if (d > -9e18 && d < 9e18 && d == (double)(long long)d)
 			snprintf(num, sizeof(num), "%lld", (long long)d);
 		else
 			snprintf(num, sizeof(num), "%.17g", d);
@@ -407,9 +409,9 @@ static int build_cred(const struct vault_cfg *c, const cJSON *j,
 	}
 	const cJSON *dx = cJSON_GetObjectItemCaseSensitive(data, "expiration");
 	if (cJSON_IsNumber(ld) && ld->valuedouble > 0)
-		exp = now + (time_t)ld->valuedouble;
+		exp = now + util_clamp_ll(ld->valuedouble, 1, UTIL_TIME_MAX - now);
 	else if (cJSON_IsNumber(dx) && dx->valuedouble > (double)now)
-		exp = (time_t)dx->valuedouble;
+		exp = util_clamp_ll(dx->valuedouble, now, UTIL_TIME_MAX);
 	else
 		exp = now + c->refresh_interval;
 	cred_set_expiration(cr, exp);
@@ -531,7 +533,7 @@ int vault_renew(const struct provider_req *req, const struct cred *cr,
 		r = -EPROTO;
 		goto out;
 	}
-	int granted = (int)ld->valuedouble;
+	int granted = (int)util_clamp_ll(ld->valuedouble, 1, INT_MAX);
 	struct cred *n = cred_new();
 	if (!n) {
 		r = -ENOMEM;
@@ -588,3 +590,9 @@ const struct provider_ops provider_vault = {
     .renew_by = vault_token_deadline,
     .revoke_at_unmount = revoke_at_unmount,
 };
+
+int vault_json_secret(const struct vault_cfg *c, const cJSON *j,
+		      struct cred **out, struct error *e)
+{
+	return build_cred(c, j, out, e);
+}

@@ -108,14 +108,14 @@ int main(void)
 	/* make it due: a credential with 200 s left of 600 */
 	atomic_store(&lifetime, 3600);
 	ok(engine_revoke(eng, 0, why, sizeof(why)) == 0, "revoke again");
-	atomic_store(&lifetime, 20); /* half life 10 s: due in 10 s */
-	ok(engine_get(eng, 0, 5000, &c, why, sizeof(why)) == 0, "fetch 20s");
+	atomic_store(&lifetime, 8); /* half life 4 s: due in 4 s */
+	ok(engine_get(eng, 0, 5000, &c, why, sizeof(why)) == 0, "fetch 8s");
 	char id1[32];
 	snprintf(id1, sizeof(id1), "%s", cred_get(c, "access_key_id"));
 	cred_unref(c);
 	before = atomic_load(&calls);
 	atomic_store(&lifetime, 3600);
-	sleep(11); /* now inside the window, still valid for ~9 s */
+	sleep(5); /* now inside the window, still valid for ~3 s */
 	atomic_store(&delay_ms, 1000);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	errors = 0;
@@ -167,7 +167,7 @@ int main(void)
 
 	/* A slow provider delays no reader past the timeout. */
 	atomic_store(&fail, 0);
-	atomic_store(&delay_ms, 3000);
+	atomic_store(&delay_ms, 1500);
 	ok(engine_revoke(eng, 0, why, sizeof(why)) == 0, "revoke");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = engine_get(eng, 0, 500, &c, why, sizeof(why));
@@ -175,7 +175,7 @@ int main(void)
 	ok(r == -ETIMEDOUT, "slow provider: timed out (%d)", r);
 	ok(waited >= 450 && waited < 1000, "after %ld ms (timeout 500)",
 	   waited);
-	usleep(3200 * 1000);
+	usleep(1700 * 1000);
 	ok(engine_get(eng, 0, 100, &c, why, sizeof(why)) == 0,
 	   "the slow refresh lands for later readers");
 	cred_unref(c);

@@ -1,0 +1,63 @@
+/* libFuzzer target for Vault's JSON envelopes: a secret read (KV v1, KV v2,
+ * dynamic engines; every field of data, or a field list) and a login's
+ * auth block.  Any body gives a credential or a one-line error.
+ * The first byte picks: 0-2 the KV version for a read of every field,
+ * 3-5 the same with a field list, 6 the auth block. */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "fuzz_common.h"
+#include "providers/vault/vault.h"
+#include "providers/vault/vault_json.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char in0[] = "password", in1[] = "username", in2[] = "key";
+	static char out0[] = "secret", out1[] = "user", out2[] = "k";
+	struct vault_cfg c;
+	struct error e = {0};
+	struct cred *cr = NULL;
+	cJSON *j;
+	unsigned k;
+
+	fuzz_init();
+	if (size < 1)
+		return 0;
+	k = data[0] % 7;
+	j = cJSON_ParseWithLength((const char *)data + 1, size - 1);
+	if (k == 6) {
+		char *tok = NULL;
+		int ttl;
+		bool ren;
+		if (vault_json_auth(j, &tok, &ttl, &ren, &e) == 0) {
+			if (!tok || !*tok || ttl < 0)
+				__builtin_trap();
+		} else {
+			fuzz_check_error(&e);
+		}
+		secmem_free(tok);
+		cJSON_Delete(j);
+		return 0;
+	}
+	memset(&c, 0, sizeof(c));
+	snprintf(c.api_path, sizeof(c.api_path), "secret/data/app");
+	c.kv_version = (int)(k % 3);
+	c.refresh_interval = 300;
+	if (k >= 3) {
+		c.nfields = 3;
+		c.field_in[0] = in0, c.field_out[0] = out0;
+		c.field_in[1] = in1, c.field_out[1] = out1;
+		c.field_in[2] = in2, c.field_out[2] = out2;
+	}
+	if (vault_json_secret(&c, j, &cr, &e) == 0) {
+		if (!cr || !cred_count(cr))
+			__builtin_trap();
+		fuzz_check_cred(cr);
+		cred_unref(cr);
+	} else {
+		fuzz_check_error(&e);
+	}
+	cJSON_Delete(j);
+	return 0;
+}

@@ -1,0 +1,16 @@
+/* sso: what the IAM Identity Center provider exposes beyond its ops table
+ * (the answer reader, for the fuzz target fuzz/fuzz_sso.c). */
+#ifndef CREDFS_AWS_SSO_H
+#define CREDFS_AWS_SSO_H
+
+#include <stddef.h>
+
+struct cred;
+struct error;
+
+/* A GetRoleCredentials answer body ({roleCredentials{accessKeyId, ...,
+ * expiration (ms)}}) into *out, or -EBADMSG with e set. */
+int sso_json_role_credentials(const char *body, size_t len, struct cred **out,
+			      struct error *e);
+
+#endif
