@@ -73,6 +73,11 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 			printf("INTEGRITY %s: %s\n", cli_jstr(it, "profile"),
 			       bad->valuestring);
 	}
+	it = cJSON_GetObjectItemCaseSensitive(rep, "audit");
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "error")))
+		printf("AUDIT REFUSING: %s\n", cli_jstr(it, "error"));
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "warning")))
+		printf("AUDIT WARNING: %s\n", cli_jstr(it, "warning"));
 	printf("\n%-32s %-16s %8s %8s\n", "FILE", "FORMAT", "OPENS", "DENIALS");
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(rep, "files"))
 	{

@@ -54,19 +54,22 @@ static void warn_once(const struct error *e)
 
 static int open_audit(struct context *c, struct error *e)
 {
-	char err[512] = "";
 	struct error ae = {0};
 	int r;
 
 	r = audit_open(c->cfg->audit_log, sync_mode(c->cfg, c->parts),
-		       &c->audit, err, sizeof(err));
+		       &c->audit, &ae);
 	if (r == 0) {
+		struct audit_opts o = {.max_size = c->cfg->audit_max_size,
+				       .max_age = c->cfg->audit_max_age,
+				       .keep = c->cfg->audit_keep,
+				       .required = c->cfg->audit_required};
+
+		audit_set_opts(c->audit, &o);
 		store_set_event_hook(store_event, c->audit);
 		return 0;
 	}
 	c->audit = NULL;
-	error_set(&ae, r, "audit log %s: %s", c->cfg->audit_log,
-		  err[0] ? err : strerror(-r));
 	if (c->cfg->audit_required) {
 		if (e)
 			*e = ae;
