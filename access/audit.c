@@ -176,6 +176,7 @@ int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 	}
 	a->synced_seq = a->seq;
 	audit_read_head(a);
+	a->manifest_gen = audit_scan_manifest_gen(a->fd, -1, a->size);
 	r = audit_seal_load(target, &a->seal);
 	if (r < 0 && r != -ENOENT) {
 		snprintf(err, errlen, "audit log %s: seal state %s.seal: %s",
@@ -643,5 +644,42 @@ int audit_open_event(struct audit *a, const char *file,
 		  : emit_body(a, "open", j.p, j.len,
 			      allow ? LOG_INFO : LOG_WARNING);
 	ajson_free(&j);
+	return r;
+}
+
+unsigned long long audit_manifest_gen(struct audit *a)
+{
+	unsigned long long g;
+
+	if (!a || a->use_syslog)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	/* What other writers appended counts too. */
+	lease_take(a);
+	g = a->manifest_gen;
+	pthread_mutex_unlock(&a->lock);
+	return g;
+}
+
+int audit_manifest_put(struct audit *a, unsigned long long gen)
+{
+	cJSON *f;
+	int r;
+
+	if (!a || a->use_syslog)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	r = gen <= a->manifest_gen;
+	pthread_mutex_unlock(&a->lock);
+	if (r)
+		return 0;
+	f = cJSON_CreateObject();
+	cJSON_AddNumberToObject(f, "manifest_gen", (double)gen);
+	if ((r = audit_event(a, "manifest", f)) == 0) {
+		pthread_mutex_lock(&a->lock);
+		if (gen > a->manifest_gen)
+			a->manifest_gen = gen;
+		pthread_mutex_unlock(&a->lock);
+	}
 	return r;
 }

@@ -57,6 +57,11 @@ int audit_segment_path(const char *log, unsigned long long k, char *out,
 /* The segment number in a "<log>.seg-N[.gz]" base name, 0 if not one. */
 unsigned long long audit_segment_number(const char *logbase,
 					const char *name);
+/* The rollback anchor of the sealed store's manifest (crypto/store.h):
+ * the highest manifest generation recorded in the log ("manifest" events,
+ * carried into each segment_start), and recording a new one. */
+unsigned long long audit_manifest_gen(struct audit *a);
+int audit_manifest_put(struct audit *a, unsigned long long gen);
 /* For `credfs status`: the log, its segment and size, the free space of
  * its filesystem with a "warning" when short, a refusal's reason. */
 cJSON *audit_status(struct audit *a);

@@ -48,6 +48,7 @@ struct audit {
 	long rotate_retry_ms;	 /* after a failed rotation */
 	const char *reopen_why;	 /* set by a reopen: the integrity line */
 	int refusing;		 /* errno while a replaced log is refused */
+	uint64_t manifest_gen;	 /* the store's anchor, 0 if none seen */
 	char refuse_why[256];
 };
 
@@ -60,6 +61,9 @@ struct audit {
  * last line (no newline: a crash mid-write) is cut off; *torn says how
  * many bytes. */
 int audit_load_tail(struct audit *a, size_t *torn, char *err, size_t errlen);
+/* The highest ,"manifest_gen":N in fd's bytes [from, to); from < 0: the
+ * last one before to, read backwards. */
+uint64_t audit_scan_manifest_gen(int fd, off_t from, off_t to);
 /* Under flock: if someone else appended since our last line, continue
  * from theirs, provided ours is still intact. */
 void audit_resync_locked(struct audit *a);

@@ -186,6 +186,10 @@ int audit_header_locked(struct audit *a)
 		     "\"segment\":%llu,\"after\":\"%s\",\"anchor\":%llu",
 		     (unsigned long long)a->segment, base ? base + 1 : prev,
 		     (unsigned long long)a->anchor);
+	if (a->manifest_gen)
+		n += snprintf(body + n, sizeof(body) - (size_t)n,
+			      ",\"manifest_gen\":%llu",
+			      (unsigned long long)a->manifest_gen);
 	r = audit_write_locked(a, "segment_start", body, (size_t)n, LOG_INFO,
 			       line, sizeof(line), &seq);
 	if (r < 0)

@@ -132,6 +132,59 @@ out:
 	return r;
 }
 
+#define MG_KEY ",\"manifest_gen\":"
+
+static uint64_t mg_in(const char *buf, size_t n, bool last)
+{
+	const size_t kl = sizeof(MG_KEY) - 1;
+	uint64_t best = 0, v;
+	const char *p = buf, *q;
+
+	while ((q = memmem(p, n - (size_t)(p - buf), MG_KEY, kl))) {
+		q += kl;
+		for (v = 0; q < buf + n && *q >= '0' && *q <= '9'; q++)
+			v = v * 10 + (uint64_t)(*q - '0');
+		if (v > best || last)
+			best = last && v < best ? best : v;
+		p = q;
+	}
+	return best;
+}
+
+uint64_t audit_scan_manifest_gen(int fd, off_t from, off_t to)
+{
+	const off_t chunk = 1 << 16, overlap = 40;
+	uint64_t best = 0;
+	char *buf = malloc((size_t)(chunk + overlap));
+	off_t at;
+	ssize_t n;
+
+	if (!buf)
+		return 0;
+	if (from >= 0) {
+		for (at = from; at < to; at += chunk) {
+			n = pread(fd, buf, (size_t)(chunk + overlap), at);
+			if (n <= 0)
+				break;
+			uint64_t v = mg_in(buf, (size_t)n, false);
+			best = v > best ? v : best;
+		}
+	} else {
+		/* Backwards: the last anchor is the highest (it only grows). */
+		for (at = to; at > 0 && !best; at -= chunk) {
+			off_t s = at > chunk ? at - chunk : 0;
+			off_t len = at - s + (at < to ? overlap : 0);
+
+			n = pread(fd, buf, (size_t)len, s);
+			if (n <= 0)
+				break;
+			best = mg_in(buf, (size_t)n, false);
+		}
+	}
+	free(buf);
+	return best;
+}
+
 /* Under flock: if someone else appended since our last line, continue
  * from theirs, provided ours is still intact. */
 void audit_resync_locked(struct audit *a)
@@ -145,6 +198,13 @@ void audit_resync_locked(struct audit *a)
 
 	if (fstat(a->fd, &st) < 0 || st.st_size == a->size)
 		return;
+	if (a->size >= 0 && st.st_size > a->size) {
+		/* Another writer's lines: the store's anchor may have moved. */
+		uint64_t mg = audit_scan_manifest_gen(a->fd, a->size, st.st_size);
+
+		if (mg > a->manifest_gen)
+			a->manifest_gen = mg;
+	}
 	if (a->size > 0 && st.st_size < a->size) {
 		/* Cut in place (an outside `logrotate copytruncate`):
 		 * continue our chain, and say so in the line it begins. */

@@ -52,6 +52,17 @@ static void warn_once(const struct error *e)
 		e->msg);
 }
 
+/* The store's rollback anchor lives in the audit chain. */
+static unsigned long long anchor_get(void *arg)
+{
+	return audit_manifest_gen(arg);
+}
+
+static int anchor_put(void *arg, unsigned long long gen)
+{
+	return audit_manifest_put(arg, gen);
+}
+
 static int open_audit(struct context *c, struct error *e)
 {
 	struct error ae = {0};
@@ -65,8 +76,13 @@ static int open_audit(struct context *c, struct error *e)
 				       .keep = c->cfg->audit_keep,
 				       .required = c->cfg->audit_required};
 
+		struct store_anchor an = {.get = anchor_get,
+					  .put = anchor_put,
+					  .arg = c->audit};
+
 		audit_set_opts(c->audit, &o);
 		store_set_event_hook(store_event, c->audit);
+		store_set_anchor(&an);
 		return 0;
 	}
 	c->audit = NULL;
@@ -144,8 +160,10 @@ void context_free(struct context *c)
 	if (!c)
 		return;
 	engine_free(c->engine);
-	if (c->audit)
+	if (c->audit) {
 		store_set_event_hook(NULL, NULL);
+		store_set_anchor(NULL);
+	}
 	audit_close(c->audit);
 	store_free(c->store);
 	key_free(c->key);
