@@ -82,8 +82,8 @@ static void audit_rotation_key(struct config *c, const struct cfg_kv *kv,
 		return;
 	}
 	n = *v >= '0' && *v <= '9' ? strtoll(v, &end, 10) : -1;
-	if (n >= 0 && !strcmp(kv->key, "audit_keep")) {
-		if (*end || n > 100000)
+	if (!strcmp(kv->key, "audit_keep")) {
+		if (n < 0 || *end || n > 100000)
 			diag_add(d, kv->line,
 				 "audit_keep: '%s' is not a count of segments "
 				 "(0 keeps all)",

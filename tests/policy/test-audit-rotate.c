@@ -6,7 +6,9 @@
 #include "access/audit.h"
 #include "access/audit_seal.h"
 #include "cli/audit_cmd.h"
+#include "core/config.h"
 #include "core/error.h"
+#include "providers/registry.h"
 #include "tests/tap.h"
 
 #include <cjson/cJSON.h>
@@ -290,6 +292,48 @@ static void test_two_writers(void)
 	ok(r == 0, "one chain: %s", out);
 }
 
+/* The keys at their lines: good values taken, bad ones named. */
+static void test_config(void)
+{
+	char p[400];
+	struct config *c = NULL;
+	struct diag d = {0};
+	FILE *f;
+	int r;
+
+	snprintf(p, sizeof(p), "%s/good.conf", tmpdir);
+	f = fopen(p, "w");
+	fprintf(f, "[credfs]\naudit_max_size = 64M\naudit_max_age = 1d\n"
+		   "audit_keep = 7\n");
+	fclose(f);
+	r = config_load(p, providers_all, &c, &d);
+	ok(r == 0 && c && c->audit_max_size == 64LL << 20 &&
+	       c->audit_max_age == 86400 && c->audit_keep == 7,
+	   "audit_max_size 64M, audit_max_age 1d, audit_keep 7");
+	config_free(c);
+	c = NULL;
+	diag_free(&d);
+	snprintf(p, sizeof(p), "%s/bad.conf", tmpdir);
+	f = fopen(p, "w");
+	fprintf(f, "[credfs]\naudit_max_size = 10Q\naudit_max_age = soon\n"
+		   "audit_keep = -1\naudit_max_size = 100\n");
+	fclose(f);
+	memset(&d, 0, sizeof(d));
+	r = config_load(p, providers_all, &c, &d);
+	bool l2 = false, l3 = false, l4 = false;
+	for (size_t i = 0; i < d.n; i++) {
+		l2 |= d.lines[i] == 2 && strstr(d.msgs[i], "audit_max_size");
+		l3 |= d.lines[i] == 3 && strstr(d.msgs[i], "audit_max_age");
+		l4 |= d.lines[i] == 4 && strstr(d.msgs[i], "audit_keep");
+	}
+	for (size_t i = 0; i < d.n; i++)
+		diag("%d: %s", d.lines[i], d.msgs[i]);
+	ok(r < 0 && l2 && l3 && l4, "bad values named at their lines (%zu)",
+	   d.n);
+	config_free(c);
+	diag_free(&d);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -298,6 +342,7 @@ int main(void)
 		ok(0, "mkdtemp");
 		return tap_done();
 	}
+	test_config();
 	test_size();
 	test_age_and_truncate();
 	test_replaced_required();
