@@ -52,15 +52,21 @@ static void warn_once(const struct error *e)
 		e->msg);
 }
 
-/* The store's rollback anchor lives in the audit chain. */
+/* The store's rollback anchor lives in the audit chain; a line that cannot
+ * be written follows the one audit-failure policy (audit_required). */
 static unsigned long long anchor_get(void *arg)
 {
-	return audit_manifest_gen(arg);
+	struct context *c = arg;
+
+	return audit_manifest_gen(c->audit);
 }
 
 static int anchor_put(void *arg, unsigned long long gen)
 {
-	return audit_manifest_put(arg, gen);
+	struct context *c = arg;
+
+	return context_audit_failed(c, audit_manifest_put(c->audit, gen),
+				    NULL);
 }
 
 static int open_audit(struct context *c, struct error *e)
@@ -78,7 +84,7 @@ static int open_audit(struct context *c, struct error *e)
 
 		struct store_anchor an = {.get = anchor_get,
 					  .put = anchor_put,
-					  .arg = c->audit};
+					  .arg = c};
 
 		audit_set_opts(c->audit, &o);
 		store_set_event_hook(store_event, c->audit);
