@@ -90,6 +90,8 @@ static int fetch(const struct provider_req *req, struct cred **out,
 			if (r == -ENOENT)
 				error_set(e, ENOENT, "store entry %s: %s",
 					  name, strerror(ENOENT));
+			else
+				error_prefix(e, "store entry %s", name);
 			return r;
 		}
 	} else {

@@ -512,6 +512,8 @@ int gcp_load_secret(const struct provider_req *req,
 			if (r == -ENOENT)
 				error_set(e, ENOENT, "store entry %s: %s",
 					  name, strerror(ENOENT));
+			else
+				error_prefix(e, "store entry %s", name);
 			return r;
 		}
 	} else if (file) {

@@ -273,7 +273,7 @@ static int login_secrets(const struct vault_cfg *c,
 			error_set(e, ENOENT, "vault: store entry %s: %s",
 				  c->secret, strerror(ENOENT));
 		else if (r < 0)
-			error_prefix(e, "vault");
+			error_prefix(e, "vault: store entry %s", c->secret);
 		return r;
 	}
 	if (!(*out = cred_new()))
