@@ -31,6 +31,7 @@
 #include "access/audit_seal.h"
 #include "access/caller.h"
 #include "access/policy.h"
+#include "core/error.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
@@ -82,28 +83,21 @@ bool audit_seq_ok(const cJSON *seq)
 
 static void *syncer_main(void *arg);
 static void lease_take(struct audit *a);
-static int seal_epoch_locked(struct audit *a);
 
 int audit_open(const char *target, enum audit_sync sync, struct audit **out,
-	       char *err, size_t errlen)
+	       struct error *e)
 {
 	struct audit *a = NULL;
 	struct stat st;
 	size_t torn = 0;
 	bool created = false;
-	char dummy[1];
+	char err[400] = "";
+	const size_t errlen = sizeof(err);
 	int r;
 
-	if (!err || !errlen) {
-		err = dummy;
-		errlen = sizeof(dummy);
-	}
-	err[0] = '\0';
 	*out = NULL;
-	if (!target || !*target) {
-		snprintf(err, errlen, "audit log: no target");
-		return -EINVAL;
-	}
+	if (!target || !*target)
+		return error_set(e, EINVAL, "audit log: no target");
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -181,6 +175,8 @@ int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 		goto out;
 	}
 	a->synced_seq = a->seq;
+	audit_read_head(a);
+	a->manifest_gen = audit_scan_manifest_gen(a->fd, -1, a->size);
 	r = audit_seal_load(target, &a->seal);
 	if (r < 0 && r != -ENOENT) {
 		snprintf(err, errlen, "audit log %s: seal state %s.seal: %s",
@@ -219,6 +215,10 @@ int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 	r = 0;
 out:
 	audit_close(a);
+	if (r < 0 && err[0])
+		error_set(e, -r, "%s", err);
+	else if (r < 0)
+		error_set(e, -r, "audit log %s: %s", target, strerror(-r));
 	return r;
 }
 
@@ -285,7 +285,14 @@ static void *syncer_main(void *arg)
 		 * key of an epoch at most AUDIT_SEAL_EPOCH_SECONDS old. */
 		if (audit_seal_due(a->seal, true)) {
 			lease_take(a);
-			if (seal_epoch_locked(a) == 0)
+			if (!a->refusing && audit_seal_epoch_locked(a) == 0)
+				a->last_ms = util_mono_ms();
+		}
+		/* An idle log's segment ends by age too. */
+		if (audit_rotate_due(a)) {
+			lease_take(a);
+			if (!a->refusing &&
+			    audit_rotate_locked(a, "max_age") == 0)
 				a->last_ms = util_mono_ms();
 		}
 		lease_check(a);
@@ -366,7 +373,11 @@ static void lease_take(struct audit *a)
 	if (a->use_syslog || a->held)
 		return;
 	flock(a->fd, LOCK_EX);
-	audit_reopen_if_replaced(a);
+	if (audit_reopen_if_replaced(a) < 0) {
+		/* Refusing: let go, look again at the next line. */
+		flock(a->fd, LOCK_UN);
+		return;
+	}
 	audit_resync_locked(a);
 	if (a->seal)
 		audit_seal_refresh(a->seal);
@@ -375,7 +386,7 @@ static void lease_take(struct audit *a)
 }
 
 /* Under a->lock and the lease: formats, seals and writes one line. */
-static int write_locked(struct audit *a, const char *event, const char *body,
+int audit_write_locked(struct audit *a, const char *event, const char *body,
 			size_t bodylen, int priority, char *line, size_t cap,
 			uint64_t *seq_out)
 {
@@ -424,7 +435,7 @@ static int write_locked(struct audit *a, const char *event, const char *body,
 
 /* Under a->lock and the lease: the epoch's last line, then the next key
  * (the old one erased). */
-static int seal_epoch_locked(struct audit *a)
+int audit_seal_epoch_locked(struct audit *a)
 {
 	char body[96], line[512];
 	uint64_t seq;
@@ -433,7 +444,7 @@ static int seal_epoch_locked(struct audit *a)
 	n = snprintf(body, sizeof(body), "\"epoch\":%llu,\"lines\":%llu",
 		     (unsigned long long)audit_seal_epoch(a->seal),
 		     (unsigned long long)audit_seal_lines(a->seal) + 1);
-	if ((r = write_locked(a, "epoch_end", body, (size_t)n, LOG_INFO, line,
+	if ((r = audit_write_locked(a, "epoch_end", body, (size_t)n, LOG_INFO, line,
 			      sizeof(line), &seq)) < 0)
 		return r;
 	return audit_seal_advance(a->seal);
@@ -458,20 +469,33 @@ static int emit_body(struct audit *a, const char *event, const char *body,
 
 	pthread_mutex_lock(&a->lock);
 	lease_take(a);
-	if (a->reopened) {
+	if (a->refusing) {
+		r = -a->refusing;
+		goto unlock;
+	}
+	if (a->reopen_why) {
 		/* Said in the new file, chained from the old. */
-		static const char why[] =
-		    "\"reason\":\"log file unlinked or replaced while open: "
-		    "reopened\"";
-		a->reopened = false;
-		if ((r = write_locked(a, "integrity", why, sizeof(why) - 1,
-				      LOG_WARNING, line, cap, &seq)) < 0)
+		char why[300];
+		int wn = snprintf(why, sizeof(why), "\"reason\":\"%s\"",
+				  a->reopen_why);
+
+		a->reopen_why = NULL;
+		if ((r = audit_write_locked(a, "integrity", why, (size_t)wn,
+					    LOG_WARNING, line, cap, &seq)) < 0)
 			goto unlock;
 	}
-	if ((r = write_locked(a, event, body, bodylen, priority, line, cap,
+	if (a->header_pending && (r = audit_header_locked(a)) < 0)
+		goto unlock;
+	/* A rotation that fails (rename, ENOSPC) leaves the line here. */
+	if (audit_rotate_due(a))
+		(void)audit_rotate_locked(a, a->opts.max_size &&
+						     a->size >= a->opts.max_size
+						 ? "max_size"
+						 : "max_age");
+	if ((r = audit_write_locked(a, event, body, bodylen, priority, line, cap,
 			      &seq)) < 0)
 		goto unlock;
-	if (audit_seal_due(a->seal, false) && (r = seal_epoch_locked(a)) < 0)
+	if (audit_seal_due(a->seal, false) && (r = audit_seal_epoch_locked(a)) < 0)
 		goto unlock;
 	if (!a->use_syslog) {
 		/* Keep the lease while lines come, unless a waiter's turn. */
@@ -653,5 +677,42 @@ int audit_exec_event(struct audit *a, const struct audit_exec *x,
 		  : emit_body(a, "exec", j.p, j.len,
 			      allow ? LOG_INFO : LOG_WARNING);
 	ajson_free(&j);
+	return r;
+}
+
+unsigned long long audit_manifest_gen(struct audit *a)
+{
+	unsigned long long g;
+
+	if (!a || a->use_syslog)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	/* What other writers appended counts too. */
+	lease_take(a);
+	g = a->manifest_gen;
+	pthread_mutex_unlock(&a->lock);
+	return g;
+}
+
+int audit_manifest_put(struct audit *a, unsigned long long gen)
+{
+	cJSON *f;
+	int r;
+
+	if (!a || a->use_syslog)
+		return 0;
+	pthread_mutex_lock(&a->lock);
+	r = gen <= a->manifest_gen;
+	pthread_mutex_unlock(&a->lock);
+	if (r)
+		return 0;
+	f = cJSON_CreateObject();
+	cJSON_AddNumberToObject(f, "manifest_gen", (double)gen);
+	if ((r = audit_event(a, "manifest", f)) == 0) {
+		pthread_mutex_lock(&a->lock);
+		if (gen > a->manifest_gen)
+			a->manifest_gen = gen;
+		pthread_mutex_unlock(&a->lock);
+	}
 	return r;
 }

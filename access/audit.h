@@ -29,11 +29,42 @@ void audit_hash_line(const void *line, size_t len, char out[static 65]);
 /* Whether a parsed "seq" is one: a whole number >= 1 a double holds. */
 bool audit_seq_ok(const cJSON *seq);
 
+struct error;
+
 /* target: a path (created 0600, parent 0700) or "syslog".  Continues the
  * chain of an existing log (reads its last line). */
 int audit_open(const char *target, enum audit_sync sync, struct audit **out,
-	       char *err, size_t errlen) __attribute__((warn_unused_result));
+	       struct error *e) __attribute__((warn_unused_result));
 void audit_close(struct audit *a);
+
+/* Segments and the replaced-log policy (access/audit_rotate.c).  When the
+ * log passes max_size bytes or max_age seconds it ends with a
+ * "segment_end" line, is renamed "<log>.seg-NNNNNN" (its segment number),
+ * and a new log begins with a "segment_start" line chained from it, naming
+ * the oldest segment kept ("anchor"): keep > 0 deletes older ones.  With
+ * required, a log replaced by a foreign file while open refuses every line
+ * (and so every open) until that file is moved aside. */
+struct audit_opts {
+	long long max_size; /* 0: no size limit */
+	int max_age;	    /* seconds, 0: no age limit */
+	int keep;	    /* rotated segments kept, 0: all */
+	bool required;
+};
+void audit_set_opts(struct audit *a, const struct audit_opts *o);
+/* Segment k's file: "<log>.seg-%06llu"; -ENAMETOOLONG if it does not fit. */
+int audit_segment_path(const char *log, unsigned long long k, char *out,
+		       size_t len);
+/* The segment number in a "<log>.seg-N[.gz]" base name, 0 if not one. */
+unsigned long long audit_segment_number(const char *logbase,
+					const char *name);
+/* The rollback anchor of the sealed store's manifest (crypto/store.h):
+ * the highest manifest generation recorded in the log ("manifest" events,
+ * carried into each segment_start), and recording a new one. */
+unsigned long long audit_manifest_gen(struct audit *a);
+int audit_manifest_put(struct audit *a, unsigned long long gen);
+/* For `credfs status`: the log, its segment and size, the free space of
+ * its filesystem with a "warning" when short, a refusal's reason. */
+cJSON *audit_status(struct audit *a);
 
 /* Generic event: takes ownership of fields (may be NULL); adds ts, seq,
  * event, prev.  Returns 0 once the line is written (and synced per mode). */

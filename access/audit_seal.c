@@ -305,11 +305,11 @@ static bool sealed_fields(const char *line, size_t len, const cJSON *j,
 }
 
 int audit_seal_verify(const char *data, size_t size, const char *log_path,
-		      const uint8_t vkey[static 32], FILE *out)
+		      const uint8_t vkey[static 32], bool anchored, FILE *out)
 {
 	struct audit_seal *st = NULL;
 	uint8_t key[32];
-	uint64_t epoch = 1, ep;
+	uint64_t epoch = 1, ep, first_ep = 1;
 	size_t pos, n = 0, first = 0, sealed = 0;
 	const char *mac;
 	char want[65];
@@ -336,9 +336,15 @@ int audit_seal_verify(const char *data, size_t size, const char *log_path,
 				n);
 			goto out;
 		}
+		if (!first && anchored && ep > 1) {
+			/* Older epochs were in segments rotated away. */
+			audit_seal_key_at(vkey, ep, key);
+			epoch = ep;
+		}
 		if (!first) {
 			first = n;
-			if (ep != 1) {
+			first_ep = ep;
+			if (ep != epoch) {
 				fprintf(out,
 					"line %zu: the sealed log begins in "
 					"epoch %llu, not 1: its first epochs "
@@ -415,9 +421,10 @@ int audit_seal_verify(const char *data, size_t size, const char *log_path,
 			     "is not checked\n");
 	}
 	fprintf(out,
-		"sealed: lines %zu-%zu, epochs 1-%llu verified (epoch %llu "
+		"sealed: lines %zu-%zu, epochs %llu-%llu verified (epoch %llu "
 		"open)%s\n",
-		first, n, (unsigned long long)epoch, (unsigned long long)epoch,
+		first, n, (unsigned long long)first_ep,
+		(unsigned long long)epoch, (unsigned long long)epoch,
 		first > 1 ? "; earlier lines predate sealing" : "");
 	status = 0;
 out:

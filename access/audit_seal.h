@@ -61,9 +61,11 @@ void audit_seal_key_at(const uint8_t vkey[static 32], uint64_t epoch,
 void audit_seal_next_key(uint8_t key[static 32]);
 /* Checks the MACs and epochs of a log's bytes with the verification key,
  * and its end against the writer's state next to log_path; prints what is
- * wrong, from which line and epoch, or what verified.  0 intact, 1 not. */
+ * wrong, from which line and epoch, or what verified.  0 intact, 1 not.
+ * anchored: data begins at a rotation's anchor segment, so its first
+ * sealed line may be of any epoch (its MAC still must verify). */
 int audit_seal_verify(const char *data, size_t size, const char *log_path,
-		      const uint8_t vkey[static 32], FILE *out);
+		      const uint8_t vkey[static 32], bool anchored, FILE *out);
 /* HMAC-SHA256 of data as 64 hex digits. */
 void audit_seal_mac(const uint8_t key[static 32], const void *data, size_t len,
 		    char hex[static 65]);

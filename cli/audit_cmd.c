@@ -5,6 +5,7 @@
  * control characters replaced.  The writer is access/audit.c.
  */
 #include "cli/audit_cmd.h"
+#include "cli/audit_segs.h"
 #include "access/audit.h"
 #include "access/audit_seal.h"
 #include "core/util.h"
@@ -120,23 +121,22 @@ static const char *vline_hash(struct vline *l)
 	return l->hash;
 }
 
-int audit_cmd_verify(const char *path, FILE *out)
+/* The chain of path and its kept segments (concatenated). */
+static int verify_segs(struct audit_segs *sg, FILE *out)
 {
-	struct logmap m;
 	struct vline *lines = NULL, *tmp;
 	size_t n = 0, cap = 0, i, k, pos;
 	int status = 1;
 
-	if (is_syslog(path, out) || map_log(path, &m, out) < 0)
-		return 1;
-	for (pos = 0; pos < m.size;) {
-		const char *nl = memchr(m.data + pos, '\n', m.size - pos);
+#define AT(i) audit_segs_where(sg, (i))
+	for (pos = 0; pos < sg->size;) {
+		const char *nl = memchr(sg->data + pos, '\n', sg->size - pos);
 
 		if (!nl) {
 			fprintf(out,
-				"line %zu: incomplete (no newline): the log "
+				"%s: incomplete (no newline): the log "
 				"was cut mid-line\n",
-				n + 1);
+				AT(n));
 			goto out;
 		}
 		if (n == cap) {
@@ -149,10 +149,11 @@ int audit_cmd_verify(const char *path, FILE *out)
 			lines = tmp;
 		}
 		memset(&lines[n], 0, sizeof(lines[n]));
-		lines[n].s = m.data + pos;
-		lines[n].len = (size_t)(nl - (m.data + pos));
+		lines[n].s = sg->data + pos;
+		lines[n].len = (size_t)(nl - (sg->data + pos));
+		audit_segs_index(sg, n, pos);
 		n++;
-		pos = (size_t)(nl - m.data) + 1;
+		pos = (size_t)(nl - sg->data) + 1;
 	}
 
 	for (i = 0; i < n; i++) {
@@ -163,19 +164,22 @@ int audit_cmd_verify(const char *path, FILE *out)
 		vline_parse(l);
 		if (!l->valid) {
 			fprintf(out,
-				"line %zu: not a valid audit record (edited or "
+				"%s: not a valid audit record (edited or "
 				"corrupted)\n",
-				i + 1);
+				AT(i));
 			goto out;
 		}
 		want_seq = i ? lines[i - 1].seq + 1 : 1;
 		want_prev = i ? vline_hash(&lines[i - 1]) : AUDIT_CHAIN_START;
+		if (i == 0 && sg->anchored) {
+			/* Segments before the anchor were rotated away: the
+			 * chain is pinned from the newest line back to here. */
+			want_seq = l->seq;
+			want_prev = l->prev;
+		}
 		if (l->seq != want_seq) {
 			if (i == 0) {
-				fprintf(out,
-					"line 1: chain starts at seq %llu, "
-					"not 1: earlier lines removed\n",
-					(unsigned long long)l->seq);
+				audit_segs_say_cut(l->s, l->len, AT(0), out);
 				goto out;
 			}
 			/* The next line carries on as if this one had the
@@ -185,9 +189,9 @@ int audit_cmd_verify(const char *path, FILE *out)
 				if (lines[i + 1].valid &&
 				    lines[i + 1].seq == want_seq + 1) {
 					fprintf(out,
-						"line %zu: edited: seq %llu "
+						"%s: edited: seq %llu "
 						"where %llu belongs\n",
-						i + 1,
+						AT(i),
 						(unsigned long long)l->seq,
 						(unsigned long long)want_seq);
 					goto out;
@@ -201,34 +205,34 @@ int audit_cmd_verify(const char *path, FILE *out)
 			}
 			if (k < n && k < i + 4096)
 				fprintf(out,
-					"line %zu: out of order: seq %llu "
-					"after seq %llu, seq %llu is at line "
-					"%zu (lines reordered)\n",
-					i + 1, (unsigned long long)l->seq,
+					"%s: out of order: seq %llu "
+					"after seq %llu, seq %llu is at %s "
+					"(lines reordered)\n",
+					AT(i), (unsigned long long)l->seq,
 					(unsigned long long)lines[i - 1].seq,
-					(unsigned long long)want_seq, k + 1);
+					(unsigned long long)want_seq, AT(k));
 			else if (l->seq > want_seq)
 				fprintf(
 				    out,
-				    "line %zu: seq jumps from %llu to "
+				    "%s: seq jumps from %llu to "
 				    "%llu: %llu line(s) removed before "
 				    "it\n",
-				    i + 1, (unsigned long long)lines[i - 1].seq,
+				    AT(i), (unsigned long long)lines[i - 1].seq,
 				    (unsigned long long)l->seq,
 				    (unsigned long long)(l->seq - want_seq));
 			else
 				fprintf(out,
-					"line %zu: seq %llu after seq %llu: "
+					"%s: seq %llu after seq %llu: "
 					"lines reordered or duplicated\n",
-					i + 1, (unsigned long long)l->seq,
+					AT(i), (unsigned long long)l->seq,
 					(unsigned long long)lines[i - 1].seq);
 			goto out;
 		}
 		if (strcmp(l->prev, want_prev)) {
 			if (i == 0) {
 				fprintf(out,
-					"line 1: prev is not the chain start "
-					"(edited)\n");
+					"%s: prev is not the chain start "
+					"(edited)\n", AT(0));
 				goto out;
 			}
 			/* Line i-1's bytes differ from what line i recorded.
@@ -240,35 +244,58 @@ int audit_cmd_verify(const char *path, FILE *out)
 				if (lines[i + 1].valid &&
 				    !strcmp(lines[i + 1].prev, vline_hash(l)))
 					fprintf(out,
-						"line %zu: edited: its hash "
+						"%s: edited: its hash "
 						"does not match the prev "
-						"recorded by line %zu\n",
-						i, i + 1);
+						"recorded by %s\n",
+						AT(i - 1), AT(i));
 				else
 					fprintf(out,
-						"line %zu: edited: its prev "
-						"does not match line %zu\n",
-						i + 1, i);
+						"%s: edited: its prev "
+						"does not match %s\n",
+						AT(i), AT(i - 1));
 			} else {
 				fprintf(out,
-					"line %zu: edited (or line %zu's prev "
+					"%s: edited (or %s's prev "
 					"altered): hash does not match\n",
-					i, i + 1);
+					AT(i - 1), AT(i));
 			}
 			goto out;
 		}
 	}
-	fprintf(out, "OK: %zu lines, chain intact\n", n);
+	if (sg->nseg > 1 || sg->anchored)
+		fprintf(out,
+			"OK: %zu lines in %zu segment file(s), chain intact%s\n",
+			n, sg->nseg,
+			sg->anchored ? " from the anchor segment on (older "
+				       "ones removed by audit_keep)"
+				     : "");
+	else
+		fprintf(out, "OK: %zu lines, chain intact\n", n);
 	status = 0;
 out:
+#undef AT
 	free(lines);
-	unmap_log(&m);
 	return status;
 }
 
+int audit_cmd_verify(const char *path, FILE *out)
+{
+	struct audit_segs sg;
+	int status;
+
+	if (is_syslog(path, out))
+		return 1;
+	status = audit_segs_load(path, &sg, out);
+	if (status == 0)
+		status = verify_segs(&sg, out);
+	audit_segs_free(&sg);
+	return status;
+}
+
+
 int audit_cmd_verify_key(const char *path, const char *key_hex, FILE *out)
 {
-	struct logmap m;
+	struct audit_segs sg = {0};
 	uint8_t vkey[32];
 	int status = 1, hi, lo;
 
@@ -290,13 +317,12 @@ int audit_cmd_verify_key(const char *path, const char *key_hex, FILE *out)
 	}
 	/* The chain first (edits, removals, reordering), then the seals
 	 * (forgery, removed epochs, a cut end, a replaced log). */
-	if (audit_cmd_verify(path, out) != 0)
+	if (audit_segs_load(path, &sg, out) != 0 || verify_segs(&sg, out) != 0)
 		goto out;
-	if (map_log(path, &m, out) < 0)
-		goto out;
-	status = audit_seal_verify(m.data, m.size, path, vkey, out);
-	unmap_log(&m);
+	status = audit_seal_verify(sg.data, sg.size, path, vkey, sg.anchored,
+				   out);
 out:
+	audit_segs_free(&sg);
 	sodium_memzero(vkey, sizeof(vkey));
 	return status;
 }

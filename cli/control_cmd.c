@@ -269,6 +269,13 @@ static void status_print(const struct config *cfg, cJSON *rep, bool color)
 			       cli_jstr(it, "profile"), bad,
 			       color ? "\033[0m" : "");
 	}
+	it = cJSON_GetObjectItemCaseSensitive(rep, "audit");
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "error")))
+		printf("%sAUDIT REFUSING: %s%s\n", color ? "\033[1;31m" : "",
+		       cli_jstr(it, "error"), color ? "\033[0m" : "");
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(it, "warning")))
+		printf("%sAUDIT WARNING: %s%s\n", color ? "\033[33m" : "",
+		       cli_jstr(it, "warning"), color ? "\033[0m" : "");
 	printf("\n");
 	t.ncols = 4;
 	st_add(&t, fhead, NULL);

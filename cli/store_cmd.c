@@ -478,12 +478,29 @@ out:
 	return rc;
 }
 
+/* After a restore the operator vouches for: the state directory as it is
+ * becomes the anchored one (audited). */
+static int cmd_reanchor(struct context *ctx)
+{
+	struct error e = {0};
+
+	if (context_audit(ctx, "store_reanchor", NULL, &e) < 0 ||
+	    store_reanchor(ctx->store, &e) < 0) {
+		error_prefix(&e, "store reanchor");
+		return cli_fail(&e);
+	}
+	printf("the state directory's sealed files are accepted as they are "
+	       "now (manifest re-anchored in the audit log)\n");
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: credfs store add NAME [FIELD...]\n"
 			"       credfs store list\n"
 			"       credfs store rm NAME\n"
-			"       credfs store import-aws [FILE]\n");
+			"       credfs store import-aws [FILE]\n"
+			"       credfs store reanchor\n");
 }
 
 int cmd_store(struct cli *cli, int argc, char **argv)
@@ -527,6 +544,11 @@ int cmd_store(struct cli *cli, int argc, char **argv)
 			usage();
 			return 2;
 		}
+	} else if (strcmp(sub, "reanchor") == 0) {
+		if (argc != 1) {
+			usage();
+			return 2;
+		}
 	} else if (strcmp(sub, "import-aws") == 0) {
 		if (argc > 2) {
 			usage();
@@ -555,6 +577,8 @@ int cmd_store(struct cli *cli, int argc, char **argv)
 		rc = cmd_list(ctx->store);
 	else if (strcmp(sub, "rm") == 0)
 		rc = cmd_rm(ctx->store, argv[1]);
+	else if (strcmp(sub, "reanchor") == 0)
+		rc = cmd_reanchor(ctx);
 	else
 		rc = cmd_import_aws(ctx->store, argc > 1 ? argv[1] : NULL);
 	context_free(ctx);

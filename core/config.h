@@ -122,6 +122,10 @@ struct config {
 	char *audit_log;  /* path or "syslog" */
 	char *audit_sync; /* "always", "batch" (default), "none" */
 	bool audit_required;
+	/* Rotation (access/audit_rotate.c): 0 = off / keep all. */
+	long long audit_max_size; /* bytes */
+	int audit_max_age;	  /* seconds */
+	int audit_keep;		  /* rotated segments kept */
 	bool allow_other;
 	bool deny_traced;
 	bool deny_preload; /* default of files' and profiles' deny_preload */

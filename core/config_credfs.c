@@ -55,7 +55,66 @@ static const char *const credfs_keys[] = {"state_dir",
 					  "allow_other",
 					  "deny_traced",
 					  "deny_preload",
+					  "audit_max_size",
+					  "audit_max_age",
+					  "audit_keep",
 					  NULL};
+
+/* audit_max_size (bytes, K/M/G suffix, powers of 1024), audit_max_age (a
+ * duration), audit_keep (a count); 0 turns each off. */
+static void audit_rotation_key(struct config *c, const struct cfg_kv *kv,
+			       struct diag *d)
+{
+	const char *v = kv->value;
+	char *end = NULL;
+	long long n;
+	int secs;
+
+	if (!strcmp(kv->key, "audit_max_age")) {
+		if (!strcmp(v, "0"))
+			c->audit_max_age = 0;
+		else if (util_duration_parse(v, &secs) < 0 || secs < 1)
+			diag_add(d, kv->line,
+				 "audit_max_age: '%s' is not a duration (like "
+				 "1d, 12h) or 0",
+				 v);
+		else
+			c->audit_max_age = secs;
+		return;
+	}
+	n = *v >= '0' && *v <= '9' ? strtoll(v, &end, 10) : -1;
+	if (!strcmp(kv->key, "audit_keep")) {
+		if (n < 0 || *end || n > 100000)
+			diag_add(d, kv->line,
+				 "audit_keep: '%s' is not a count of segments "
+				 "(0 keeps all)",
+				 v);
+		else
+			c->audit_keep = (int)n;
+		return;
+	}
+	if (n >= 0 && end) {
+		static const char *const suf[] = {"", "K", "M", "G"};
+		long long mul = 1;
+		size_t i;
+
+		for (i = 0; i < 4; i++, mul *= 1024)
+			if (!strcasecmp(end, suf[i]) ||
+			    (i && (end[0] & ~32) == suf[i][0] &&
+			     (!strcasecmp(end + 1, "B") ||
+			      !strcmp(end + 1, "iB"))))
+				break;
+		if (i < 4 && n <= (1LL << 50) / mul &&
+		    (n == 0 || n * mul >= 4096)) {
+			c->audit_max_size = n * mul;
+			return;
+		}
+	}
+	diag_add(d, kv->line,
+		 "audit_max_size: '%s' is not a size of at least 4K (like "
+		 "64M, 1G) or 0",
+		 v);
+}
 
 void config_check_credfs(struct config *c, const struct cfg_section *s,
 			 struct diag *d)
@@ -107,6 +166,9 @@ void config_check_credfs(struct config *c, const struct cfg_section *s,
 					 "none");
 			free(c->audit_sync);
 			c->audit_sync = strdup(kv->value);
+		} else if (!strncmp(kv->key, "audit_max_", 10) ||
+			   !strcmp(kv->key, "audit_keep")) {
+			audit_rotation_key(c, kv, d);
 		} else if (!strcmp(kv->key, "refresh_before") ||
 			   !strcmp(kv->key, "open_timeout")) {
 			if (util_duration_parse(kv->value, &secs) < 0)

@@ -14,9 +14,12 @@
  * file whose authenticated generation is below the manifest's: an older
  * copy of the same entry put back (an old cache entry, a source key that
  * was rotated, a removed entry restored) is set aside like a corrupt file.
- * Not caught: a rollback of the whole state_dir at once (manifest and files
- * together), and a deleted or corrupt manifest, which resets the check (an
- * "integrity" event is raised when that happens with entries present).
+ * A rollback of the whole state_dir at once (manifest and files together)
+ * or a deleted manifest is caught by the anchor (store.h): each manifest
+ * write records its generation in the audit chain, and a manifest behind
+ * it is refused.  Without an anchor (audit_log = syslog, or none) a deleted
+ * or corrupt manifest resets the check (an "integrity" event is raised
+ * when that happens with entries present).
  */
 #include "crypto/store.h"
 #include "core/error.h"
@@ -49,6 +52,15 @@ struct store {
 
 static store_event_fn event_fn;
 static void *event_arg;
+static struct store_anchor anchor;
+
+void store_set_anchor(const struct store_anchor *a)
+{
+	if (a)
+		anchor = *a;
+	else
+		memset(&anchor, 0, sizeof(anchor));
+}
 
 void store_set_event_hook(store_event_fn fn, void *arg)
 {
@@ -296,6 +308,23 @@ static uint64_t manifest_get(const cJSON *m, const char *key)
 		   : 0;
 }
 
+/* A manifest (generation mgen, 0: missing or bad) behind the anchor. */
+static int anchor_check(const struct store *s, uint64_t mgen, struct error *e)
+{
+	unsigned long long want = anchor.get ? anchor.get(anchor.arg) : 0;
+
+	if (want <= mgen)
+		return 0;
+	emit("integrity", MANIFEST);
+	return error_set(e, EBADMSG,
+			 "%s/manifest.sealed: %s (generation %llu, the audit "
+			 "log records %llu): the state directory was rolled "
+			 "back; its sealed files are refused (`credfs store "
+			 "reanchor` accepts them as they are)",
+			 s->dir, mgen ? "older than anchored" : "missing",
+			 (unsigned long long)mgen, want);
+}
+
 static int manifest_set(const struct store *s, cJSON *m, uint64_t mgen,
 			const char *key, uint64_t gen, struct error *e)
 {
@@ -319,6 +348,11 @@ static int manifest_set(const struct store *s, cJSON *m, uint64_t mgen,
 	r = sealed_write(path, MANIFEST, MANIFEST, s->key, mgen + 1, txt,
 			 strlen(txt), e);
 	cJSON_free(txt);
+	if (r == 0 && anchor.put && (r = anchor.put(anchor.arg, mgen + 1)) < 0)
+		error_set(e, -r,
+			  "%s: written, but its generation could not be "
+			  "anchored in the audit log",
+			  path);
 	return r;
 }
 
@@ -351,6 +385,8 @@ static int write_entry(struct store *s, const char *kind, const char *name,
 		r = error_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
+	if ((r = anchor_check(s, mgen, e)) < 0)
+		goto out;
 	gen = manifest_get(m, mkey);
 	if (sealed_peek_generation(path, &peek) == 0 && peek > gen)
 		gen = peek;
@@ -398,6 +434,8 @@ static int read_entry(struct store *s, const char *kind, const char *name,
 	if (r < 0)
 		goto out;
 	m = manifest_load(s, &mgen, false);
+	if ((r = anchor_check(s, mgen, e)) < 0)
+		goto out;
 	want = m ? manifest_get(m, mkey) : 0;
 	if (gen < want) {
 		r = -EBADMSG;
@@ -445,6 +483,8 @@ static int remove_entry(struct store *s, const char *kind, const char *name)
 		r = -ENOMEM;
 		goto out;
 	}
+	if ((r = anchor_check(s, mgen, NULL)) < 0)
+		goto out;
 	gen = manifest_get(m, mkey);
 	if (sealed_peek_generation(path, &peek) == 0 && peek > gen)
 		gen = peek;
@@ -460,7 +500,7 @@ out:
 	return r;
 }
 
-int(store_get)(struct store *s, const char *name, struct cred **out,
+int store_get(struct store *s, const char *name, struct cred **out,
 	       struct error *e)
 {
 	return read_entry(s, "store", name, out, e);
@@ -485,49 +525,45 @@ int store_remove(struct store *s, const char *name)
 	return r;
 }
 
-int(store_cache_load)(struct store *s, const char *profile, struct cred **out,
+int store_cache_load(struct store *s, const char *profile, struct cred **out,
 		      struct error *e)
 {
 	return read_entry(s, "cache", profile, out, e);
 }
 
-int(store_cache_save)(struct store *s, const char *profile,
+int store_cache_save(struct store *s, const char *profile,
 		      const struct cred *c, struct error *e)
 {
 	return write_entry(s, "cache", profile, c, e);
 }
 
-/* Transitional (store.h): the err/errlen form. */
-static int to_buf(int r, const struct error *e, char *err, size_t errlen)
+int store_reanchor(struct store *s, struct error *e)
 {
-	if (r < 0 && err && errlen)
-		snprintf(err, errlen, "%s", e->code ? e->msg : strerror(-r));
+	char path[PATH_MAX], *txt;
+	unsigned long long want = anchor.get ? anchor.get(anchor.arg) : 0;
+	uint64_t mgen = 0, peek = 0;
+	cJSON *m;
+	int lock, r;
+
+	if ((lock = lock_state(s)) < 0)
+		return error_set(e, -lock, "cannot lock %s: %s", s->dir,
+				 strerror(-lock));
+	m = manifest_load(s, &mgen, true);
+	txt = m ? cJSON_PrintUnformatted(m) : NULL;
+	entry_path(s, MANIFEST, MANIFEST, path, sizeof(path));
+	if (sealed_peek_generation(path, &peek) == 0 && peek > mgen)
+		mgen = peek;
+	if (want > mgen)
+		mgen = want;
+	r = txt ? sealed_write(path, MANIFEST, MANIFEST, s->key, mgen + 1, txt,
+			       strlen(txt), e)
+		: error_set(e, ENOMEM, "out of memory");
+	if (r == 0 && anchor.put && (r = anchor.put(anchor.arg, mgen + 1)) < 0)
+		error_set(e, -r, "%s: not anchored in the audit log", path);
+	cJSON_free(txt);
+	cJSON_Delete(m);
+	unlock_state(lock);
 	return r;
-}
-
-int store_get_errbuf(struct store *s, const char *name, struct cred **out,
-		     char *err, size_t errlen)
-{
-	struct error e = {0};
-
-	return to_buf(read_entry(s, "store", name, out, &e), &e, err, errlen);
-}
-
-int store_cache_load_errbuf(struct store *s, const char *profile,
-			    struct cred **out, char *err, size_t errlen)
-{
-	struct error e = {0};
-
-	return to_buf(read_entry(s, "cache", profile, out, &e), &e, err,
-		      errlen);
-}
-
-int store_cache_save_errbuf(struct store *s, const char *profile,
-			    const struct cred *c, char *err, size_t errlen)
-{
-	struct error e = {0};
-
-	return to_buf(write_entry(s, "cache", profile, c, &e), &e, err, errlen);
 }
 
 int store_cache_remove(struct store *s, const char *profile)

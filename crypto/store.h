@@ -29,41 +29,19 @@ void store_free(struct store *s);
 
 /* Source secrets.  -ENOENT if absent; -EBADMSG if the sealed file fails to
  * open (it is then set aside and e says so). */
-int(store_get)(struct store *s, const char *name, struct cred **out,
+int store_get(struct store *s, const char *name, struct cred **out,
 	       struct error *e) __attribute__((warn_unused_result));
 int store_put(struct store *s, const char *name, const struct cred *c,
 	      struct error *e) __attribute__((warn_unused_result));
 int store_remove(struct store *s, const char *name);
 
 /* Credential cache, one sealed file per profile. */
-int(store_cache_load)(struct store *s, const char *profile, struct cred **out,
+int store_cache_load(struct store *s, const char *profile, struct cred **out,
 		      struct error *e) __attribute__((warn_unused_result));
-int(store_cache_save)(struct store *s, const char *profile,
+int store_cache_save(struct store *s, const char *profile,
 		      const struct cred *c, struct error *e)
     __attribute__((warn_unused_result));
 
-/* TRANSITIONAL, to be removed once engine/engine.c and
- * providers/aws_static.c pass a struct error: the old (..., char *err,
- * size_t errlen) form of these three still compiles; a call with five
- * arguments goes to the _errbuf function. */
-int store_get_errbuf(struct store *s, const char *name, struct cred **out,
-		     char *err, size_t errlen)
-    __attribute__((warn_unused_result));
-int store_cache_load_errbuf(struct store *s, const char *profile,
-			    struct cred **out, char *err, size_t errlen)
-    __attribute__((warn_unused_result));
-int store_cache_save_errbuf(struct store *s, const char *profile,
-			    const struct cred *c, char *err, size_t errlen)
-    __attribute__((warn_unused_result));
-#define STORE_PICK_(a, b, c, d, e, f, ...) f
-#define store_get(...)                                                         \
-	STORE_PICK_(__VA_ARGS__, store_get_errbuf, store_get, )(__VA_ARGS__)
-#define store_cache_load(...)                                                  \
-	STORE_PICK_(__VA_ARGS__, store_cache_load_errbuf, store_cache_load, )  \
-	(__VA_ARGS__)
-#define store_cache_save(...)                                                  \
-	STORE_PICK_(__VA_ARGS__, store_cache_save_errbuf, store_cache_save, )  \
-	(__VA_ARGS__)
 int store_cache_remove(struct store *s, const char *profile);
 
 /* Valid store entry and cache profile names: [A-Za-z0-9_.@-]+, at most
@@ -80,6 +58,23 @@ void store_list_free(char **names, size_t n);
  * fails its integrity check ("integrity", "store/NAME", "cache/PROFILE" or
  * "manifest") -- a bad file, a replayed older copy, or a missing or bad
  * manifest while entries exist.  name never holds a secret. */
+/* Rollback anchor, process-wide: the manifest's generation recorded where
+ * the state directory's files cannot take it back (the audit chain).  get
+ * returns the highest recorded (0: none); put records a new one after each
+ * manifest write.  A manifest behind the anchor (rolled back with its
+ * files, or deleted) refuses every read and write of the store and cache
+ * with EBADMSG and an "integrity" event, until store_reanchor. */
+struct store_anchor {
+	unsigned long long (*get)(void *arg);
+	int (*put)(void *arg, unsigned long long gen);
+	void *arg;
+};
+void store_set_anchor(const struct store_anchor *a);
+/* Accepts the state directory as it is: rewrites the manifest above the
+ * anchor (an operator's decision after a restore). */
+int store_reanchor(struct store *s, struct error *e)
+    __attribute__((warn_unused_result));
+
 typedef void (*store_event_fn)(const char *event, const char *name, void *arg);
 void store_set_event_hook(store_event_fn fn, void *arg);
 

@@ -189,6 +189,9 @@ static cJSON *handle(struct conn *cn, cJSON *req)
 			cJSON_AddItemToObject(o, "files", vfs_status(c->vfs));
 			cJSON_AddItemToObject(o, "open_timing",
 					      vfs_timing(c->vfs));
+			if (c->audit)
+				cJSON_AddItemToObject(o, "audit",
+						      audit_status(c->audit));
 			cJSON *m = cJSON_AddObjectToObject(o, "secmem");
 			cJSON_AddNumberToObject(m, "bytes_in_use",
 						(double)st.bytes_in_use);

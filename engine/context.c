@@ -52,21 +52,46 @@ static void warn_once(const struct error *e)
 		e->msg);
 }
 
+/* The store's rollback anchor lives in the audit chain; a line that cannot
+ * be written follows the one audit-failure policy (audit_required). */
+static unsigned long long anchor_get(void *arg)
+{
+	struct context *c = arg;
+
+	return audit_manifest_gen(c->audit);
+}
+
+static int anchor_put(void *arg, unsigned long long gen)
+{
+	struct context *c = arg;
+
+	return context_audit_failed(c, audit_manifest_put(c->audit, gen),
+				    NULL);
+}
+
 static int open_audit(struct context *c, struct error *e)
 {
-	char err[512] = "";
 	struct error ae = {0};
 	int r;
 
 	r = audit_open(c->cfg->audit_log, sync_mode(c->cfg, c->parts),
-		       &c->audit, err, sizeof(err));
+		       &c->audit, &ae);
 	if (r == 0) {
+		struct audit_opts o = {.max_size = c->cfg->audit_max_size,
+				       .max_age = c->cfg->audit_max_age,
+				       .keep = c->cfg->audit_keep,
+				       .required = c->cfg->audit_required};
+
+		struct store_anchor an = {.get = anchor_get,
+					  .put = anchor_put,
+					  .arg = c};
+
+		audit_set_opts(c->audit, &o);
 		store_set_event_hook(store_event, c->audit);
+		store_set_anchor(&an);
 		return 0;
 	}
 	c->audit = NULL;
-	error_set(&ae, r, "audit log %s: %s", c->cfg->audit_log,
-		  err[0] ? err : strerror(-r));
 	if (c->cfg->audit_required) {
 		if (e)
 			*e = ae;
@@ -141,8 +166,10 @@ void context_free(struct context *c)
 	if (!c)
 		return;
 	engine_free(c->engine);
-	if (c->audit)
+	if (c->audit) {
 		store_set_event_hook(NULL, NULL);
+		store_set_anchor(NULL);
+	}
 	audit_close(c->audit);
 	store_free(c->store);
 	key_free(c->key);

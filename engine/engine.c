@@ -160,19 +160,19 @@ static void load_cache_locked(struct engine *e, int idx)
 {
 	struct pstate *p = &e->p[idx];
 	struct cred *c = NULL;
-	char err[256] = "";
+	struct error se = {0};
 
 	if (p->cache_checked)
 		return;
 	p->cache_checked = true;
 	if (!e->store)
 		return;
-	int r = store_cache_load(e->store, e->cfg->profiles[idx].name, &c, err,
-				 sizeof(err));
+	int r = store_cache_load(e->store, e->cfg->profiles[idx].name, &c,
+				 &se);
 	if (r < 0) {
 		if (r != -ENOENT && r != -ENOSYS) {
 			error_set(&p->last, r, "sealed cache: %s",
-				  err[0] ? err : strerror(-r));
+				  se.msg[0] ? se.msg : strerror(-r));
 			/* Kept for status after a refresh replaces it, and
 			 * logged: a tampered cache is an incident. */
 			snprintf(p->integrity, sizeof(p->integrity), "%s",
@@ -292,13 +292,12 @@ done:
 	secmem_free(mfa);
 	cred_unref(src);
 	if (r == 0 && e->store && pc->ops->cacheable) {
-		char err[256] = "";
-		if (store_cache_save(e->store, pc->name, c, err, sizeof(err)) <
-			0 &&
+		struct error se = {0};
+		if (store_cache_save(e->store, pc->name, c, &se) < 0 &&
 		    e->audit) {
 			cJSON *o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "profile", pc->name);
-			cJSON_AddStringToObject(o, "error", err);
+			cJSON_AddStringToObject(o, "error", se.msg);
 			audit_event(e->audit, "cache_write_failed", o);
 		}
 	}

@@ -79,17 +79,19 @@ static int fetch(const struct provider_req *req, struct cred **out,
 	if (!name && !file)
 		return error_set(e, EINVAL, "no secret or secret_file");
 	if (name) {
-		char err[256] = "";
 		if (!req->store) {
 			error_set(e, ENOKEY,
 				  "store entry %s: the store is not open",
 				  name);
 			return -ENOKEY;
 		}
-		r = store_get(req->store, name, &c, err, sizeof(err));
+		r = store_get(req->store, name, &c, e);
 		if (r < 0) {
-			error_set(e, EIO, "store entry %s: %s", name,
-				  err[0] ? err : strerror(-r));
+			if (r == -ENOENT)
+				error_set(e, ENOENT, "store entry %s: %s",
+					  name, strerror(ENOENT));
+			else
+				error_prefix(e, "store entry %s", name);
 			return r;
 		}
 	} else {

@@ -363,17 +363,18 @@ int gcp_load_secret(const struct provider_req *req,
 
 	*out = NULL;
 	if (name) {
-		char err[256] = "";
 		if (!req->store) {
 			error_set(e, ENOKEY,
 				  "store entry %s: the store is not open",
 				  name);
 			return -ENOKEY;
 		}
-		if ((r = store_get(req->store, name, &c, err, sizeof(err))) <
-		    0) {
-			error_set(e, -r, "store entry %s: %s", name,
-				  err[0] ? err : strerror(-r));
+		if ((r = store_get(req->store, name, &c, e)) < 0) {
+			if (r == -ENOENT)
+				error_set(e, ENOENT, "store entry %s: %s",
+					  name, strerror(ENOENT));
+			else
+				error_prefix(e, "store entry %s", name);
 			return r;
 		}
 	} else if (file) {

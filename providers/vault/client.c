@@ -260,7 +260,6 @@ static int login_secrets(const struct vault_cfg *c,
 			 const struct provider_req *req, struct cred **out,
 			 struct error *e)
 {
-	char err[256] = "";
 	int r;
 
 	if (c->secret) {
@@ -271,10 +270,12 @@ static int login_secrets(const struct vault_cfg *c,
 				  c->secret);
 			return -ENOKEY;
 		}
-		r = store_get(req->store, c->secret, out, err, sizeof(err));
-		if (r < 0)
-			error_set(e, ENOMEM, "vault: store entry %s: %s",
-				  c->secret, err[0] ? err : strerror(-r));
+		r = store_get(req->store, c->secret, out, e);
+		if (r == -ENOENT)
+			error_set(e, ENOENT, "vault: store entry %s: %s",
+				  c->secret, strerror(ENOENT));
+		else if (r < 0)
+			error_prefix(e, "vault: store entry %s", c->secret);
 		return r;
 	}
 	if (!(*out = cred_new()))

@@ -9,6 +9,18 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "core/error.h"
+
+/* audit_open with the message in a buffer, as these tests print it. */
+static int audit_open_buf(const char *t, enum audit_sync s, struct audit **a,
+			  char *err, size_t len)
+{
+	struct error e = {0};
+	int r = audit_open(t, s, a, &e);
+
+	snprintf(err, len, "%.*s", (int)(len ? len - 1 : 0), e.msg);
+	return r;
+}
 
 static char tmpdir[] = "/tmp/credfs-audit-seal-XXXXXX";
 
@@ -70,7 +82,7 @@ static int seal_only(const char *data, size_t len, const char *path,
 	char *buf = NULL;
 	size_t blen = 0;
 	FILE *f = open_memstream(&buf, &blen);
-	int st = audit_seal_verify(data, len, path, vkey, f);
+	int st = audit_seal_verify(data, len, path, vkey, false, f);
 
 	fclose(f);
 	snprintf(out, n, "%s", buf ? buf : "");
@@ -114,7 +126,7 @@ static void test_sealed(void)
 	snprintf(path, sizeof(path), "%s/sealed.log", tmpdir);
 	snprintf(copy, sizeof(copy), "%s/copy.log", tmpdir);
 	/* Lines from before sealing stay verifiable by the chain. */
-	r = audit_open(path, AUDIT_SYNC_NONE, &a, err, sizeof(err));
+	r = audit_open_buf(path, AUDIT_SYNC_NONE, &a, err, sizeof(err));
 	ok(r == 0 && write_events(a, 3) == 0, "3 unsealed lines");
 	audit_close(a);
 	{
@@ -137,7 +149,7 @@ static void test_sealed(void)
 	ok(buf && !strstr(buf, vkey), "the machine does not keep that key");
 	free(buf);
 
-	r = audit_open(path, AUDIT_SYNC_NONE, &a, err, sizeof(err));
+	r = audit_open_buf(path, AUDIT_SYNC_NONE, &a, err, sizeof(err));
 	ok(r == 0, "open sealed log: %s", err);
 	r = write_events(a, 2 * AUDIT_SEAL_EPOCH_LINES + 100);
 	audit_close(a);
@@ -216,7 +228,7 @@ static void test_sealed(void)
 		char other[300];
 
 		snprintf(other, sizeof(other), "%s/other.log", tmpdir);
-		r = audit_open(other, AUDIT_SYNC_NONE, &a, err, sizeof(err));
+		r = audit_open_buf(other, AUDIT_SYNC_NONE, &a, err, sizeof(err));
 		r |= write_events(a, 5);
 		audit_close(a);
 		buf = slurp(other, &len);
@@ -239,14 +251,14 @@ static void test_replaced(void)
 
 	snprintf(path, sizeof(path), "%s/gone.log", tmpdir);
 	snprintf(moved, sizeof(moved), "%s/gone.old", tmpdir);
-	r = audit_open(path, AUDIT_SYNC_NONE, &a, err, sizeof(err));
+	r = audit_open_buf(path, AUDIT_SYNC_NONE, &a, err, sizeof(err));
 	r |= write_events(a, 3);
 	unlink(path);
 	usleep(20 * 1000); /* the lease lapses */
 	r |= write_events(a, 2);
 	buf = slurp(path, NULL);
 	ok(!r && buf && strstr(buf, "\"event\":\"integrity\"") &&
-	       strstr(buf, "unlinked or replaced"),
+	       strstr(buf, "unlinked while open"),
 	   "unlinked: the name is recreated and the reopen said");
 	free(buf);
 	r = run_key(path, NULL, out, sizeof(out));
@@ -257,7 +269,7 @@ static void test_replaced(void)
 	usleep(20 * 1000);
 	r = write_events(a, 1);
 	buf = slurp(path, NULL);
-	ok(!r && buf && strstr(buf, "unlinked or replaced"),
+	ok(!r && buf && strstr(buf, "replaced by another file"),
 	   "replaced by another file: written to the new one");
 	free(buf);
 	audit_close(a);

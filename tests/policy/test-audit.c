@@ -15,6 +15,18 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/error.h"
+
+/* audit_open with the message in a buffer, as these tests print it. */
+static int audit_open_buf(const char *t, enum audit_sync s, struct audit **a,
+			  char *err, size_t len)
+{
+	struct error e = {0};
+	int r = audit_open(t, s, a, &e);
+
+	snprintf(err, len, "%.*s", (int)(len ? len - 1 : 0), e.msg);
+	return r;
+}
 
 static char tmpdir[] = "/tmp/credfs-audit-XXXXXX";
 
@@ -165,7 +177,7 @@ static void test_chain(void)
 
 	snprintf(path, sizeof(path), "%s/state/sub/audit.log", tmpdir);
 	snprintf(bad, sizeof(bad), "%s/tampered.log", tmpdir);
-	r = audit_open(path, AUDIT_SYNC_ALWAYS, &a, err, sizeof(err));
+	r = audit_open_buf(path, AUDIT_SYNC_ALWAYS, &a, err, sizeof(err));
 	ok(r == 0, "open creates log and parents: %s", err);
 	if (r)
 		return;
@@ -237,7 +249,7 @@ static void test_chain(void)
 	free(buf);
 
 	/* Restart continues the chain. */
-	r = audit_open(path, AUDIT_SYNC_BATCH, &a, err, sizeof(err));
+	r = audit_open_buf(path, AUDIT_SYNC_BATCH, &a, err, sizeof(err));
 	ok(r == 0 && write_sample(a, 2, 10) == 0, "reopened, 2 more");
 	audit_close(a);
 	r = verify(path, out, sizeof(out));
@@ -331,7 +343,7 @@ static void test_chain(void)
 	r = verify(bad, out, sizeof(out));
 	ok(r == 1 && strstr(out, "incomplete"), "torn tail seen by verify: %s",
 	   out);
-	r = audit_open(bad, AUDIT_SYNC_NONE, &a, err, sizeof(err));
+	r = audit_open_buf(bad, AUDIT_SYNC_NONE, &a, err, sizeof(err));
 	ok(r == 0, "open repairs the torn tail: %s", err);
 	if (!r) {
 		ok(write_sample(a, 1, 20) == 0, "write after repair");
@@ -347,7 +359,7 @@ static void test_chain(void)
 	free(buf);
 	/* Garbage last line: refuse to continue a chain we cannot read. */
 	spit(bad, "not json\n", 9);
-	r = audit_open(bad, AUDIT_SYNC_NONE, &a, err, sizeof(err));
+	r = audit_open_buf(bad, AUDIT_SYNC_NONE, &a, err, sizeof(err));
 	ok(r == -EINVAL && strstr(err, "last line"), "garbage log refused: %s",
 	   err);
 	/* A missing log. */
@@ -369,7 +381,7 @@ static void test_hostile(void)
 	int r, bad_utf8 = 0;
 
 	snprintf(path, sizeof(path), "%s/hostile.log", tmpdir);
-	r = audit_open(path, AUDIT_SYNC_NONE, &a, err, sizeof(err));
+	r = audit_open_buf(path, AUDIT_SYNC_NONE, &a, err, sizeof(err));
 	ok(r == 0, "open hostile.log");
 	if (r)
 		return;
@@ -475,7 +487,7 @@ static void test_nospace(void)
 	}
 	snprintf(path, sizeof(path), "%s/audit.log", mnt);
 	snprintf(filler, sizeof(filler), "%s/filler", mnt);
-	r = audit_open(path, AUDIT_SYNC_BATCH, &a, err, sizeof(err));
+	r = audit_open_buf(path, AUDIT_SYNC_BATCH, &a, err, sizeof(err));
 	ok(r == 0, "open on a 64k tmpfs");
 	if (r)
 		goto out;
@@ -518,8 +530,8 @@ static void test_two_writers(void)
 	int i, r = 0;
 
 	snprintf(path, sizeof(path), "%s/two.log", tmpdir);
-	if (audit_open(path, AUDIT_SYNC_NONE, &a1, err, sizeof(err)) < 0 ||
-	    audit_open(path, AUDIT_SYNC_NONE, &a2, err, sizeof(err)) < 0) {
+	if (audit_open_buf(path, AUDIT_SYNC_NONE, &a1, err, sizeof(err)) < 0 ||
+	    audit_open_buf(path, AUDIT_SYNC_NONE, &a2, err, sizeof(err)) < 0) {
 		ok(0, "open two writers: %s", err);
 		return;
 	}
@@ -600,7 +612,7 @@ static double run_threads(const char *path, enum audit_sync mode)
 	intptr_t i;
 
 	unlink(path);
-	if (audit_open(path, mode, &shared, err, sizeof(err)) < 0)
+	if (audit_open_buf(path, mode, &shared, err, sizeof(err)) < 0)
 		return -1;
 	thread_errors = 0;
 	t0 = now_us();
@@ -647,7 +659,7 @@ static void test_concurrency(void)
 
 	/* Single-thread cost of one open line, no sync. */
 	unlink(path);
-	r = audit_open(path, AUDIT_SYNC_NONE, &a, err, sizeof(err));
+	r = audit_open_buf(path, AUDIT_SYNC_NONE, &a, err, sizeof(err));
 	if (!r) {
 		const char *keys[] = {"ASIAEXAMPLE1"};
 		const char *prof[] = {"prod"};
@@ -673,7 +685,7 @@ static void test_syslog(void)
 	char err[256];
 	int r;
 
-	r = audit_open("syslog", AUDIT_SYNC_ALWAYS, &a, err, sizeof(err));
+	r = audit_open_buf("syslog", AUDIT_SYNC_ALWAYS, &a, err, sizeof(err));
 	ok(r == 0, "syslog target opens");
 	if (!r) {
 		ok(write_sample(a, 2, 0) == 0, "syslog lines written");
@@ -692,7 +704,7 @@ static void test_tail_follow(void)
 	bool seen = false;
 
 	snprintf(path, sizeof(path), "%s/follow.log", tmpdir);
-	if (audit_open(path, AUDIT_SYNC_NONE, &a, err, sizeof(err)) < 0) {
+	if (audit_open_buf(path, AUDIT_SYNC_NONE, &a, err, sizeof(err)) < 0) {
 		ok(0, "open follow.log");
 		return;
 	}
@@ -742,7 +754,7 @@ static void test_report(void)
 	int r, i;
 
 	snprintf(path, sizeof(path), "%s/report.log", tmpdir);
-	if (audit_open(path, AUDIT_SYNC_NONE, &a, err, sizeof(err)) < 0) {
+	if (audit_open_buf(path, AUDIT_SYNC_NONE, &a, err, sizeof(err)) < 0) {
 		ok(0, "open report.log");
 		return;
 	}

@@ -17,6 +17,18 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/error.h"
+
+/* audit_open with the message in a buffer, as these tests print it. */
+static int audit_open_buf(const char *t, enum audit_sync s, struct audit **a,
+			  char *err, size_t len)
+{
+	struct error e = {0};
+	int r = audit_open(t, s, a, &e);
+
+	snprintf(err, len, "%.*s", (int)(len ? len - 1 : 0), e.msg);
+	return r;
+}
 
 static int fetches;
 
@@ -102,7 +114,7 @@ int main(void)
 	cfg->profiles[0].ops = &fake;
 	secmem_init_cjson();
 	if (engine_new(cfg, NULL, NULL, &eng) < 0 ||
-	    audit_open(logpath, AUDIT_SYNC_NONE, &audit, err, sizeof(err)) <
+	    audit_open_buf(logpath, AUDIT_SYNC_NONE, &audit, err, sizeof(err)) <
 		0 ||
 	    open_pipeline_new(cfg, eng, audit, &p) < 0)
 		return 1;
