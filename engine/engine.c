@@ -1,6 +1,7 @@
 /* engine: single-flight refresh with backoff, sealed cache, status. */
 #include "core/util.h"
 #include "engine/engine.h"
+#include "engine/engine_int.h"
 #include "engine/lease.h"
 #include "access/audit.h"
 #include "core/config.h"
@@ -24,45 +25,6 @@
 #define ENGINE_ACTIVE_WINDOW (30 * 60)
 #define ENGINE_BACKOFF_MAX 300
 #define ENGINE_DEFAULT_FETCH_TIMEOUT 30
-
-/* Wall-clock times (time()) are what status shows and what credential
- * expiry is compared with; intervals and deadlines (backoff, waits,
- * activity) use the monotonic clock, which does not jump. */
-struct pstate {
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* on CLOCK_MONOTONIC */
-	struct cred *cur;
-	bool refreshing;
-	long refresh_started; /* util_mono_ms */
-	bool cache_checked;
-	bool ever_had;
-	unsigned failures;
-	time_t last_refresh; /* wall, for status */
-	long next_attempt;   /* util_mono_ms; 0: now */
-	long last_read;	     /* util_mono_ms; 0: never */
-	unsigned long fetches;
-	unsigned long round; /* completed refresh attempts */
-	struct error last;   /* last failure; code 0 after a success */
-	char *mfa_code;	     /* secmem, one use */
-	char integrity[512]; /* last rejected sealed cache file, sticky */
-	bool reissue;	     /* the lease had its last renewal */
-	/* a lease from the sealed cache, renewed before it is served */
-	struct cred *pending;
-};
-
-struct engine {
-	const struct config *cfg;
-	struct store *store;
-	struct audit *audit;
-	size_t n;
-	struct pstate *p;
-	pthread_t bg;
-	bool bg_started;
-	atomic_bool stop;
-	atomic_ulong generation;
-	pthread_mutex_t stop_mu;
-	pthread_cond_t stop_cv;
-};
 
 struct job {
 	struct engine *e;
@@ -98,12 +60,12 @@ static time_t refresh_window(const struct engine *e, const struct cred *c)
 	return before;
 }
 
-static bool cred_valid(const struct cred *c, time_t now)
+bool engine_cred_valid(const struct cred *c, time_t now)
 {
 	return c && (!cred_expiration(c) || cred_expiration(c) > now);
 }
 
-static bool cred_due(const struct engine *e, const struct cred *c, time_t now)
+bool engine_cred_due(const struct engine *e, const struct cred *c, time_t now)
 {
 	if (!c)
 		return true;
@@ -156,7 +118,7 @@ static void audit_refresh(struct engine *e, int idx, const struct cred *c,
 }
 
 /* Loads the sealed cache once per profile; caller holds p->mu. */
-static void load_cache_locked(struct engine *e, int idx)
+void engine_load_cache_locked(struct engine *e, int idx)
 {
 	struct pstate *p = &e->p[idx];
 	struct cred *c = NULL;
@@ -182,7 +144,7 @@ static void load_cache_locked(struct engine *e, int idx)
 		}
 		return;
 	}
-	if (!cred_valid(c, time(NULL)) ||
+	if (!engine_cred_valid(c, time(NULL)) ||
 	    (p->cur && cred_obtained(p->cur) >= cred_obtained(c))) {
 		cred_unref(c);
 		return;
@@ -264,7 +226,7 @@ static void do_refresh(struct engine *e, int idx)
 
 	req.source = src;
 	req.mfa_code = mfa;
-	if (!cred_valid(held, time(NULL))) {
+	if (!engine_cred_valid(held, time(NULL))) {
 		cred_unref(held); /* ended at the provider already */
 		held = NULL;
 	}
@@ -282,7 +244,7 @@ static void do_refresh(struct engine *e, int idx)
 	}
 	if (r == 0 && !cred_obtained(c))
 		cred_set_obtained(c, time(NULL));
-	if (r == 0 && !cred_valid(c, time(NULL))) {
+	if (r == 0 && !engine_cred_valid(c, time(NULL))) {
 		r = error_setk(&pe, EKEYEXPIRED, ERROR_PROVIDER,
 			       "provider returned an expired credential");
 		cred_unref(c);
@@ -373,14 +335,14 @@ int engine_get_e(struct engine *e, int idx, int timeout_ms, struct cred **out,
 
 	*out = NULL;
 	pthread_mutex_lock(&p->mu);
-	load_cache_locked(e, idx);
+	engine_load_cache_locked(e, idx);
 	p->last_read = util_mono_ms();
 	unsigned long round0 = p->round;
 	for (;;) {
 		time_t now = time(NULL);
 		long mono = util_mono_ms();
-		bool valid = cred_valid(p->cur, now);
-		if (cred_due(e, valid ? p->cur : NULL, now) && !p->refreshing &&
+		bool valid = engine_cred_valid(p->cur, now);
+		if (engine_cred_due(e, valid ? p->cur : NULL, now) && !p->refreshing &&
 		    mono >= p->next_attempt && p->round == round0)
 			start_refresh_locked(e, idx);
 		if (valid) {
@@ -453,10 +415,10 @@ bool engine_kick(struct engine *e, int idx)
 	bool valid;
 
 	pthread_mutex_lock(&p->mu);
-	load_cache_locked(e, idx);
+	engine_load_cache_locked(e, idx);
 	p->last_read = util_mono_ms();
-	valid = cred_valid(p->cur, now);
-	if (cred_due(e, valid ? p->cur : NULL, now) && !p->refreshing &&
+	valid = engine_cred_valid(p->cur, now);
+	if (engine_cred_due(e, valid ? p->cur : NULL, now) && !p->refreshing &&
 	    p->last_read >= p->next_attempt)
 		start_refresh_locked(e, idx);
 	pthread_mutex_unlock(&p->mu);
@@ -485,8 +447,8 @@ struct cred *engine_peek(struct engine *e, int idx)
 	struct cred *c = NULL;
 
 	pthread_mutex_lock(&p->mu);
-	load_cache_locked(e, idx);
-	if (cred_valid(p->cur, time(NULL)))
+	engine_load_cache_locked(e, idx);
+	if (engine_cred_valid(p->cur, time(NULL)))
 		c = cred_ref(p->cur);
 	pthread_mutex_unlock(&p->mu);
 	return c;
@@ -630,74 +592,6 @@ int engine_revoke(struct engine *e, int idx, char *err, size_t errlen)
 	return r;
 }
 
-static const char *state_name(const struct engine *e, struct pstate *p,
-			      time_t now)
-{
-	bool valid = cred_valid(p->cur, now);
-	if (p->refreshing)
-		return "refreshing";
-	if (valid && !cred_due(e, p->cur, now))
-		return "fresh";
-	if (valid)
-		return "stale";
-	if (p->last.code)
-		return "failed";
-	if (p->ever_had)
-		return "expired";
-	return "empty";
-}
-
-cJSON *engine_status(struct engine *e)
-{
-	cJSON *arr = cJSON_CreateArray();
-	time_t now = time(NULL);
-	char t[32];
-
-	for (size_t i = 0; i < e->n; i++) {
-		struct pstate *p = &e->p[i];
-		cJSON *o = cJSON_CreateObject();
-		pthread_mutex_lock(&p->mu);
-		load_cache_locked(e, (int)i);
-		cJSON_AddStringToObject(o, "profile", e->cfg->profiles[i].name);
-		cJSON_AddStringToObject(o, "provider",
-					e->cfg->profiles[i].ops->name);
-		cJSON_AddStringToObject(o, "state", state_name(e, p, now));
-		if (cred_valid(p->cur, now) && cred_expiration(p->cur)) {
-			util_time_format(cred_expiration(p->cur), t, sizeof(t));
-			cJSON_AddStringToObject(o, "expires", t);
-		} else {
-			cJSON_AddNullToObject(o, "expires");
-			/* for `credfs status`: "expired 3m ago" */
-			if (p->cur && cred_expiration(p->cur)) {
-				util_time_format(cred_expiration(p->cur), t,
-						 sizeof(t));
-				cJSON_AddStringToObject(o, "expired", t);
-			}
-		}
-		if (p->last_refresh) {
-			util_time_format(p->last_refresh, t, sizeof(t));
-			cJSON_AddStringToObject(o, "last_refresh", t);
-		} else {
-			cJSON_AddNullToObject(o, "last_refresh");
-		}
-		if (p->last.code)
-			cJSON_AddStringToObject(o, "last_error", p->last.msg);
-		else
-			cJSON_AddNullToObject(o, "last_error");
-		if (p->integrity[0])
-			cJSON_AddStringToObject(o, "integrity", p->integrity);
-		if (cred_valid(p->cur, now)) {
-			char kid[96];
-			cred_key_id(p->cur, kid, sizeof(kid));
-			cJSON_AddStringToObject(o, "key_id", kid);
-		}
-		cJSON_AddNumberToObject(o, "fetches", (double)p->fetches);
-		pthread_mutex_unlock(&p->mu);
-		cJSON_AddItemToArray(arr, o);
-	}
-	return arr;
-}
-
 unsigned long engine_fetch_count(struct engine *e, int idx)
 {
 	struct pstate *p = &e->p[idx];
@@ -733,12 +627,12 @@ static void *background(void *arg)
 			/* the session that keeps the leases alive ends */
 			time_t by = ops->renew_by ? ops->renew_by(&req) : 0;
 			pthread_mutex_lock(&p->mu);
-			bool valid = cred_valid(p->cur, now);
+			bool valid = engine_cred_valid(p->cur, now);
 			if (p->last_read &&
 			    mono - p->last_read <
 				ENGINE_ACTIVE_WINDOW * 1000L &&
 			    !p->refreshing && mono >= p->next_attempt &&
-			    (cred_due(e, valid ? p->cur : NULL, now) ||
+			    (engine_cred_due(e, valid ? p->cur : NULL, now) ||
 			     (valid && by && now >= by)))
 				start_refresh_locked(e, (int)i);
 			pthread_mutex_unlock(&p->mu);
