@@ -214,6 +214,103 @@ profiles = wl
              "the refreshed assertion reaches the next SDK read")
     finally:
         cf("umount", mnt)
+def mount_readers_user(last):
+    """The same as credfs-test: its own mount (fusermount3), and Debian's
+    azure-identity run as that user reading the assertion from it."""
+    import pwd
+    user = os.environ.get("CREDFS_TEST_USER", "credfs-test")
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        T.ok(False, "the test user %s exists (run-all adds it under "
+             "CI=true; else: useradd --create-home %s)" % (user, user))
+        return
+    ud = tempfile.mkdtemp(prefix="credfs-azure-user-")
+    os.chmod(ud, 0o755)
+    shutil.copy(os.path.abspath(sys.argv[2]), os.path.join(ud, "credfs"))
+    shutil.copy(path("ca.pem"), os.path.join(ud, "ca.pem"))
+    for d in ("state", "mnt"):
+        os.mkdir(os.path.join(ud, d), 0o700)
+    cfg = os.path.join(ud, "credfs.conf")
+    with open(cfg, "w") as f:
+        f.write("""[credfs]
+state_dir = {d}/state
+key = keyfile:{d}/state/key
+refresh_before = 1m
+
+[profile wl]
+provider = oidc-issuer
+issuer = {iss}
+audience = api://AzureADTokenExchange
+subject = {sub}
+lifetime = 2m
+key = oidc-user
+
+[file azure/assertion]
+format = token
+field = id_token
+profiles = wl
+""".format(d=ud, iss=FED_ISS, sub=FED_SUB))
+    for root, dirs, files in os.walk(ud):
+        for n in dirs + files:
+            os.chown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
+    os.chown(ud, pw.pw_uid, pw.pw_gid)
+    os.chmod(cfg, 0o600)
+    mnt = os.path.join(ud, "mnt")
+    f_path = os.path.join(mnt, "azure", "assertion")
+
+    def as_user(argv, **env):
+        e = ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + ud,
+             "LANG=C.UTF-8", "CREDFS_KEYRING=off"]
+        e += ["%s=%s" % kv for kv in env.items()]
+        return subprocess.run(
+            ["setpriv", "--reuid=%d" % pw.pw_uid, "--regid=%d" % pw.pw_gid,
+             "--init-groups", "env", "-i"] + e + argv,
+            capture_output=True, text=True, timeout=120)
+
+    cf = [os.path.join(ud, "credfs"), "-c", cfg]
+    mounted = False
+    try:
+        p = as_user(cf + ["oidc", "jwks", "wl"])
+        with open(path("fed_jwks.json")) as f:
+            keys = json.load(f)["keys"]
+        write("fed_jwks.json", json.dumps(
+            {"keys": keys + json.loads(p.stdout)["keys"]}))
+        p = as_user(cf + ["mount", mnt])
+        mounted = p.returncode == 0
+        mounts = open("/proc/self/mounts").read().split()
+        T.ok(mounted and mnt in mounts,
+             "as %s: its own mount of the assertion %s" % (user, p.stderr))
+        if not mounted:
+            return
+        p = as_user(["/usr/bin/python3", "-c", PY_WI + "\n"
+                     "print(json.dumps({'served': open(%r).read()}))\n"
+                     % f_path, "https://vault.azure.net/.default"],
+                    REQUESTS_CA_BUNDLE=os.path.join(ud, "ca.pem"),
+                    AZURE_TENANT_ID=TENANT, AZURE_CLIENT_ID=CID,
+                    AZURE_FEDERATED_TOKEN_FILE=f_path,
+                    AZURE_AUTHORITY_HOST=AUTH)
+        try:
+            lines = p.stdout.strip().splitlines()
+            tok = json.loads(lines[-2])["token"]
+            served = json.loads(lines[-1])["served"]
+        except (ValueError, IndexError, KeyError):
+            tok, served = "", ""
+        L = last(entra_log)
+        T.ok(tok.count(".") == 2 and served.count(".") == 2 and
+             L.get("assertion_sha256") == sha(served),
+             "as %s: python3-azure read the assertion from the user's mount "
+             "and the tenant saw exactly it %s" % (user, p.stderr[-600:]))
+        p = subprocess.run(["cat", f_path], capture_output=True, text=True)
+        T.ok(p.returncode != 0,
+             "root is refused by the user's mount (no allow_other): %s"
+             % p.stderr.strip())
+    finally:
+        if mounted:
+            as_user(cf + ["umount", mnt])
+        shutil.rmtree(ud, ignore_errors=True)
+
+
 try:
     ep, eport = op.start_node("entra_mock.js", {
         "tenant": TENANT, "client_id": CID, "client_secret": SECRET,
@@ -360,6 +457,8 @@ try:
          "azure-keyvault: a name that is not a secret name: %s" % res["msg"])
     if len(sys.argv) > 2:
         mount_readers()
+        if os.getuid() == 0:
+            mount_readers_user(last)
 finally:
     for p in procs:
         p.kill()
