@@ -2,6 +2,7 @@
  * secrets from the command line.  A value is never echoed: it may be a
  * secret pasted in the wrong place. */
 #include "cli/cli.h"
+#include "cli/store_gcp.h"
 #include "core/config.h"
 #include "core/cred.h"
 #include "core/error.h"
@@ -483,7 +484,8 @@ static void usage(void)
 	fprintf(stderr, "usage: credfs store add NAME [FIELD...]\n"
 			"       credfs store list\n"
 			"       credfs store rm NAME\n"
-			"       credfs store import-aws [FILE]\n");
+			"       credfs store import-aws [FILE]\n"
+			"       credfs store import-gcp KEY.json [NAME]\n");
 }
 
 int cmd_store(struct cli *cli, int argc, char **argv)
@@ -532,6 +534,11 @@ int cmd_store(struct cli *cli, int argc, char **argv)
 			usage();
 			return 2;
 		}
+	} else if (strcmp(sub, "import-gcp") == 0) {
+		if (argc < 2 || argc > 3) {
+			usage();
+			return 2;
+		}
 	} else {
 		fprintf(stderr, "credfs: store: unknown subcommand %s\n", sub);
 		usage();
@@ -555,6 +562,9 @@ int cmd_store(struct cli *cli, int argc, char **argv)
 		rc = cmd_list(ctx->store);
 	else if (strcmp(sub, "rm") == 0)
 		rc = cmd_rm(ctx->store, argv[1]);
+	else if (strcmp(sub, "import-gcp") == 0)
+		rc = store_import_gcp(ctx->store, argv[1],
+				      argc > 2 ? argv[2] : NULL);
 	else
 		rc = cmd_import_aws(ctx->store, argc > 1 ? argv[1] : NULL);
 	context_free(ctx);

@@ -63,6 +63,8 @@ enum file_format {
 	FMT_TEMPLATE,
 	FMT_GCP_ADC,
 	FMT_PEM,
+	FMT_GCLOUD_CONFIG,
+	FMT_STATIC,
 };
 
 /* A file shows at most this many profiles (a long list may span several
@@ -97,6 +99,7 @@ struct file_cfg {
 	char **vars;  /* env: "NAME=field" pairs, NULL-ended, or NULL */
 	char *template_path;
 	struct rules *policy;
+	struct file_gcp *gcp; /* gcp-adc, gcloud-config, static */
 };
 
 struct config {
@@ -117,6 +120,7 @@ struct config {
 	int refresh_before; /* seconds */
 	int open_timeout;   /* seconds */
 	uid_t owner;
+	char *mountpoint; /* set by the mounting daemon, or NULL */
 
 	struct profile_cfg *profiles;
 	size_t nprofiles;

@@ -4,6 +4,7 @@
 #include "core/config_priv.h"
 #include "core/provider.h"
 #include "core/rules.h"
+#include "core/render_gcp.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,6 +28,8 @@ static const struct format_info formats[] = {
     {"template", FMT_TEMPLATE, false},
     {"gcp-adc", FMT_GCP_ADC, true},
     {"pem", FMT_PEM, true},
+    {"gcloud-config", FMT_GCLOUD_CONFIG, true},
+    {"static", FMT_STATIC, true},
 };
 
 const char *format_name(enum file_format f)
@@ -60,7 +63,9 @@ static bool valid_vpath(const char *p)
 
 static const char *const file_keys[] = {
     "format", "profiles", "mode",    "allow", "deny",	  "view",
-    "cache",  "field",	  "newline", "vars",  "template", NULL};
+    "cache",  "field",	  "newline", "vars",  "template",
+    /* gcp-adc, gcloud-config, static */
+    "token_file", "mount_path", "project", "account", "content", NULL};
 static const char *const file_repeatable[] = {"allow", "deny", "profiles",
 					      NULL};
 static const char *const aws_fields[] = {"access_key_id", "secret_access_key",
@@ -102,11 +107,12 @@ void config_check_file(struct config *c, struct file_cfg *f, struct diag *d)
 			diag_add(d, cfg_line(s, "format"),
 				 "file %s: unknown format '%s' (one of: "
 				 "aws-credentials, aws-process, env, json, "
-				 "token, template, gcp-adc, pem)",
+				 "token, template, gcp-adc, gcloud-config, "
+				 "static, pem)",
 				 f->path, fmt);
 		else
 			f->format = fi->fmt;
-		if (fi && (fi->fmt == FMT_GCP_ADC || fi->fmt == FMT_PEM)) {
+		if (fi && fi->fmt == FMT_PEM) {
 			diag_add(d, cfg_line(s, "format"),
 				 "file %s: format %s is not available in this "
 				 "build (it needs the GCP and Vault providers)",
@@ -118,7 +124,8 @@ void config_check_file(struct config *c, struct file_cfg *f, struct diag *d)
 	/* profiles = prod default=prod; repeated lines add to the list */
 	const char *pl = cfg_get(s, "profiles");
 	int pline = cfg_line(s, "profiles");
-	if (!pl || !*pl)
+	if ((!pl || !*pl) && f->format != FMT_GCLOUD_CONFIG &&
+	    f->format != FMT_STATIC)
 		diag_add(d, s->line, "file %s: no profiles", f->path);
 	for (size_t kv = 0; kv < s->nkv; kv++) {
 		if (strcmp(s->kv[kv].key, "profiles"))
@@ -362,4 +369,5 @@ void config_check_file_tree(struct config *c, struct diag *d)
 					 "directory",
 					 c->files[j].path, c->files[i].path);
 		}
+	render_gcp_check(c, d);
 }

@@ -182,6 +182,10 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 			strerror(errno));
 		return 1;
 	}
+	/* Files that name another file of the mount (gcp-adc) need it. */
+	free(cfg->mountpoint);
+	if (!(cfg->mountpoint = strdup(mountpoint)))
+		return 1;
 	if ((r = util_mkdir_p(cfg->state_dir, 0700)) < 0 ||
 	    (r = chmod(cfg->state_dir, 0700) < 0 ? -errno : 0) < 0) {
 		fprintf(stderr, "credfs: state_dir %s: %s\n", cfg->state_dir,
