@@ -19,12 +19,11 @@
 /* A key file is ~2.4 KiB; anything near this is not one. */
 #define KEY_FILE_MAX (64 * 1024)
 
-static const char *const sa_fields[] = {"client_email", "private_key",
+static const char *const sa_fields[] = {"client_email",	  "private_key",
 					"private_key_id", "token_uri",
-					"project_id", NULL};
-static const char *const user_fields[] = {"client_id", "client_secret",
-					  "refresh_token", "quota_project_id",
-					  NULL};
+					"project_id",	  NULL};
+static const char *const user_fields[] = {
+    "client_id", "client_secret", "refresh_token", "quota_project_id", NULL};
 static const char *const user_need[] = {"client_id", "client_secret",
 					"refresh_token", NULL};
 
@@ -38,8 +37,7 @@ static int copy_fields(const struct cred *from, const char *const *fields,
 		bool pem = !strcmp(fields[i], "private_key");
 		if (!v || !*v)
 			continue;
-		for (const unsigned char *p = (const unsigned char *)v; *p;
-		     p++)
+		for (const unsigned char *p = (const unsigned char *)v; *p; p++)
 			if ((*p < 0x20 && !(pem && *p == '\n')) || *p == 0x7f) {
 				error_set(e, EINVAL,
 					  "%s: %s holds a control character",
@@ -56,8 +54,7 @@ static int copy_fields(const struct cred *from, const char *const *fields,
 
 /* The entry name when none is given: gcp-LOCALPART of the service
  * account, gcp-user for a user's refresh token. */
-static void default_name(const struct cred *c, bool sa, char *buf,
-			 size_t len)
+static void default_name(const struct cred *c, bool sa, char *buf, size_t len)
 {
 	const char *email = sa ? cred_get(c, "client_email") : NULL;
 	size_t n = email ? strcspn(email, "@") : 0;

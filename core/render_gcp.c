@@ -47,9 +47,8 @@ static bool ini_value_ok(const char *v)
 
 /* The token file a gcp-adc or gcloud-config file points at, or NULL
  * (reported). */
-static const struct file_cfg *check_token_file(struct config *c,
-					       const struct file_cfg *f,
-					       struct diag *d)
+static const struct file_cfg *
+check_token_file(struct config *c, const struct file_cfg *f, struct diag *d)
 {
 	const struct cfg_section *s = f->sec;
 	const char *tf = cfg_get(s, "token_file");
@@ -222,8 +221,8 @@ static int token_path(const struct render_input *in, char *buf, size_t len,
 		return -EIO;
 	}
 	if ((size_t)snprintf(buf, len, "%s%s%s", base,
-			     strcmp(base, "/") ? "/" : "", g->token_file) >=
-		len ||
+			     strcmp(base, "/") ? "/" : "",
+			     g->token_file) >= len ||
 	    !ini_value_ok(buf)) {
 		error_set(err, EIO,
 			  "file %s: the path of %s cannot be written into it",
@@ -253,9 +252,9 @@ static int render_adc(const struct render_input *in, struct secbuf *b,
 	    !cJSON_AddStringToObject(o, "token_url", g->token_url))
 		goto out;
 	if (g->impersonation_url) {
-		if (!cJSON_AddStringToObject(o,
-					     "service_account_impersonation_url",
-					     g->impersonation_url))
+		if (!cJSON_AddStringToObject(
+			o, "service_account_impersonation_url",
+			g->impersonation_url))
 			goto out;
 		if (g->lifetime &&
 		    (!(imp = cJSON_AddObjectToObject(
