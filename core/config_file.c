@@ -204,13 +204,15 @@ void config_check_file(struct config *c, struct file_cfg *f, struct diag *d)
 		if (*end || m < 0 || m > 0777)
 			diag_add(d, cfg_line(s, "mode"),
 				 "file %s: mode '%s' is not octal", f->path, v);
-		else if (m & 0333)
+		else if ((m & 0333) && !render_gcp_seeded(f))
 			diag_add(d, cfg_line(s, "mode"),
 				 "file %s: mode %04lo: virtual files are "
 				 "read-only (use 0400, 0440 or 0444)",
 				 f->path, m);
 		else
 			f->mode = (mode_t)m;
+	} else if (render_gcp_seeded(f)) {
+		f->mode = 0600; /* gcloud writes it */
 	}
 	if ((v = cfg_get(s, "view"))) {
 		if (!strcmp(v, "per-caller"))

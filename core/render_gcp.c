@@ -6,7 +6,9 @@
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +159,18 @@ static void check_one(struct config *c, struct file_cfg *f, struct diag *d)
 			 f->format == FMT_GCLOUD_CONFIG
 			     ? " (its token_file does)"
 			     : "");
+	if (render_gcp_seeded(f)) {
+		static const char *const nokeys[] = {"allow", "deny", "view",
+						     "cache"};
+		for (size_t i = 0; i < 4; i++)
+			if (cfg_get(s, nokeys[i]))
+				diag_add(d, cfg_line(s, nokeys[i]),
+					 "file %s: format %s is an ordinary "
+					 "file written at mount (no secret): "
+					 "'%s' does not apply",
+					 f->path, format_name(f->format),
+					 nokeys[i]);
+	}
 	if (f->format == FMT_STATIC) {
 		v = cfg_get(s, "content");
 		if (!v || !render_value_ok(v))
@@ -329,4 +343,162 @@ int render_gcp(const struct render_input *in, struct secbuf *out,
 		error_set(err, EIO, "file %s: not a Google format", f->path);
 		return -EIO;
 	}
+}
+
+bool render_gcp_seeded(const struct file_cfg *f)
+{
+	return f->format == FMT_GCLOUD_CONFIG || f->format == FMT_STATIC;
+}
+
+/* ---- seeding: gcloud's own files, merged ---- */
+
+/* The key of an INI line ("key = v", "key: v"), lowercased the way
+ * gcloud's configparser keeps it, into key; false for anything else. */
+static bool ini_key(const char *l, size_t n, char *key, size_t len)
+{
+	size_t i = 0, k = 0;
+
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	if (i == n || l[i] == '#' || l[i] == ';' || l[i] == '[' || i > 0)
+		return false; /* blank, comment, header or continuation */
+	while (i < n && l[i] != '=' && l[i] != ':' && k + 1 < len)
+		key[k++] = (char)tolower((unsigned char)l[i++]);
+	if (i == n || (l[i] != '=' && l[i] != ':'))
+		return false;
+	while (k && (key[k - 1] == ' ' || key[k - 1] == '\t'))
+		k--;
+	key[k] = 0;
+	return true;
+}
+
+/* A section header's name, into name; false if l is not one. */
+static bool ini_section(const char *l, size_t n, char *name, size_t len)
+{
+	const char *e;
+
+	if (!n || l[0] != '[' || !(e = memchr(l, ']', n)) ||
+	    (size_t)(e - l - 1) >= len)
+		return false;
+	memcpy(name, l + 1, (size_t)(e - l - 1));
+	name[e - l - 1] = 0;
+	return true;
+}
+
+struct merge {
+	const struct file_gcp *g;
+	const char *path; /* the token file, as readers see it */
+	bool has_auth, has_core, has_atf, has_project, has_account;
+};
+
+/* What a section lacks, written before it ends. */
+static int merge_close(const struct merge *m, const char *sec, struct secbuf *b)
+{
+	int r = 0;
+
+	if (!strcmp(sec, "auth") && !m->has_atf)
+		r = secbuf_printf(b, "access_token_file = %s\n", m->path);
+	if (!strcmp(sec, "core")) {
+		if (!r && m->g->project && !m->has_project)
+			r = secbuf_printf(b, "project = %s\n", m->g->project);
+		if (!r && m->g->account && !m->has_account)
+			r = secbuf_printf(b, "account = %s\n", m->g->account);
+	}
+	return r;
+}
+
+/* old with [auth] access_token_file set to m->path (every other line as
+ * it was) and [core] project / account added where absent. */
+static int merge_gcloud(struct merge *m, const char *old, size_t len,
+			struct secbuf *b)
+{
+	char sec[64] = "", key[64];
+	size_t blank = 0;
+	int r = 0;
+
+	for (const char *l = old, *e; l < old + len; l = e + 1) {
+		e = memchr(l, '\n', (size_t)(old + len - l));
+		if (!e)
+			e = old + len;
+		size_t n = (size_t)(e - l);
+		if (ini_section(l, n, sec, sizeof(sec))) {
+			m->has_auth |= !strcmp(sec, "auth");
+			m->has_core |= !strcmp(sec, "core");
+		} else if (!strcmp(sec, "core") &&
+			   ini_key(l, n, key, sizeof(key))) {
+			m->has_project |= !strcmp(key, "project");
+			m->has_account |= !strcmp(key, "account");
+		}
+	}
+	sec[0] = 0;
+	for (const char *l = old, *e; !r && l < old + len; l = e + 1) {
+		e = memchr(l, '\n', (size_t)(old + len - l));
+		if (!e)
+			e = old + len;
+		size_t n = (size_t)(e - l);
+		if (n == 0 || strspn(l, " \t\r") >= n) {
+			blank++; /* kept after what a section lacks */
+			continue;
+		}
+		if (ini_section(l, n, key, sizeof(key))) {
+			if ((r = merge_close(m, sec, b)) < 0)
+				break;
+			snprintf(sec, sizeof(sec), "%s", key);
+		}
+		for (; blank && !r; blank--)
+			r = secbuf_append(b, "\n", 1);
+		if (r)
+			break;
+		if (!strcmp(sec, "auth") && ini_key(l, n, key, sizeof(key)) &&
+		    !strcmp(key, "access_token_file")) {
+			if (!m->has_atf)
+				r = secbuf_printf(b, "access_token_file = %s\n",
+						  m->path);
+			m->has_atf = true; /* a repeat is dropped */
+			continue;
+		}
+		if ((r = secbuf_append(b, l, n)) == 0)
+			r = secbuf_append(b, "\n", 1);
+	}
+	if (!r)
+		r = merge_close(m, sec, b);
+	for (; blank && !r; blank--)
+		r = secbuf_append(b, "\n", 1);
+	if (!r && !m->has_auth)
+		r = secbuf_printf(b, "%s[auth]\naccess_token_file = %s\n",
+				  b->len ? "\n" : "", m->path);
+	if (!r && !m->has_core &&
+	    ((m->g->project && !m->has_project) ||
+	     (m->g->account && !m->has_account))) {
+		m->has_core = true;
+		if ((r = secbuf_printf(b, "\n[core]\n")) == 0)
+			r = merge_close(m, "core", b);
+	}
+	return r;
+}
+
+int render_gcp_seed(const struct file_cfg *f, const char *mountpoint,
+		    const char *old, size_t len, struct secbuf *out,
+		    struct error *err)
+{
+	const struct render_input in = {.file = f, .mountpoint = mountpoint};
+	struct merge m = {.g = f->gcp};
+	char path[4096];
+	int r;
+
+	if (!f->gcp) {
+		error_set(err, EIO, "file %s: not checked", f->path);
+		return -EIO;
+	}
+	if (old && f->format == FMT_STATIC)
+		return 1; /* the user's (gcloud config configurations
+			   * activate writes it) */
+	if (!old)
+		return render_gcp(&in, out, err);
+	if ((r = token_path(&in, path, sizeof(path), err)) < 0)
+		return r;
+	m.path = path;
+	if ((r = merge_gcloud(&m, old, len, out)) < 0)
+		return r;
+	return out->len == len && !memcmp(out->data, old, len) ? 1 : 0;
 }

@@ -20,6 +20,8 @@
 
 #include "core/render.h"
 
+#include <stdbool.h>
+
 struct config;
 struct diag;
 struct error;
@@ -39,6 +41,23 @@ struct file_gcp {
  * token_file may be defined further down): problems into d. */
 void render_gcp_check(struct config *c, struct diag *d);
 void render_gcp_free(struct file_gcp *g);
+
+/* gcloud-config and static hold no secret: the mounting daemon writes them
+ * into the covered directory (render_gcp_seed) and serves them as ordinary
+ * files, so gcloud can write them and its other configurations sit beside
+ * them; they take no part in the virtual namespace. */
+bool render_gcp_seeded(const struct file_cfg *f);
+
+/* What to write for a seeded file f, given what the directory holds (old,
+ * len; old NULL when absent): absent, the whole file; a gcloud-config
+ * present, old with [auth] access_token_file pointed at the mount's token
+ * file and [core] project / account added only where absent (a user's
+ * `gcloud config set` outlives a remount); every other line as it was.
+ * A static file present is left alone.  Returns 0 with out filled, 1 when
+ * old is to stay as it is, or -EIO with err set, or -ENOMEM. */
+int render_gcp_seed(const struct file_cfg *f, const char *mountpoint,
+		    const char *old, size_t len, struct secbuf *out,
+		    struct error *err) __attribute__((warn_unused_result));
 
 /* The three formats; 0, or -EIO with err set, or -ENOMEM. */
 int render_gcp(const struct render_input *in, struct secbuf *out,

@@ -5,6 +5,7 @@
 #include "core/util.h"
 #include "daemon/ctl.h"
 #include "daemon/notify.h"
+#include "daemon/seed.h"
 #include "engine/context.h"
 #include "engine/engine.h"
 #include "fs/vfs.h"
@@ -105,6 +106,12 @@ static int serve(struct context *ctx, const char *mountpoint, int status_fd)
 	if (dirfd < 0) {
 		report(status_fd, "ERR mountpoint %s: %s\n", mountpoint,
 		       strerror(errno));
+		goto out;
+	}
+	/* gcloud's own files, before the mount hides the directory. */
+	if (seed_files(cfg, dirfd, &e) < 0) {
+		close(dirfd);
+		report(status_fd, "ERR %s\n", e.msg);
 		goto out;
 	}
 	if (vfs_new(cfg, ctx->engine, ctx->audit, dirfd, mountpoint, &vfs) <
