@@ -12,7 +12,9 @@ usage: files_test.py CREDFS_BINARY
    refresh token are refused with a clear line and store nothing; no
    secret reaches the state directory, the audit log or any output.
 3. A mount: gcloud-config with mount_path writes the path readers see;
-   static serves its line with no newline (or with newline = yes).  TAP.
+   static serves its line with no newline (or with newline = yes); both
+   are ordinary files (written through the mount, other files beside
+   them) and a remount merges credfs's keys back, keeping the user's.  TAP.
 """
 import json
 import os
@@ -93,6 +95,7 @@ token_file = adc1                   ; EXPECT is not a file of format token
 [file gc1]
 format = gcloud-config
 token_file = subject                ; EXPECT gcloud needs an access_token
+deny = exe:/usr/bin/curl            ; EXPECT does not apply
 project = my%project                ; EXPECT would not keep
 
 [file gc2]
@@ -300,7 +303,54 @@ else:
                "static: 'credfs', no newline")
             ok(read("motd") == "hello\n", "static with newline = yes")
             ok(oct(os.stat(os.path.join(mnt, "active_config")).st_mode &
-                   0o777) == "0o400", "static: mode 0400 by default")
+                   0o777) == "0o600", "static: mode 0600 by default")
+            # Seeded files are ordinary files: written through the mount,
+            # with other files beside them in the real configurations/.
+            conf = os.path.join(mnt, "configurations")
+            with open(os.path.join(conf, "config_here"), "a") as f:
+                f.write("\n[compute]\nzone = europe-west1-b\n")
+            with open(os.path.join(conf, "config_mine"), "w") as f:
+                f.write("[core]\nproject = mine\n")
+            with open(os.path.join(mnt, "active_config"), "w") as f:
+                f.write("mine")
+            ok(sorted(os.listdir(conf)) ==
+               ["config_credfs", "config_here", "config_mine"],
+               "configurations/ is the real directory: %s" %
+               " ".join(sorted(os.listdir(conf))))
+        finally:
+            credfs(mcfg, "umount", mnt)
+            for _ in range(50):
+                if (" %s " % mnt) not in open("/proc/mounts").read():
+                    break
+                time.sleep(0.1)
+    # Underneath: what the user wrote, kept; a remount merges credfs's
+    # keys back in and leaves the rest.
+    conf = os.path.join(mnt, "configurations")
+    with open(os.path.join(conf, "config_credfs"), "w") as f:
+        f.write("[core]\nproject = users\n\n[auth]\n"
+                "access_token_file = /elsewhere\ndisable_credentials = "
+                "False\n")
+    p = credfs(mcfg, "mount", mnt)
+    if ok(p.returncode == 0, "remount (%s)" % p.stderr.strip()):
+        try:
+            def read(name):
+                with open(os.path.join(mnt, name)) as f:
+                    return f.read()
+            ok(read("configurations/config_credfs") ==
+               "[core]\nproject = users\naccount = me@example.com\n\n"
+               "[auth]\naccess_token_file = /home/app/.config/gcloud/tok\n"
+               "disable_credentials = False\n",
+               "remount: access_token_file is credfs's again, account "
+               "added, the user's project and keys kept: %r" %
+               read("configurations/config_credfs"))
+            gc = read("configurations/config_here")
+            ok("[compute]\nzone = europe-west1-b\n" in gc and
+               "access_token_file = %s/tok\n" % os.path.realpath(mnt) in gc,
+               "remount: a property set through the mount survives")
+            ok(read("active_config") == "mine" and
+               read("configurations/config_mine") ==
+               "[core]\nproject = mine\n",
+               "remount: active_config and another configuration kept")
         finally:
             credfs(mcfg, "umount", mnt)
             for _ in range(50):

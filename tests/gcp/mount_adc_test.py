@@ -11,6 +11,8 @@ The service-account key goes into the store with `credfs store import-gcp`
   subject_token                         the subject JWT (an exec profile
                                         standing in for an OIDC source)
   access_token                          the service account's token
+and writes into the directory underneath at mount (seeded, then ordinary
+files):
   configurations/config_credfs          gcloud-config -> access_token
   active_config                         static "credfs", no newline
 (a) gcloud's bundled google-auth and Node google-auth-library (npm,
@@ -18,9 +20,11 @@ pinned), found through HOME, exchange the subject JWT at the STS emulator
 (then IAM impersonation); after credfs serves a new subject token, their
 next refresh sends it, exactly, no newline.  (b) gcloud 528 with
 CLOUDSDK_CONFIG on the mount lists the configuration, prints the token
-credfs served, and writes its logs and databases through the mount.
-(c) access_token and the configuration admit gcloud's python and deny
-curl with a deny audit line.  No secret reaches the state directory, the
+credfs served, and writes its logs and databases through the mount;
+`gcloud config set` changes credfs's configuration, a second configuration
+is created beside it, and a remount keeps what the user set.
+(c) access_token admits gcloud's python and denies curl with a deny audit
+line.  No secret reaches the state directory, the
 daemon log, the audit log or status.  TAP.
 """
 import hashlib
@@ -233,11 +237,10 @@ format = gcloud-config
 token_file = access_token
 project = credfs-test
 account = {email}
-{rules}
+
 [file active_config]
 format = static
 content = credfs
-mode = 0444
 """.format(state=state, subj=subj_json, aud=gcp_peers.AUDIENCE, sts=P.sts,
            imp=imp, email=P.sa_email, rules=rules))
     if who:
@@ -371,13 +374,29 @@ mode = 0444
         g = R.run([GCLOUD, "auth", "print-access-token"], g_env)
         ok(g.returncode == 0 and tok2 != tok and g.stdout.strip() == tok2,
            "%s: after a refresh the next gcloud prints the new token" % tag)
-        g = R.run([GCLOUD, "config", "set", "project", "other"], g_env)
-        ok(g.returncode != 0 and "credfs-test" in R.run(
-            [GCLOUD, "config", "get", "project"], g_env).stdout,
-           "%s: gcloud config set on credfs's read-only configuration "
-           "fails and changes nothing (%s)" %
-           (tag, ([x for x in g.stderr.splitlines() if "ERROR" in x] +
-                  [""])[0][:200]))
+        # ---- the configuration is gcloud's to write ----
+        g = R.run([GCLOUD, "config", "set", "core/project", "other-proj"],
+                  g_env)
+        ok(g.returncode == 0, "%s: gcloud config set core/project (%s)" %
+           (tag, g.stderr.strip()[-200:]))
+        g = R.run([GCLOUD, "config", "list", "--format=json"], g_env)
+        props = json.loads(g.stdout) if g.returncode == 0 else {}
+        ok(props.get("core", {}).get("project") == "other-proj" and
+           props.get("core", {}).get("account") == P.sa_email and
+           props.get("auth", {}).get("access_token_file") ==
+           os.path.join(mnt, "access_token"),
+           "%s: gcloud config list shows the project set, credfs's token "
+           "file kept (%s)" % (tag, g.stderr.strip()[-200:]))
+        g = R.run([GCLOUD, "config", "configurations", "create", "x",
+                   "--no-activate"], g_env)
+        ok(g.returncode == 0 and R.run(["test", "-f", os.path.join(
+            mnt, "configurations", "config_x")]).returncode == 0,
+           "%s: a second configuration is created beside credfs's (%s)" %
+           (tag, g.stderr.strip()[-200:]))
+        g = R.run([GCLOUD, "auth", "print-access-token"], g_env)
+        ok(g.returncode == 0 and g.stdout.strip() == tok2,
+           "%s: print-access-token still prints credfs's token (%s)" %
+           (tag, g.stderr.strip()[-200:]))
         # As the mount's owner: root is not let into another user's mount.
         logs = R.run(["find", os.path.join(mnt, "logs"), "-type", "f"]
                      ).stdout.split()
@@ -402,11 +421,27 @@ mode = 0444
            (tag, R.uid))
         allow = [e for e in ev if e.get("event") == "open" and
                  e.get("decision") == "allow" and
-                 e.get("exe") == gpy and e.get("file") in
-                 ("access_token", "configurations/config_credfs")]
+                 e.get("exe") == gpy and e.get("file") == "access_token"]
         ok(len(allow) >= 2, "%s: gcloud's opens are audited as allowed for "
            "its python %s (%d)" % (tag, gpy, len(allow)))
         status = credfs("status").stdout + credfs("status", "--json").stdout
+
+        # ---- a remount keeps what the user set ----
+        p = credfs("umount", mnt)
+        for _ in range(50):
+            if (" %s " % mnt) not in open("/proc/mounts").read():
+                break
+            time.sleep(0.1)
+        mounted = False
+        p = credfs("mount", mnt)
+        mounted = p.returncode == 0
+        g = R.run([GCLOUD, "config", "list", "--format=json"], g_env)
+        props = json.loads(g.stdout) if g.returncode == 0 else {}
+        ok(mounted and props.get("core", {}).get("project") == "other-proj"
+           and props.get("auth", {}).get("access_token_file") ==
+           os.path.join(mnt, "access_token"),
+           "%s: after a remount gcloud still sees the project the user set "
+           "(%s)" % (tag, (p.stderr + g.stderr).strip()[-200:]))
     finally:
         for proc in readers:
             if proc.poll() is None:
@@ -419,13 +454,22 @@ mode = 0444
                 time.sleep(0.1)
             else:
                 subprocess.run(["fusermount3", "-uz", mnt])
-    # gcloud's databases went underneath; no virtual file did.
+    # gcloud's databases and the seeded files went underneath; no
+    # virtual file did.
     under = os.listdir(mnt)
-    ok("active_config" not in under and
+    confs = os.listdir(os.path.join(mnt, "configurations"))
+    with open(os.path.join(mnt, "active_config")) as f:
+        active = f.read()
+    st = os.stat(os.path.join(mnt, "configurations", "config_credfs"))
+    ok(active == "credfs" and
        "application_default_credentials.json" not in under and
-       any(x.endswith(".db") for x in under),
-       "%s: underneath: gcloud's databases, no virtual file (%s)" %
-       (tag, " ".join(sorted(under))))
+       "access_token" not in under and "subject_token" not in under and
+       any(x.endswith(".db") for x in under) and
+       sorted(confs) == ["config_credfs", "config_x"] and
+       st.st_uid == R.uid and st.st_mode & 0o777 == 0o600,
+       "%s: underneath: gcloud's databases, active_config, both "
+       "configurations (owned by uid %d, 0600), no virtual file (%s; %s)" %
+       (tag, R.uid, " ".join(sorted(under)), " ".join(sorted(confs))))
     with open(os.path.join(B, "status.txt"), "w") as f:
         f.write(status)
     secrets = os.path.join(P.tmp, "secrets-" + tag)
