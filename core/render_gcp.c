@@ -209,13 +209,36 @@ static void check_one(struct config *c, struct file_cfg *f, struct diag *d)
 	}
 }
 
+/* A seeded file under a directory that a virtual file makes virtual would
+ * be hidden by it: a virtual directory covers the real one whole. */
+static void check_hidden(struct config *c, const struct file_cfg *f,
+			 struct diag *d)
+{
+	const char *s = strchr(f->path, '/');
+
+	for (size_t i = 0; s && i < c->nfiles; i++) {
+		const struct file_cfg *v = &c->files[i];
+		size_t k = (size_t)(s - f->path);
+		if (!render_gcp_seeded(v) && strchr(v->path, '/') &&
+		    !strncmp(v->path, f->path, k + 1)) {
+			diag_add(d, f->sec->line,
+				 "file %s: virtual file %s makes %.*s/ a "
+				 "virtual directory, which would hide it (put "
+				 "virtual files elsewhere)",
+				 f->path, v->path, (int)k, f->path);
+			return;
+		}
+	}
+}
+
 void render_gcp_check(struct config *c, struct diag *d)
 {
 	for (size_t i = 0; i < c->nfiles; i++) {
 		struct file_cfg *f = &c->files[i];
-		if (f->format == FMT_GCP_ADC ||
-		    f->format == FMT_GCLOUD_CONFIG || f->format == FMT_STATIC)
+		if (f->format == FMT_GCP_ADC || render_gcp_seeded(f))
 			check_one(c, f, d);
+		if (render_gcp_seeded(f))
+			check_hidden(c, f, d);
 	}
 }
 

@@ -113,6 +113,14 @@ format = gcloud-config
 
 [file active]                       ; EXPECT needs 'content ='
 format = static
+
+[file conf/config_a]                ; EXPECT would hide it
+format = gcloud-config
+token_file = wiftok
+
+[file conf/sub/virtual]
+format = token
+profiles = wif
 """
 
 

@@ -35,7 +35,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -141,6 +143,42 @@ class Runner:
         return subprocess.Popen(a, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=e)
+
+
+class ResourceManager:
+    """`gcloud config set core/project` looks the project up (with the
+    configuration's token) before it writes: a stand-in for Cloud Resource
+    Manager's projects.get, logging the bearer token it was sent."""
+
+    def __init__(self):
+        self.seen = []
+        rm = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                pid = self.path.split("?")[0].rsplit("/", 1)[-1]
+                rm.seen.append((pid, self.headers.get("Authorization", "")))
+                b = json.dumps({"projectId": pid, "projectNumber": "1",
+                                "lifecycleState": "ACTIVE"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(b)))
+                self.end_headers()
+                self.wfile.write(b)
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d/" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+
+RM = ResourceManager()
+
+
+def one_line(s):
+    return " ".join(s.split())[-200:]
 
 
 def sha(s):
@@ -376,9 +414,12 @@ content = credfs
            "%s: after a refresh the next gcloud prints the new token" % tag)
         # ---- the configuration is gcloud's to write ----
         g = R.run([GCLOUD, "config", "set", "core/project", "other-proj"],
-                  g_env)
-        ok(g.returncode == 0, "%s: gcloud config set core/project (%s)" %
-           (tag, g.stderr.strip()[-200:]))
+                  dict(g_env, **{"CLOUDSDK_API_ENDPOINT_OVERRIDES_"
+                                 "CLOUDRESOURCEMANAGER": RM.url}))
+        ok(g.returncode == 0 and
+           RM.seen[-1:] == [("other-proj", "Bearer " + tok2)],
+           "%s: gcloud config set core/project, looked up with credfs's "
+           "token (%s)" % (tag, one_line(g.stderr)))
         g = R.run([GCLOUD, "config", "list", "--format=json"], g_env)
         props = json.loads(g.stdout) if g.returncode == 0 else {}
         ok(props.get("core", {}).get("project") == "other-proj" and
@@ -386,17 +427,17 @@ content = credfs
            props.get("auth", {}).get("access_token_file") ==
            os.path.join(mnt, "access_token"),
            "%s: gcloud config list shows the project set, credfs's token "
-           "file kept (%s)" % (tag, g.stderr.strip()[-200:]))
+           "file kept (%s)" % (tag, one_line(g.stderr)))
         g = R.run([GCLOUD, "config", "configurations", "create", "x",
                    "--no-activate"], g_env)
         ok(g.returncode == 0 and R.run(["test", "-f", os.path.join(
             mnt, "configurations", "config_x")]).returncode == 0,
            "%s: a second configuration is created beside credfs's (%s)" %
-           (tag, g.stderr.strip()[-200:]))
+           (tag, one_line(g.stderr)))
         g = R.run([GCLOUD, "auth", "print-access-token"], g_env)
         ok(g.returncode == 0 and g.stdout.strip() == tok2,
            "%s: print-access-token still prints credfs's token (%s)" %
-           (tag, g.stderr.strip()[-200:]))
+           (tag, one_line(g.stderr)))
         # As the mount's owner: root is not let into another user's mount.
         logs = R.run(["find", os.path.join(mnt, "logs"), "-type", "f"]
                      ).stdout.split()
@@ -441,7 +482,7 @@ content = credfs
            and props.get("auth", {}).get("access_token_file") ==
            os.path.join(mnt, "access_token"),
            "%s: after a remount gcloud still sees the project the user set "
-           "(%s)" % (tag, (p.stderr + g.stderr).strip()[-200:]))
+           "(%s)" % (tag, one_line(p.stderr + g.stderr)))
     finally:
         for proc in readers:
             if proc.poll() is None:
