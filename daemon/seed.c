@@ -121,10 +121,11 @@ static int seed_write(int d, const char *name, const struct stat *dst,
 		return -errno;
 	while (done < len && (k = write(fd, data + done, len - done)) > 0)
 		done += (size_t)k;
-	if (done < len ||
-	    (geteuid() == 0 && fchown(fd, dst->st_uid, dst->st_gid) < 0) ||
-	    fchmod(fd, mode) < 0 || fsync(fd) < 0)
-		r = errno ? -errno : -EIO;
+	if (done < len)
+		r = -EIO;
+	else if ((geteuid() == 0 && fchown(fd, dst->st_uid, dst->st_gid) < 0) ||
+		 fchmod(fd, mode) < 0 || fsync(fd) < 0)
+		r = -errno;
 	if (close(fd) < 0 && !r)
 		r = -errno;
 	if (!r && renameat(d, tmp, d, name) < 0)
