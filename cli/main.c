@@ -35,7 +35,7 @@ static const struct cli_cmd cmds[] = {
      "status [--json]             profiles and files "
      "of the daemon"},
     {"store", cmd_store,
-     "store add|list|rm|import-aws  sealed source "
+     "store add|list|rm|import-aws|import-gcp  sealed source "
      "secrets"},
     {"login", cmd_login,
      "login PROFILE               MFA code or sign-in "

@@ -2,6 +2,7 @@
  * secrets from the command line.  A value is never echoed: it may be a
  * secret pasted in the wrong place. */
 #include "cli/cli.h"
+#include "cli/store_gcp.h"
 #include "core/config.h"
 #include "core/cred.h"
 #include "core/error.h"
@@ -500,6 +501,7 @@ static void usage(void)
 			"       credfs store list\n"
 			"       credfs store rm NAME\n"
 			"       credfs store import-aws [FILE]\n"
+			"       credfs store import-gcp KEY.json [NAME]\n"
 			"       credfs store reanchor\n");
 }
 
@@ -554,6 +556,11 @@ int cmd_store(struct cli *cli, int argc, char **argv)
 			usage();
 			return 2;
 		}
+	} else if (strcmp(sub, "import-gcp") == 0) {
+		if (argc < 2 || argc > 3) {
+			usage();
+			return 2;
+		}
 	} else {
 		fprintf(stderr, "credfs: store: unknown subcommand %s\n", sub);
 		usage();
@@ -579,6 +586,9 @@ int cmd_store(struct cli *cli, int argc, char **argv)
 		rc = cmd_rm(ctx->store, argv[1]);
 	else if (strcmp(sub, "reanchor") == 0)
 		rc = cmd_reanchor(ctx);
+	else if (strcmp(sub, "import-gcp") == 0)
+		rc = store_import_gcp(ctx->store, argv[1],
+				      argc > 2 ? argv[2] : NULL);
 	else
 		rc = cmd_import_aws(ctx->store, argc > 1 ? argv[1] : NULL);
 	context_free(ctx);

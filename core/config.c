@@ -5,6 +5,7 @@
 #include "core/config_priv.h"
 #include "core/provider.h"
 #include "core/rules.h"
+#include "core/render_gcp.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -238,6 +239,7 @@ void config_free(struct config *c)
 		free(f->vars);
 		free(f->template_path);
 		rules_free(f->policy);
+		render_gcp_free(f->gcp);
 	}
 	free(c->files);
 	for (size_t i = 0; i < c->nprofiles; i++)
@@ -260,5 +262,6 @@ void config_free(struct config *c)
 	free(c->passphrase_file);
 	free(c->audit_log);
 	free(c->audit_sync);
+	free(c->mountpoint);
 	free(c);
 }

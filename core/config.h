@@ -65,6 +65,8 @@ enum file_format {
 	FMT_PEM,
 	FMT_PGPASS, /* core/render_lines.c */
 	FMT_NETRC,
+	FMT_GCLOUD_CONFIG,
+	FMT_STATIC,
 };
 
 /* A file shows at most this many profiles (a long list may span several
@@ -107,6 +109,7 @@ struct file_cfg {
 	/* pgpass: host, port, database ("*" when not set); netrc: machine
 	 * (NULL: a `default` entry).  Point into sec. */
 	const char *host, *port, *database, *machine;
+	struct file_gcp *gcp; /* gcp-adc, gcloud-config, static */
 };
 
 struct config {
@@ -132,6 +135,7 @@ struct config {
 	int refresh_before; /* seconds */
 	int open_timeout;   /* seconds */
 	uid_t owner;
+	char *mountpoint; /* set by the mounting daemon, or NULL */
 
 	struct profile_cfg *profiles;
 	size_t nprofiles;

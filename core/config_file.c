@@ -5,6 +5,7 @@
 #include "core/provider.h"
 #include "core/render.h"
 #include "core/rules.h"
+#include "core/render_gcp.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +31,8 @@ static const struct format_info formats[] = {
     {"pem", FMT_PEM, true},
     {"pgpass", FMT_PGPASS, true},
     {"netrc", FMT_NETRC, true},
+    {"gcloud-config", FMT_GCLOUD_CONFIG, true},
+    {"static", FMT_STATIC, true},
 };
 
 const char *format_name(enum file_format f)
@@ -64,7 +67,9 @@ static bool valid_vpath(const char *p)
 static const char *const file_keys[] = {
     "format", "profiles", "mode",    "allow", "deny",	  "view",
     "cache",  "field",	  "newline", "vars",  "template", "deny_preload",
-    "host",   "port",	  "database", "machine", NULL};
+    "host",   "port",	  "database", "machine",
+    /* gcp-adc, gcloud-config, static */
+    "token_file", "mount_path", "project", "account", "content", NULL};
 static const char *const file_repeatable[] = {"allow", "deny", "profiles",
 					      NULL};
 static const char *const aws_fields[] = {"access_key_id", "secret_access_key",
@@ -103,27 +108,21 @@ void config_check_file(struct config *c, struct file_cfg *f, struct diag *d)
 			if (!strcmp(formats[i].name, fmt))
 				fi = &formats[i];
 		if (!fi)
-			diag_add(
-			    d, cfg_line(s, "format"),
-			    "file %s: unknown format '%s' (one of: "
-			    "aws-credentials, aws-process, env, json, "
-			    "token, template, gcp-adc, pem, pgpass, netrc)",
-			    f->path, fmt);
+			diag_add(d, cfg_line(s, "format"),
+				 "file %s: unknown format '%s' (one of: "
+				 "aws-credentials, aws-process, env, json, "
+				 "token, template, gcp-adc, gcloud-config, "
+				 "static, pem, pgpass, netrc)",
+				 f->path, fmt);
 		else
 			f->format = fi->fmt;
-		if (fi && fi->fmt == FMT_GCP_ADC) {
-			diag_add(d, cfg_line(s, "format"),
-				 "file %s: format %s is not available in this "
-				 "build (it needs the GCP and Vault providers)",
-				 f->path, fmt);
-			fi = NULL;
-		}
 	}
 
 	/* profiles = prod default=prod; repeated lines add to the list */
 	const char *pl = cfg_get(s, "profiles");
 	int pline = cfg_line(s, "profiles");
-	if (!pl || !*pl)
+	if ((!pl || !*pl) && f->format != FMT_GCLOUD_CONFIG &&
+	    f->format != FMT_STATIC)
 		diag_add(d, s->line, "file %s: no profiles", f->path);
 	for (size_t kv = 0; kv < s->nkv; kv++) {
 		if (strcmp(s->kv[kv].key, "profiles"))
@@ -202,13 +201,15 @@ void config_check_file(struct config *c, struct file_cfg *f, struct diag *d)
 		if (*end || m < 0 || m > 0777)
 			diag_add(d, cfg_line(s, "mode"),
 				 "file %s: mode '%s' is not octal", f->path, v);
-		else if (m & 0333)
+		else if ((m & 0333) && !render_gcp_seeded(f))
 			diag_add(d, cfg_line(s, "mode"),
 				 "file %s: mode %04lo: virtual files are "
 				 "read-only (use 0400, 0440 or 0444)",
 				 f->path, m);
 		else
 			f->mode = (mode_t)m;
+	} else if (render_gcp_seeded(f)) {
+		f->mode = 0600; /* gcloud writes it */
 	}
 	if ((v = cfg_get(s, "view"))) {
 		if (!strcmp(v, "per-caller"))
@@ -379,4 +380,5 @@ void config_check_file_tree(struct config *c, struct diag *d)
 					 "directory",
 					 c->files[j].path, c->files[i].path);
 		}
+	render_gcp_check(c, d);
 }

@@ -1,6 +1,7 @@
 /* render: aws-credentials, aws-process, env, json, token and template. */
 #include "core/util.h"
 #include "core/render.h"
+#include "core/render_gcp.h"
 #include "core/error.h"
 #include "core/config.h"
 #include "core/cred.h"
@@ -398,6 +399,10 @@ int render_file_e(const struct render_input *in, struct secbuf *out,
 	case FMT_TEMPLATE:
 		r = render_template(in, out, err);
 		break;
+	case FMT_GCLOUD_CONFIG:
+	case FMT_STATIC:
+		r = render_gcp(in, out, err);
+		break;
 	default:
 		if (in->n != 1 || in->p[0].hidden) {
 			return error_setk(err, EACCES, ERROR_DENIED,
@@ -434,6 +439,9 @@ int render_file_e(const struct render_input *in, struct secbuf *out,
 			break;
 		case FMT_NETRC:
 			r = render_netrc(f, &in->p[0], out, err);
+			break;
+		case FMT_GCP_ADC:
+			r = render_gcp(in, out, err);
 			break;
 		default:
 			error_set(err, EIO, "format %s is not available",

@@ -28,6 +28,7 @@ struct render_input {
 	size_t n;
 	const struct render_profile *p;
 	time_t now;
+	const char *mountpoint; /* where the mount is, or NULL */
 };
 
 struct error;

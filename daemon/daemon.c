@@ -5,6 +5,7 @@
 #include "core/util.h"
 #include "daemon/ctl.h"
 #include "daemon/notify.h"
+#include "daemon/seed.h"
 #include "engine/context.h"
 #include "engine/engine.h"
 #include "fs/vfs.h"
@@ -107,6 +108,12 @@ static int serve(struct context *ctx, const char *mountpoint, int status_fd)
 		       strerror(errno));
 		goto out;
 	}
+	/* gcloud's own files, before the mount hides the directory. */
+	if (seed_files(cfg, dirfd, &e) < 0) {
+		close(dirfd);
+		report(status_fd, "ERR %s\n", e.msg);
+		goto out;
+	}
 	if (vfs_new(cfg, ctx->engine, ctx->audit, dirfd, mountpoint, &vfs) <
 	    0) {
 		close(dirfd);
@@ -183,6 +190,10 @@ int daemon_mount(struct config *cfg, const char *mountpoint_arg,
 			strerror(errno));
 		return 1;
 	}
+	/* Files that name another file of the mount (gcp-adc) need it. */
+	free(cfg->mountpoint);
+	if (!(cfg->mountpoint = strdup(mountpoint)))
+		return 1;
 	if ((r = util_mkdir_p(cfg->state_dir, 0700)) < 0 ||
 	    (r = chmod(cfg->state_dir, 0700) < 0 ? -errno : 0) < 0) {
 		fprintf(stderr, "credfs: state_dir %s: %s\n", cfg->state_dir,

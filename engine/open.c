@@ -335,7 +335,8 @@ int open_stat(struct open_pipeline *p, size_t fidx, const struct open_who *who,
 	st->st_mtime = newest(rp, n, p->started);
 	if (render_file(
 		&(struct render_input){
-		    .file = f, .n = n, .p = rp, .now = time(NULL)},
+		    .file = f, .n = n, .p = rp, .now = time(NULL),
+		    .mountpoint = p->cfg->mountpoint},
 		&b, err, sizeof(err)) == 0) {
 		st->st_size = (off_t)b.len;
 		if (!f->per_caller)
@@ -469,7 +470,8 @@ int open_snapshot(struct open_pipeline *p, struct open_auth *a,
 	unsigned long gen = engine_generation(p->engine);
 	r = render_file(
 	    &(struct render_input){
-		.file = f, .n = n, .p = rp, .now = time(NULL)},
+		.file = f, .n = n, .p = rp, .now = time(NULL),
+		    .mountpoint = p->cfg->mountpoint},
 	    &h->buf, err, sizeof(err));
 	for (size_t k = 0; k < n; k++) {
 		if (rp[k].hidden)

@@ -3,6 +3,7 @@
  * calls on O_PATH fds for everything else (fs/pass.c). */
 #include "fs/vfs.h"
 #include "core/config.h"
+#include "core/render_gcp.h"
 #include "engine/open.h"
 #include "fs/node.h"
 
@@ -534,6 +535,10 @@ static int build_namespace(struct vfs *v)
 		size_t dir = 0;
 		v->vfiles[i] =
 		    (struct node){.kind = N_VFILE, .idx = i, .fd = -1};
+		/* Written underneath at mount: a virtual directory for it
+		 * would hide the real one (gcloud's configurations/). */
+		if (render_gcp_seeded(&cfg->files[i]))
+			continue;
 		while ((s = strchr(p, '/'))) {
 			char *name = strndup(p, (size_t)(s - p));
 			size_t d;
