@@ -35,8 +35,8 @@ static const struct cli_cmd cmds[] = {
      "status [--json]             profiles and files "
      "of the daemon"},
     {"store", cmd_store,
-     "store add|list|rm|import-aws|import-gcp  sealed source "
-     "secrets"},
+     "store add|list|rm|import-aws|import-gcp|reanchor\n"
+     "                              sealed source secrets"},
     {"login", cmd_login,
      "login PROFILE               MFA code or sign-in "
      "for a profile\n"
