@@ -38,7 +38,7 @@ set +e
 out=$("$CREDFS" -c "$CFG" rotate prod 2>&1); rc=$?
 set -e
 assert_eq "$rc" 2 "rotate prod (aws-assume-role) exits 2"
-assert_match "$out" '^credfs: rotate prod: provider is aws-assume-role; only an aws-static profile' "rotate prod: $out"
+assert_match "$out" '^credfs: rotate prod: provider is aws-assume-role; only an aws-static (or oidc-issuer )?profile' "rotate prod: $out"
 set +e
 out=$("$CREDFS" -c "$CFG" rotate plain 2>&1); rc=$?
 set -e
