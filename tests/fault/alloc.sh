@@ -97,7 +97,7 @@ def after(what, n):
     r = subprocess.run([credfs, "-c", cfg, "audit", "verify"],
                        capture_output=True, text=True)
     if r.returncode != 0:
-        with open(os.path.join(os.path.dirname(base), "state", "audit.log")) as f:
+        with open(ALOG) as f:
             tail = f.read()[-1500:]
         fail("%s, N=%d: audit verify: %s%s\n%s" % (what, n, r.stdout, r.stderr, tail))
 
@@ -136,11 +136,21 @@ def loop(what, attempt):
 
 runs0 = nruns()
 
+ALOG = os.path.join(os.path.dirname(base), "state", "audit.log")
+
+def audited_opens():
+    with open(ALOG, "rb") as f:
+        return f.read().count(b'"event":"open"')
+
 def attempt_open(n):
+    before = audited_opens()
     e, data = read_file()
     if e is None:
         if ak.encode() not in data:
             fail("open, N=%d: wrong bytes %r" % (n, data[:80]))
+        if audited_opens() == before:
+            fail("open, N=%d (failed at %s): served without an audit line"
+                 % (n, fired()))
         return None
     if e not in ("EIO", "ENOMEM"):
         fail("open, N=%d: unclean error %s" % (n, e))
@@ -152,7 +162,12 @@ if nruns() != runs0:
          "(%d runs, was %d): the cached credential was lost"
          % (nruns(), runs0))
 
+def audited(ev):
+    with open(ALOG, "rb") as f:
+        return f.read().count(b'"event":"%s"' % ev.encode())
+
 def attempt_refresh(n):
+    before = audited("refresh")
     try:
         r = subprocess.run([credfs, "-c", cfg, "refresh", "prod"],
                            capture_output=True, text=True, timeout=30)
@@ -162,6 +177,9 @@ def attempt_refresh(n):
                             "thread apply all bt"])
         fail("refresh, N=%d (failed at %s): hung" % (n, fired()))
     if r.returncode == 0:
+        if audited("refresh") == before:
+            fail("refresh, N=%d (failed at %s): done without an audit line"
+                 % (n, fired()))
         return None
     msg = (r.stdout + r.stderr).strip()
     if not msg or r.returncode < 0 or r.returncode >= 128:
