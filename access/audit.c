@@ -39,8 +39,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +53,11 @@
 
 void audit_hash_line(const void *line, size_t len, char out[static 65])
 {
-	unsigned char md[32];
-	unsigned int mdlen = 0;
+	unsigned char md[crypto_hash_sha256_BYTES];
 
-	EVP_Digest(line, len, md, &mdlen, EVP_sha256(), NULL);
+	/* libsodium's SHA-256 allocates nothing and cannot fail (OpenSSL's
+	 * EVP_Digest can, leaving md uninitialised: a garbage "prev"). */
+	crypto_hash_sha256(md, line, len);
 	util_hex(md, 32, out);
 }
 

@@ -16,8 +16,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,20 +39,28 @@ struct audit_seal {
 void audit_seal_mac(const uint8_t key[static 32], const void *data, size_t len,
 		    char hex[static 65])
 {
-	uint8_t md[32];
-	unsigned int mdlen = 0;
+	uint8_t md[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
 
-	HMAC(EVP_sha256(), key, 32, data, len, md, &mdlen);
+	/* HMAC-SHA-256 that allocates nothing and cannot fail (OpenSSL's
+	 * HMAC() returns NULL on an allocation failure, md then unset). */
+	crypto_auth_hmacsha256_init(&st, key, 32);
+	crypto_auth_hmacsha256_update(&st, data, len);
+	crypto_auth_hmacsha256_final(&st, md);
+	sodium_memzero(&st, sizeof(st));
 	util_hex(md, 32, hex);
 }
 
 void audit_seal_next_key(uint8_t key[static 32])
 {
-	uint8_t md[32];
-	unsigned int mdlen = 0;
+	uint8_t md[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
 
-	HMAC(EVP_sha256(), key, 32, (const uint8_t *)EVOLVE_LABEL,
-	     sizeof(EVOLVE_LABEL) - 1, md, &mdlen);
+	crypto_auth_hmacsha256_init(&st, key, 32);
+	crypto_auth_hmacsha256_update(&st, (const uint8_t *)EVOLVE_LABEL,
+				      sizeof(EVOLVE_LABEL) - 1);
+	crypto_auth_hmacsha256_final(&st, md);
+	sodium_memzero(&st, sizeof(st));
 	memcpy(key, md, 32);
 	sodium_memzero(md, sizeof(md));
 }

@@ -19,17 +19,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-struct logmap {
-	char *data;
-	size_t size;
-	int fd;
-};
 
 /* The commands read a file; a syslog target has none. */
 static bool is_syslog(const char *path, FILE *out)
@@ -40,44 +33,6 @@ static bool is_syslog(const char *path, FILE *out)
 		     "(journalctl -t credfs -o cat > FILE, then run this on "
 		     "FILE)\n");
 	return true;
-}
-
-static int map_log(const char *path, struct logmap *m, FILE *out)
-{
-	struct stat st;
-
-	m->data = NULL;
-	m->size = 0;
-	m->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (m->fd < 0 || fstat(m->fd, &st) < 0) {
-		fprintf(out, "credfs: audit log %s: %s\n", path,
-			strerror(errno));
-		if (m->fd >= 0)
-			close(m->fd);
-		m->fd = -1;
-		return -1;
-	}
-	m->size = (size_t)st.st_size;
-	if (m->size) {
-		m->data = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, m->fd, 0);
-		if (m->data == MAP_FAILED) {
-			fprintf(out, "credfs: audit log %s: %s\n", path,
-				strerror(errno));
-			close(m->fd);
-			m->fd = -1;
-			m->data = NULL;
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static void unmap_log(struct logmap *m)
-{
-	if (m->data)
-		munmap(m->data, m->size);
-	if (m->fd >= 0)
-		close(m->fd);
 }
 
 struct vline {
@@ -428,23 +383,62 @@ static void print_human(const char *line, size_t len, FILE *out)
 	cJSON_Delete(j);
 }
 
+/* Prints the whole lines of data[0..len). */
+static void print_lines(const char *data, size_t len, FILE *out)
+{
+	const char *nl, *p = data;
+
+	while ((nl = memchr(p, '\n', len - (size_t)(p - data)))) {
+		print_human(p, (size_t)(nl - p), out);
+		p = nl + 1;
+	}
+}
+
+/* The kept segments first (all but the log, when following: that is read
+ * from fd), then the log, and with follow its new lines, across rotations:
+ * a file renamed away is read to its end before its successor. */
 int audit_cmd_tail(const char *path, bool follow, FILE *out)
 {
 	char *buf = NULL, *tmp, *nl, *start;
 	size_t cap = 65536, len = 0;
 	struct stat st, pst;
+	struct audit_segs sg;
 	off_t off = 0;
 	ssize_t n;
-	int fd, status = 1;
+	int fd, next = -1, status = 1, tries = 0;
 
 	if (is_syslog(path, out))
 		return 1;
+	if (!follow) {
+		if (audit_segs_read_all(path, &sg, out) < 0)
+			return 1;
+		print_lines(sg.data, sg.size, out);
+		audit_segs_free(&sg);
+		return 0;
+	}
+again:
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		fprintf(out, "credfs: audit log %s: %s\n", path,
 			strerror(errno));
 		return 1;
 	}
+	if (audit_segs_read_all(path, &sg, out) < 0) {
+		close(fd);
+		return 1;
+	}
+	/* Rotated meanwhile: the log we hold is now a segment; again. */
+	if (fstat(fd, &st) < 0 || stat(path, &pst) < 0 ||
+	    st.st_ino != pst.st_ino) {
+		audit_segs_free(&sg);
+		close(fd);
+		if (++tries < 5)
+			goto again;
+		fprintf(out, "credfs: audit log %s keeps changing\n", path);
+		return 1;
+	}
+	print_lines(sg.data, sg.seg[sg.nseg - 1].from, out);
+	audit_segs_free(&sg);
 	buf = malloc(cap);
 	if (!buf)
 		goto out;
@@ -478,27 +472,30 @@ int audit_cmd_tail(const char *path, bool follow, FILE *out)
 			fflush(out);
 			continue;
 		}
-		if (!follow)
-			break;
-		poll(NULL, 0, 200);
-		/* Truncated or replaced (rotation): start over. */
-		if (fstat(fd, &st) == 0 &&
-		    (st.st_size < off ||
-		     (stat(path, &pst) == 0 && pst.st_ino != st.st_ino))) {
-			int nfd = open(path, O_RDONLY | O_CLOEXEC);
-
-			if (nfd >= 0) {
-				close(fd);
-				fd = nfd;
-			}
+		if (next >= 0) { /* the old file read to its end: switch */
+			close(fd);
+			fd = next;
+			next = -1;
 			off = 0;
 			len = 0;
+			continue;
+		}
+		poll(NULL, 0, 200);
+		if (fstat(fd, &st) < 0)
+			continue;
+		if (st.st_size < off) { /* truncated in place: start over */
+			off = 0;
+			len = 0;
+		} else if (stat(path, &pst) == 0 && pst.st_ino != st.st_ino) {
+			/* rotated: finish this one first (next round) */
+			next = audit_segs_open_next(path, fd);
 		}
 	}
-	status = 0;
 out:
 	free(buf);
 	close(fd);
+	if (next >= 0)
+		close(next);
 	return status;
 }
 
@@ -625,7 +622,7 @@ struct denial {
 int audit_cmd_report(const char *path, const char *key_id, const char *since,
 		     FILE *out)
 {
-	struct logmap m;
+	struct audit_segs m;
 	struct keyagg *keys = NULL, *kt;
 	struct denial *den = NULL, *dt;
 	size_t nkeys = 0, nden = 0, pos, i, k;
@@ -641,7 +638,8 @@ int audit_cmd_report(const char *path, const char *key_id, const char *since,
 			since);
 		return 2;
 	}
-	if (is_syslog(path, out) || map_log(path, &m, out) < 0)
+	/* every kept segment, oldest first, then the log */
+	if (is_syslog(path, out) || audit_segs_read_all(path, &m, out) < 0)
 		return 1;
 	for (pos = 0; pos < m.size;) {
 		const char *line = m.data + pos;
@@ -783,6 +781,6 @@ int audit_cmd_report(const char *path, const char *key_id, const char *since,
 		free(den[i].rule);
 	}
 	free(den);
-	unmap_log(&m);
+	audit_segs_free(&m);
 	return status;
 }

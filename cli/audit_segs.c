@@ -313,6 +313,48 @@ int audit_segs_load(const char *log, struct audit_segs *s, FILE *out)
 	return r ? 1 : 0;
 }
 
+int audit_segs_read_all(const char *log, struct audit_segs *s, FILE *out)
+{
+	FILE *sink = fopen("/dev/null", "we");
+	int r = audit_segs_load(log, s, sink ? sink : out);
+
+	if (sink)
+		fclose(sink);
+	if (r == 0)
+		return 0;
+	audit_segs_free(s);
+	if ((r = add_seg(s, log, 0)) < 0 || (r = append_file(s, log)) < 0) {
+		fprintf(out, "credfs: audit log %s: %s\n", log, strerror(-r));
+		audit_segs_free(s);
+		return -1;
+	}
+	fprintf(out, "note: the rotated segments before %s are missing or "
+		     "damaged (see credfs audit verify): this file alone\n",
+		log);
+	return 0;
+}
+
+int audit_segs_open_next(const char *path, int fd)
+{
+	char link[64], target[PATH_MAX], seg[PATH_MAX];
+	const char *base = strrchr(path, '/'), *tb;
+	unsigned long long k = 0;
+	ssize_t n;
+	int nfd;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	if ((n = readlink(link, target, sizeof(target) - 1)) > 0) {
+		target[n] = '\0';
+		tb = strrchr(target, '/');
+		k = audit_segment_number(base ? base + 1 : path,
+					 tb ? tb + 1 : target);
+	}
+	if (k && audit_segment_path(path, k + 1, seg, sizeof(seg)) == 0 &&
+	    (nfd = open(seg, O_RDONLY | O_CLOEXEC)) >= 0)
+		return nfd;
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
 void audit_segs_free(struct audit_segs *s)
 {
 	free(s->data);

@@ -27,6 +27,13 @@ struct audit_segs {
 /* Loads the log and the segments its header names; prints what is missing,
  * renamed, reordered or cut and returns 1, else 0. */
 int audit_segs_load(const char *log, struct audit_segs *s, FILE *out);
+/* For reading (tail, report): the kept segments and the log, oldest first;
+ * when they do not check out, the log alone after a note on out.  0, or -1
+ * (said on out) when the log cannot be read. */
+int audit_segs_read_all(const char *log, struct audit_segs *s, FILE *out);
+/* For `tail -f`: what follows fd, a log renamed to segment K: segment K+1
+ * when there (rotated twice since), else the log; an fd or -1. */
+int audit_segs_open_next(const char *log, int fd);
 void audit_segs_free(struct audit_segs *s);
 /* Records that line (0-based) begins at offset of the concatenation. */
 void audit_segs_index(struct audit_segs *s, size_t line, size_t offset);

@@ -14,6 +14,7 @@
 #include "core/secmem.h"
 
 #include <cjson/cJSON.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -252,10 +253,27 @@ static void *alloc_large(size_t n)
 	return (uint8_t *)l + LARGE_HDR;
 }
 
+/* Fault injection (tests/fault/fault_shim.c): a preloaded library that
+ * defines credfs_fault_secmem makes this allocation fail when it returns
+ * nonzero.  Looked up once; absent (NULL) in every normal run. */
+static int (*fault_hook)(const void *caller);
+static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
+
+static void fault_lookup(void)
+{
+	fault_hook = (int (*)(const void *))dlsym(RTLD_DEFAULT,
+						  "credfs_fault_secmem");
+}
+
 void *secmem_alloc(size_t n)
 {
 	void *p;
 
+	pthread_once(&fault_once, fault_lookup);
+	if (fault_hook && fault_hook(__builtin_return_address(0))) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	pthread_mutex_lock(&lock);
 	init_cookie();
 	if (n <= SLAB_MAX)

@@ -259,6 +259,21 @@ void ctl_env_reply(cJSON *o, const struct cred *c)
 	}
 }
 
+static const char busy_line[] =
+    "{\"ok\":false,\"error\":\"the daemon is busy (too many "
+    "control connections); try again\"}\n";
+static const char nomem_line[] =
+    "{\"ok\":false,\"error\":\"the daemon is out of memory; try "
+    "again\"}\n";
+
+/* One fixed reply line, without blocking or allocating. */
+static void send_line(int fd, const char *line, size_t len)
+{
+	if (send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* the peer sees the close */
+	}
+}
+
 static void *conn_thread(void *arg)
 {
 	struct conn *cn = arg;
@@ -270,8 +285,10 @@ static void *conn_thread(void *arg)
 	long deadline = util_mono_ms() + CTL_IDLE_MS;
 	struct timeval tv = {CTL_IDLE_MS / 1000, 0};
 
-	if (!buf)
+	if (!buf) {
+		send_line(cn->fd, nomem_line, sizeof(nomem_line) - 1);
 		goto out;
+	}
 	setsockopt(cn->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	while (len < CTL_MAX_REQUEST) {
 		struct pollfd p = {cn->fd, POLLIN, 0};
@@ -301,6 +318,8 @@ static void *conn_thread(void *arg)
 			/* peer gone */
 		}
 		cJSON_free(out); /* secmem hooks wipe it */
+	} else {
+		send_line(cn->fd, nomem_line, sizeof(nomem_line) - 1);
 	}
 out:
 	cJSON_Delete(req);
@@ -312,16 +331,10 @@ out:
 	return NULL;
 }
 
-/* Past CTL_MAX_CONNS: one line saying so, without blocking, and close. */
-static void refuse_busy(int fd)
+/* Past CTL_MAX_CONNS, or out of memory: one line saying so, and close. */
+static void refuse(int fd, const char *line, size_t len)
 {
-	static const char busy[] =
-	    "{\"ok\":false,\"error\":\"the daemon is busy (too many "
-	    "control connections); try again\"}\n";
-
-	if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-		/* the peer sees the close */
-	}
+	send_line(fd, line, len);
 	close(fd);
 }
 
@@ -351,7 +364,7 @@ static void *accept_thread(void *arg)
 		}
 		if (atomic_fetch_add(&c->nconns, 1) >= CTL_MAX_CONNS) {
 			atomic_fetch_sub(&c->nconns, 1);
-			refuse_busy(fd);
+			refuse(fd, busy_line, sizeof(busy_line) - 1);
 			continue;
 		}
 		struct conn *cn = malloc(sizeof(*cn));
@@ -359,7 +372,7 @@ static void *accept_thread(void *arg)
 		pthread_attr_t attr;
 		if (!cn) {
 			atomic_fetch_sub(&c->nconns, 1);
-			close(fd);
+			refuse(fd, nomem_line, sizeof(nomem_line) - 1);
 			continue;
 		}
 		cn->ctl = c;
@@ -367,14 +380,18 @@ static void *accept_thread(void *arg)
 		cn->peer_pid = uc.pid;
 		cn->peer_uid = uc.uid;
 		cn->peer_gid = uc.gid;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, conn_thread, cn) != 0) {
+		int r = pthread_attr_init(&attr);
+		if (r == 0) {
+			pthread_attr_setdetachstate(&attr,
+						    PTHREAD_CREATE_DETACHED);
+			r = pthread_create(&t, &attr, conn_thread, cn);
+			pthread_attr_destroy(&attr);
+		}
+		if (r != 0) {
 			atomic_fetch_sub(&c->nconns, 1);
-			close(fd);
+			refuse(fd, nomem_line, sizeof(nomem_line) - 1);
 			free(cn);
 		}
-		pthread_attr_destroy(&attr);
 	}
 	return NULL;
 }
@@ -486,7 +503,9 @@ cJSON *ctl_call(const struct config *cfg, cJSON *req, int timeout_ms,
 		goto out;
 	}
 	size_t n = strlen(txt);
-	if (write(fd, txt, n) != (ssize_t)n || write(fd, "\n", 1) != 1) {
+	/* MSG_NOSIGNAL: a daemon that closed early is an error, not SIGPIPE */
+	if (send(fd, txt, n, MSG_NOSIGNAL) != (ssize_t)n ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
 		error_set(e, errno ? errno : EIO, "control socket: %s",
 			  strerror(errno ? errno : EIO));
 		goto out;

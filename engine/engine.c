@@ -165,31 +165,38 @@ void engine_load_cache_locked(struct engine *e, int idx)
 
 static void *refresh_thread(void *arg);
 
-/* Caller holds p->mu.  Starts a refresh unless one is running. */
+/* Caller holds p->mu.  Starts a refresh unless one is running; when it
+ * cannot, p->last says why and p->refreshing stays false (so nobody waits
+ * for a round that never comes). */
 static void start_refresh_locked(struct engine *e, int idx)
 {
 	struct pstate *p = &e->p[idx];
 	pthread_attr_t attr;
 	pthread_t t;
 	struct job *j;
+	int r;
 
 	if (p->refreshing)
 		return;
-	if (!(j = malloc(sizeof(*j))))
+	if (!(j = malloc(sizeof(*j)))) {
+		error_set(&p->last, ENOMEM, "cannot start refresh: %s",
+			  strerror(ENOMEM));
 		return;
+	}
 	j->e = e;
 	j->idx = idx;
 	p->refreshing = true;
 	p->refresh_started = util_mono_ms();
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, refresh_thread, j) != 0) {
+	if ((r = pthread_attr_init(&attr)) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = pthread_create(&t, &attr, refresh_thread, j);
+		pthread_attr_destroy(&attr);
+	}
+	if (r != 0) {
 		p->refreshing = false;
-		error_set(&p->last, EAGAIN, "cannot start refresh: %s",
-			  strerror(errno));
+		error_set(&p->last, r, "cannot start refresh: %s", strerror(r));
 		free(j);
 	}
-	pthread_attr_destroy(&attr);
 }
 
 static void do_refresh(struct engine *e, int idx)
@@ -477,6 +484,13 @@ int engine_refresh_now_e(struct engine *e, int idx, const char *mfa_code,
 	p->last_read = util_mono_ms(); /* asked for: keep it fresh */
 	unsigned long round0 = p->round;
 	start_refresh_locked(e, idx);
+	if (!p->refreshing) { /* could not start: p->last says why */
+		if (err)
+			*err = p->last;
+		r = -p->last.code;
+		pthread_mutex_unlock(&p->mu);
+		return r;
+	}
 	while (p->round == round0)
 		if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
 			break;

@@ -31,6 +31,42 @@ out=$("$CREDFS" -c "$CFG" audit verify 2>&1) || fail "verify across segments: $o
 assert_contains "$out" "segment file(s), chain intact" "verify across segments"
 pass "rotated, $nseg segments kept, verified"
 
+check "audit report and audit tail cover the kept segments, tail -f follows rotations"
+# Records in the kept segments and the log, oldest first.
+all_lines() {
+	local f
+	for f in $(ls "$ALOG".seg-* 2>/dev/null | sort) "$ALOG"; do
+		case $f in *.gz) gzip -dc "$f" ;; *) cat "$f" ;; esac
+	done
+}
+opens=$(all_lines | grep -c '"event":"open"')
+in_log=$(grep -c '"event":"open"' "$ALOG" || true)
+[ "$opens" -gt "$in_log" ] || fail "no open line in the segments ($opens, log $in_log)"
+rep=$("$CREDFS" -c "$CFG" audit report 2>&1) || fail "audit report: $rep"
+assert_contains "$rep" "$opens opens, 0 denied" "report counts every kept segment's opens"
+rep=$("$CREDFS" -c "$CFG" audit report --since 1h 2>&1) || fail "audit report --since: $rep"
+assert_contains "$rep" "$opens opens, 0 denied since 1h" "report --since, across segments"
+tl=$("$CREDFS" -c "$CFG" audit tail 2>&1) || fail "audit tail: $tl"
+assert_eq "$(printf '%s\n' "$tl" | wc -l)" "$(all_lines | wc -l)" \
+	"tail prints every line of the kept segments and the log"
+assert_eq "$(printf '%s\n' "$tl" | head -1 | awk '{print $2}')" \
+	"$(all_lines | head -1 | sed 's/.*"event":"\([a-z_]*\)".*/\1/')" \
+	"tail begins with the oldest kept segment's first line"
+"$CREDFS" -c "$CFG" audit tail -f >"$T/follow.out" 2>&1 &
+fpid=$!
+wait_until 10 sh -c "[ \$(wc -l <'$T/follow.out') -ge $(all_lines | wc -l) ]" ||
+	fail "tail -f did not print the kept lines"
+seg0=$(ls "$ALOG".seg-* | sort | tail -1)
+for _ in $(seq 60); do cat "$MNT/process/prod.json" >/dev/null; done
+[ "$(ls "$ALOG".seg-* | sort | tail -1)" != "$seg0" ] || fail "no rotation during the 60 opens"
+wait_until 10 sh -c "[ \$(grep -c ' open allow process/prod.json ' '$T/follow.out') -ge 60 ]" ||
+	fail "tail -f missed lines across a rotation: $(grep -c ' open allow process/prod.json ' "$T/follow.out") of 60"
+kill "$fpid"
+wait "$fpid" 2>/dev/null || true
+assert_eq "$(grep -c ' open allow process/prod.json ' "$T/follow.out")" 60 \
+	"tail -f printed each of the 60 opens once, across rotations"
+pass "report ($opens opens) and tail over segments; tail -f across rotations"
+
 check "status reports the audit log and its free space"
 s=$(status_json)
 free=$(json_get "$s" 'j["audit"]["free_bytes"]')
