@@ -74,7 +74,7 @@ expect "" "no config: nothing to offer" credfs -c "$tmp/none" refresh ""
 
 expect "base ci.deploy@eu prod-admin" "exec: a profile" credfs exec ""
 expect "--" "exec PROFILE: then --" credfs exec base ""
-expect "add import-aws import-gcp list rm" "store" credfs store ""
+expect "add import-aws import-gcp list reanchor rm" "store" credfs store ""
 expect "report" "audit subcommands" credfs audit re
 expect "--console base ci.deploy@eu prod-admin" "login" credfs login ""
 expect "--credentials --force --from -o" "init options" credfs init -
