@@ -135,8 +135,8 @@ int exec_parse_output(const char *out, size_t len, struct cred **res,
 	it = cJSON_GetObjectItemCaseSensitive(o, "expires_in");
 	if (!exp && cJSON_IsNumber(it) && it->valuedouble > 0)
 		/* clamped: a double past a long's range is undefined */
-		exp = time(NULL) +
-		      (time_t)util_clamp_ll(it->valuedouble, 0, 10LL * 366 * 86400);
+		exp = time(NULL) + (time_t)util_clamp_ll(it->valuedouble, 0,
+							 10LL * 366 * 86400);
 	cred_set_expiration(c, exp);
 	cred_set_obtained(c, time(NULL));
 	*res = c;
