@@ -404,6 +404,11 @@ static int build_cred(const struct vault_cfg *c, const cJSON *j,
 				     cJSON_IsTrue(rn) ? "true" : "false");
 	}
 	if (r < 0) {
+		/* set_value and cred_set fail without a message (too many
+		 * fields, out of memory): say which read it was. */
+		if (!e->msg[0])
+			error_set(e, -r, "vault: %s: the data cannot be held: %s",
+				  c->api_path, strerror(-r));
 		cred_unref(cr);
 		return r;
 	}
