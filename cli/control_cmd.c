@@ -116,7 +116,7 @@ static void st_add(struct st_table *t, const char *const *cells,
 	for (int c = 0; c < ST_COLS; c++) {
 		t->cell[t->n][c] =
 		    strdup(c < t->ncols && cells[c] ? cells[c] : "");
-		t->sgr[t->n][c] = sgr ? sgr[c] : NULL;
+		t->sgr[t->n][c] = sgr && c < t->ncols ? sgr[c] : NULL;
 	}
 	t->n++;
 }
