@@ -85,14 +85,44 @@ struct sso_state {
 	char *region; /* sso_region, else region, else NULL */
 };
 
+int sso_json_token(const char *file, size_t flen, const char *path,
+		   time_t now, char **tok, struct error *e)
+{
+	cJSON *j = cJSON_ParseWithLength(file ? file : "", flen);
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(j, "accessToken");
+	const cJSON *ex = cJSON_GetObjectItemCaseSensitive(j, "expiresAt");
+	char when[32];
+	time_t exp = 0;
+	int r;
+
+	*tok = NULL;
+	if (!j || !cJSON_IsString(at) || !printable(at->valuestring) ||
+	    !cJSON_IsString(ex) || parse_expires(ex->valuestring, &exp) < 0) {
+		error_set(e, EBADMSG,
+			  SSO_ACTION
+			  ": SSO token cache %s lacks a valid "
+			  "accessToken/expiresAt: run `aws sso login`",
+			  path);
+		r = -EBADMSG;
+	} else if (exp <= now) {
+		util_time_format(exp, when, sizeof(when));
+		error_set(e, EKEYEXPIRED,
+			  "SSO token expired at %s: run `aws sso login`", when);
+		r = -EKEYEXPIRED;
+	} else {
+		*tok = secmem_strdup(at->valuestring);
+		r = *tok ? 0 : -ENOMEM;
+	}
+	cJSON_Delete(j);
+	return r;
+}
+
 /* The cached access token into secmem. */
 static int sso_token(const struct sso_state *st, char **tok, struct error *e)
 {
 	char *file = NULL;
 	size_t flen = 0;
-	cJSON *j = NULL, *at, *ex;
-	char name[41], *path = NULL, when[32];
-	time_t exp = 0;
+	char name[41], *path = NULL;
 	int r;
 
 	*tok = NULL;
@@ -118,32 +148,10 @@ static int sso_token(const struct sso_state *st, char **tok, struct error *e)
 				  path, strerror(-r));
 		goto out;
 	}
-	j = cJSON_ParseWithLength(file, flen);
-	at = cJSON_GetObjectItemCaseSensitive(j, "accessToken");
-	ex = cJSON_GetObjectItemCaseSensitive(j, "expiresAt");
-	if (!j || !cJSON_IsString(at) || !printable(at->valuestring) ||
-	    !cJSON_IsString(ex) || parse_expires(ex->valuestring, &exp) < 0) {
-		error_set(e, EBADMSG,
-			  SSO_ACTION
-			  ": SSO token cache %s lacks a valid "
-			  "accessToken/expiresAt: run `aws sso login`",
-			  path);
-		r = -EBADMSG;
-		goto out;
-	}
-	if (exp <= time(NULL)) {
-		util_time_format(exp, when, sizeof(when));
-		error_set(e, EKEYEXPIRED,
-			  "SSO token expired at %s: run `aws sso login`", when);
-		r = -EKEYEXPIRED;
-		goto out;
-	}
-	*tok = secmem_strdup(at->valuestring);
-	r = *tok ? 0 : -ENOMEM;
+	r = sso_json_token(file, flen, path, time(NULL), tok, e);
 out:
 	if (r == -ENOMEM)
 		error_set(e, ENOMEM, SSO_ACTION ": out of memory");
-	cJSON_Delete(j);
 	secmem_free(file);
 	free(path);
 	return r;

@@ -507,6 +507,49 @@ static int revoke(const struct provider_req *req, const struct cred *cr,
 	return r;
 }
 
+int vault_json_renew(const cJSON *j, const struct cred *cr, int increment,
+		     time_t token_end, time_t now, struct cred **out,
+		     struct error *e)
+{
+	const cJSON *ld = cJSON_GetObjectItemCaseSensitive(j, "lease_duration");
+	const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "warnings");
+	const cJSON *ren = cJSON_GetObjectItemCaseSensitive(j, "renewable");
+	int r = 0;
+
+	*out = NULL;
+	if (!cJSON_IsNumber(ld) || ld->valuedouble < 1) {
+		error_set(e, EPROTO,
+			  "vault: sys/leases/renew: no lease_duration in the "
+			  "response");
+		return -EPROTO;
+	}
+	int granted = (int)util_clamp_ll(ld->valuedouble, 1, INT_MAX);
+	struct cred *n = cred_new();
+	if (!n) {
+		error_set(e, ENOMEM, "vault: sys/leases/renew: out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cred_count(cr) && r == 0; i++)
+		r = cred_set(n, cred_name_at(cr, i), cred_value_at(cr, i));
+	if (r == 0 && !cJSON_IsTrue(ren))
+		r = cred_set(n, "lease_renewable", "false");
+	if (r < 0) {
+		cred_unref(n);
+		error_set(e, -r, "vault: sys/leases/renew: %s", strerror(-r));
+		return r;
+	}
+	cred_set_obtained(n, now);
+	time_t end = now > LLONG_MAX - granted ? now : now + granted;
+	if (token_end && token_end < end)
+		end = token_end > now ? token_end : now + 1;
+	cred_set_expiration(n, end);
+	*out = n;
+	return (cJSON_GetArraySize(w) > 0 || !cJSON_IsTrue(ren) || token_end ||
+		(increment > 0 && granted < increment))
+		? 1
+		: 0;
+}
+
 int vault_renew(const struct provider_req *req, const struct cred *cr,
 		int increment, struct cred **out, struct error *e)
 {
@@ -526,43 +569,9 @@ int vault_renew(const struct provider_req *req, const struct cred *cr,
 	if ((r = lease_body(lid, increment, &body)) == 0)
 		r = vault_call_t(&c, req, "POST", "sys/leases/renew", NULL,
 				 body, &j, &token_end, e);
-	if (r < 0)
-		goto out;
-	const cJSON *ld = cJSON_GetObjectItemCaseSensitive(j, "lease_duration");
-	const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "warnings");
-	const cJSON *ren = cJSON_GetObjectItemCaseSensitive(j, "renewable");
-	if (!cJSON_IsNumber(ld) || ld->valuedouble < 1) {
-		error_set(e, EPROTO,
-			  "vault: sys/leases/renew: no lease_duration in the "
-			  "response");
-		r = -EPROTO;
-		goto out;
-	}
-	int granted = (int)util_clamp_ll(ld->valuedouble, 1, INT_MAX);
-	struct cred *n = cred_new();
-	if (!n) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < cred_count(cr) && r == 0; i++)
-		r = cred_set(n, cred_name_at(cr, i), cred_value_at(cr, i));
-	if (r == 0 && !cJSON_IsTrue(ren))
-		r = cred_set(n, "lease_renewable", "false");
-	if (r < 0) {
-		cred_unref(n);
-		goto out;
-	}
-	time_t now = time(NULL);
-	cred_set_obtained(n, now);
-	cred_set_expiration(n, now + granted);
-	if (token_end && token_end < now + granted)
-		cred_set_expiration(n, token_end > now ? token_end : now + 1);
-	*out = n;
-	r = (cJSON_GetArraySize(w) > 0 || !cJSON_IsTrue(ren) || token_end ||
-	     (increment > 0 && granted < increment))
-		? 1
-		: 0;
-out:
+	if (r >= 0)
+		r = vault_json_renew(j, cr, increment, token_end, time(NULL),
+				     out, e);
 	cJSON_free(body);
 	cJSON_Delete(j);
 	return r;
