@@ -15,27 +15,20 @@ import subprocess
 import sys
 from unittest import mock
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+import tap  # noqa: E402
+from tap import ok  # noqa: E402
+
 try:
     import botocore.auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 except ImportError as exc:  # pragma: no cover
-    print("1..0 # SKIP botocore missing: %s" % exc)
-    sys.exit(1 if os.environ.get("CI") == "true" else 0)
+    tap.skip_all("botocore missing: %s" % exc)
 
 BIN = sys.argv[1]
 rng = random.Random(20150830)
-n = 0
-failed = 0
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what))
-    if not cond:
-        failed += 1
-    sys.stdout.flush()
 
 
 def rand_word(alphabet=string.ascii_letters + string.digits, lo=1, hi=12):
@@ -141,5 +134,4 @@ for idx, (method, host, path, query, body, token, region, service,
         print("#   botocore: %s %s" % (want, want_date))
         print("#   credfs:   %s %s" % (got, got_date))
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.done()

@@ -30,21 +30,12 @@ import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CI = os.environ.get("CI") == "true"
+sys.path.insert(0, os.path.dirname(HERE))
+import tap  # noqa: E402
+from tap import CI, ok  # noqa: E402
+
 procs = []
 tmp = tempfile.mkdtemp(prefix="credfs-moto-")
-n = 0
-failed = 0
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what))
-    sys.stdout.flush()
-    if not cond:
-        failed += 1
-    return cond
 
 
 def cleanup(*_):
@@ -63,9 +54,8 @@ def cleanup(*_):
 
 
 def die_skip(why):
-    print("1..0 # SKIP %s" % why)
     cleanup()
-    sys.exit(1 if CI else 0)
+    tap.skip_all(why)
 
 
 def free_port():
@@ -566,8 +556,7 @@ def main():
     silent.close()
     for s in (proxy, flaky, web_proxy, sso):
         s.shutdown()
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return tap.finish()
 
 
 if __name__ == "__main__":
@@ -579,8 +568,7 @@ if __name__ == "__main__":
         import traceback
         traceback.print_exc(file=sys.stdout)
         ok(False, "harness error: %r" % exc)
-        print("1..%d" % n)
-        rc = 1
+        rc = tap.finish()
     finally:
         cleanup()
     sys.exit(rc)

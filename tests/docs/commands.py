@@ -31,19 +31,17 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+import tap  # noqa: E402
+
 credfs, root = sys.argv[1], sys.argv[2]
-n = 0
-failed = False
 
 
 def t(ok, msg, detail=""):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if ok else "not ok", n, msg))
-    if not ok:
-        failed = True
-        for line in str(detail).splitlines()[:12]:
-            print("#   " + line)
+    if not tap.ok(ok, msg):
+        tap.diag("\n".join("  " + line
+                           for line in str(detail).splitlines()[:12]))
 
 
 def run(args, env=None, cwd=None):
@@ -281,5 +279,4 @@ r = run(["-c", cfg, "bogus"], env)
 t(r.returncode == 2 and "unknown command" in r.stderr,
   "an unknown command is refused (the check above can fail)", r.stderr)
 subprocess.run(["rm", "-rf", tmp])
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.done()

@@ -14,23 +14,14 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "gcp"))
-CI = os.environ.get("CI") == "true"
-n = 0
-failed = False
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what))
-    failed |= not cond
-
+sys.path.insert(1, os.path.dirname(HERE))
+import tap  # noqa: E402
+from tap import ok  # noqa: E402
 
 try:
     import gcp_peers
 except ImportError as ex:
-    print("1..0 # SKIP python3-jwt / python3-cryptography missing: %s" % ex)
-    sys.exit(1 if CI else 0)
+    tap.skip_all("python3-jwt / python3-cryptography missing: %s" % ex)
 
 CREDFS = os.path.abspath(sys.argv[1])
 os.environ["CREDFS_KEYRING"] = "off"
@@ -155,8 +146,7 @@ env = EXEC_ENV_JWT
             p.kill()
             p.wait()
         P.close()
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return tap.finish()
 
 
 if __name__ == "__main__":

@@ -12,17 +12,10 @@ import subprocess
 import sys
 import tempfile
 
-n = failed = 0
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what), flush=True)
-    if not cond:
-        failed += 1
-    return cond
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+import tap  # noqa: E402
+from tap import ok  # noqa: E402
 
 CREDFS = sys.argv[1]
 tmp = tempfile.mkdtemp(prefix="credfs-check-")
@@ -134,5 +127,4 @@ ok(rc == 0 and out == ["%s: ok (3 profiles, 2 files)" % path],
    "the good GCP and Vault config checks ok: %s" % out)
 
 shutil.rmtree(tmp, ignore_errors=True)
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.done()

@@ -26,18 +26,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LEAKSCAN = os.path.join(os.path.dirname(HERE), "sealed-mount", "leakscan.py")
-CI = os.environ.get("CI") == "true"
-n = failed = 0
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what), flush=True)
-    if not cond:
-        failed += 1
-    return cond
-
+sys.path.insert(0, os.path.dirname(HERE))
+import tap  # noqa: E402
+from tap import CI, ok  # noqa: E402
 
 CREDFS = os.path.abspath(sys.argv[1])
 tmp = tempfile.mkdtemp(prefix="credfs-gcp-files-")
@@ -367,5 +358,4 @@ else:
                 time.sleep(0.1)
 
 shutil.rmtree(tmp, ignore_errors=True)
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.done()

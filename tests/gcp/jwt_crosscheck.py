@@ -16,7 +16,11 @@ import sys
 import tempfile
 import time
 
-CI = os.environ.get("CI") == "true"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                ".."))
+import tap  # noqa: E402
+from tap import ok  # noqa: E402
+
 try:
     import jwt
     from cryptography.hazmat.primitives import hashes, serialization
@@ -24,22 +28,10 @@ try:
     from cryptography.hazmat.primitives.asymmetric.utils import \
         decode_dss_signature
 except ImportError as ex:
-    print("1..0 # SKIP python3-jwt / python3-cryptography missing: %s" % ex)
-    sys.exit(1 if CI else 0)
+    tap.skip_all("python3-jwt / python3-cryptography missing: %s" % ex)
 
 BIN = sys.argv[1]
 tmp = tempfile.mkdtemp(prefix="credfs-jwt-")
-n = failed = 0
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what))
-    sys.stdout.flush()
-    if not cond:
-        failed += 1
-    return cond
 
 
 def write(name, data):
@@ -180,5 +172,4 @@ try:
 finally:
     subprocess.run(["rm", "-rf", tmp])
 
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.done()

@@ -41,25 +41,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-CI = os.environ.get("CI") == "true"
+sys.path.insert(1, os.path.dirname(HERE))
+import tap  # noqa: E402
+from tap import CI, ok, skip_all  # noqa: E402
+
 TEST_USER = os.environ.get("CREDFS_TEST_USER", "credfs-test")
 LEAKSCAN = os.path.join(os.path.dirname(HERE), "sealed-mount", "leakscan.py")
-n = failed = 0
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what))
-    sys.stdout.flush()
-    if not cond:
-        failed += 1
-    return cond
-
-
-def skip_all(why):
-    print("1..0 # SKIP %s" % why)
-    sys.exit(1 if CI else 0)
 
 
 try:
@@ -574,5 +561,4 @@ def main():
 
 
 main()
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.done()

@@ -22,24 +22,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-CI = os.environ.get("CI") == "true"
-n = failed = 0
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what))
-    sys.stdout.flush()
-    if not cond:
-        failed += 1
-    return cond
-
-
-def skip_all(why):
-    print("1..0 # SKIP %s" % why)
-    sys.exit(1 if CI else 0)
-
+sys.path.insert(1, os.path.dirname(HERE))
+import tap  # noqa: E402
+from tap import CI, ok, skip_all  # noqa: E402
 
 try:
     import gcp_peers
@@ -207,5 +192,4 @@ profiles = wif
 
 
 main()
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+tap.done()

@@ -24,25 +24,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-CI = os.environ.get("CI") == "true"
+sys.path.insert(1, os.path.dirname(HERE))
+import tap  # noqa: E402
+from tap import ok  # noqa: E402
 try:
     import gcp_peers
 except ImportError as ex:
-    print("1..0 # SKIP python3-jwt / python3-cryptography missing: %s" % ex)
-    sys.exit(1 if CI else 0)
-
-n = failed = 0
-
-
-def ok(cond, what):
-    global n, failed
-    n += 1
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what))
-    sys.stdout.flush()
-    if not cond:
-        failed += 1
-    return cond
-
+    tap.skip_all("python3-jwt / python3-cryptography missing: %s" % ex)
 
 HOSTILE = {
     "/garbage": (200, b"<html>Welcome to nginx</html>"),
@@ -106,8 +94,7 @@ def main():
     finally:
         hostile.shutdown()
         P.close()
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return tap.finish()
 
 
 def secret(P, name, obj, mode=0o600):

@@ -13,38 +13,24 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+import tap  # noqa: E402
+from tap import skip_all  # noqa: E402,F401 (the scripts' op.skip_all)
+
 PEERS = os.path.join(os.path.dirname(HERE), "peers")
 NODE_MODULES = os.path.join(HERE, "node_modules")
 # Installed together: npm prunes what it was not asked for.
 NPM_PACKAGES = {"oidc-provider": "8.8.1", "oauth2-mock-server": "8.1.0",
                 "@azure/identity": "4.10.0"}
-CI = os.environ.get("CI") == "true"
 
 
 class Tap:
-    def __init__(self):
-        self.n = self.failed = 0
-
-    def ok(self, cond, what):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, what))
-        sys.stdout.flush()
-        if not cond:
-            self.failed += 1
-        return cond
-
-    def note(self, s):
-        for line in str(s).splitlines():
-            print("#   " + line)
-
-    def done(self):
-        print("1..%d" % self.n)
-        sys.exit(1 if self.failed else 0)
-
-
-def skip_all(why):
-    print("1..0 # SKIP %s" % why)
-    sys.exit(1 if CI else 0)
+    """The scripts' T (T.ok, T.note, T.done, T.n, T.failed): tests/tap.py."""
+    ok = staticmethod(tap.ok)
+    note = staticmethod(tap.diag)
+    done = staticmethod(tap.done)
+    n = property(lambda self: tap.n)
+    failed = property(lambda self: tap.failed)
 
 
 def npm_modules():

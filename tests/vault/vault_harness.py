@@ -18,42 +18,28 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+import tap  # noqa: E402
+# The scripts call H.ok, H.diag and read H.CI.
+from tap import CI, diag, ok  # noqa: E402,F401
+
 EMU = os.path.join(HERE, "..", "peers", "vault_emu.py")
-CI = os.environ.get("CI") == "true"
 _procs = []
 _cleanups = []
-n = 0
-failed = 0
 tmp = tempfile.mkdtemp(prefix="credfs-vault-")
 os.chmod(tmp, 0o711)
 
 
-def ok(cond, what):
-    global n, failed
-    n += 1
-    what = " ".join(str(what).split())  # one TAP line
-    print("%s %d - %s" % ("ok" if cond else "not ok", n, what), flush=True)
-    if not cond:
-        failed += 1
-    return cond
-
-
-def diag(msg):
-    for line in str(msg).splitlines():
-        print("# " + line, flush=True)
-
-
 def done():
-    print("1..%d" % n, flush=True)
+    rc = tap.finish()
     cleanup()
-    sys.exit(1 if failed else 0)
+    sys.exit(rc)
 
 
 def skip_all(why):
     """No peer: a skip, except under CI=true where it is a failure."""
-    print("1..0 # SKIP %s" % why, flush=True)
     cleanup()
-    sys.exit(1 if CI else 0)
+    tap.skip_all(why)
 
 
 def cleanup():
