@@ -186,7 +186,7 @@ int audit_seal_load(const char *log_path, struct audit_seal **out)
 		   "credfs-audit-seal 1\nepoch %llu\nlines %llu\nbegan %lld\n"
 		   "fresh %d\nkey %64[0-9a-f]\n",
 		   &ep, &lines, &began, &fresh, hex) != 5 ||
-	    strlen(hex) != 64)
+	    strlen(hex) != 64 || ep > AUDIT_SEAL_MAX_EPOCH)
 		goto fail;
 	for (int i = 0; i < 32; i++)
 		s->key[i] = (uint8_t)(util_unhex_digit(hex[2 * i]) << 4 |
@@ -301,7 +301,9 @@ static bool sealed_fields(const char *line, size_t len, const cJSON *j,
 {
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "ep");
 
-	if (!cJSON_IsNumber(e) || e->valuedouble < 0 || len < MAC_TAIL + 2 ||
+	if (!cJSON_IsNumber(e) || e->valuedouble < 0 ||
+	    e->valuedouble > (double)AUDIT_SEAL_MAX_EPOCH ||
+	    len < MAC_TAIL + 2 ||
 	    memcmp(line + len - MAC_TAIL, ",\"mac\":\"", 8) ||
 	    memcmp(line + len - 2, "\"}", 2))
 		return false;
@@ -400,7 +402,16 @@ int audit_seal_verify(const char *data, size_t size, const char *log_path,
 	}
 	/* The writer's state anchors the tail: its key must be the one the
 	 * verification key gives for its epoch, and the log must reach it. */
-	if (audit_seal_load(log_path, &st) == 0) {
+	int lr = audit_seal_load(log_path, &st);
+	if (lr < 0 && lr != -ENOENT) {
+		fprintf(out,
+			"seal state next to the log: %s: edited, or not a "
+			"seal state\n",
+			lr == -EINVAL ? "malformed or an implausible epoch"
+				      : strerror(-lr));
+		goto out;
+	}
+	if (lr == 0) {
 		uint8_t at[32];
 
 		audit_seal_key_at(vkey, st->epoch, at);

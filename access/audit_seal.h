@@ -27,6 +27,10 @@
 
 #define AUDIT_SEAL_EPOCH_LINES 1024
 #define AUDIT_SEAL_EPOCH_SECONDS 60
+/* No log reaches this epoch (eight years of one-minute epochs): a larger
+ * number in a line or in the state is refused unread, since deriving its
+ * key from the verification key takes one HMAC per epoch. */
+#define AUDIT_SEAL_MAX_EPOCH (1ULL << 22)
 
 struct audit_seal;
 

@@ -304,19 +304,6 @@ int audit_cmd_seal_setup(const char *path, FILE *out)
 	return 0;
 }
 
-/* Copies s for a terminal: control characters become '?'. */
-static void term_safe(const char *s, char *out, size_t outlen)
-{
-	size_t i;
-
-	if (!outlen)
-		return;
-	for (i = 0; s && s[i] && i + 1 < outlen; i++)
-		out[i] =
-		    ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
-	out[i] = '\0';
-}
-
 static const char *jstr(const cJSON *j, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
@@ -349,14 +336,16 @@ static void print_human(const char *line, size_t len, FILE *out)
 		return;
 	}
 	ev = jstr(j, "event");
-	term_safe(jstr(j, "ts"), a, sizeof(a));
-	fprintf(out, "%s %s", a[0] ? a : "-", ev ? ev : "?");
+	util_term_safe(jstr(j, "ts"), a, sizeof(a));
+	util_term_safe(ev ? ev : "?", d, sizeof(d));
+	fprintf(out, "%s %s", a[0] ? a : "-", d);
 	if (ev && !strcmp(ev, "open")) {
-		term_safe(jstr(j, "file"), b, sizeof(b));
-		term_safe(jstr(j, "exe"), c, sizeof(c));
-		term_safe(jstr(j, "rule"), d, sizeof(d));
-		fprintf(out, " %s %s %s pid=%lld uid=%lld rule=\"%s\"",
-			jstr(j, "decision") ? jstr(j, "decision") : "?", b,
+		util_term_safe(jstr(j, "decision") ? jstr(j, "decision") : "?",
+			       a, sizeof(a));
+		util_term_safe(jstr(j, "file"), b, sizeof(b));
+		util_term_safe(jstr(j, "exe"), c, sizeof(c));
+		util_term_safe(jstr(j, "rule"), d, sizeof(d));
+		fprintf(out, " %s %s %s pid=%lld uid=%lld rule=\"%s\"", a, b,
 			c[0] ? c : "-", jnum(j, "pid", -1), jnum(j, "uid", -1),
 			d);
 	} else {
@@ -367,14 +356,15 @@ static void print_human(const char *line, size_t len, FILE *out)
 			    !strcmp(it->string, "event") ||
 			    !strcmp(it->string, "prev"))
 				continue;
+			util_term_safe(it->string, a, sizeof(a));
 			if (cJSON_IsString(it)) {
-				term_safe(it->valuestring, d, sizeof(d));
-				fprintf(out, " %s=%s", it->string, d);
+				util_term_safe(it->valuestring, d, sizeof(d));
+				fprintf(out, " %s=%s", a, d);
 			} else if (cJSON_IsNumber(it)) {
-				fprintf(out, " %s=%lld", it->string,
+				fprintf(out, " %s=%lld", a,
 					to_ll(it->valuedouble, 0));
 			} else if (cJSON_IsBool(it)) {
-				fprintf(out, " %s=%s", it->string,
+				fprintf(out, " %s=%s", a,
 					cJSON_IsTrue(it) ? "yes" : "no");
 			}
 		}
@@ -588,7 +578,7 @@ static void tally_print(const struct tally *t, const char *label, FILE *out)
 
 	fprintf(out, "  %s:", label);
 	for (i = 0; i < t->n; i++) {
-		term_safe(t->name[i], safe, sizeof(safe));
+		util_term_safe(t->name[i], safe, sizeof(safe));
 		fprintf(out, "%s %s (%u)", i ? "," : "", safe, t->count[i]);
 	}
 	fprintf(out, "%s\n", t->n ? "" : " -");
@@ -727,14 +717,14 @@ int audit_cmd_report(const char *path, const char *key_id, const char *since,
 	fprintf(out, "%u opens, %u denied%s%s\n", opens, denials,
 		since ? " since " : "", since ? since : "");
 	if (key_id && !nkeys) {
-		term_safe(key_id, safe, sizeof(safe));
+		util_term_safe(key_id, safe, sizeof(safe));
 		fprintf(out, "key %s: never served in this log\n", safe);
 	}
 	for (k = 0; k < nkeys; k++) {
 		unsigned nd = 0;
 
 		kt = &keys[k];
-		term_safe(kt->id, safe, sizeof(safe));
+		util_term_safe(kt->id, safe, sizeof(safe));
 		fprintf(out, "\nkey %s\n", safe);
 		fprintf(out, "  first seen: %s\n  last seen:  %s\n", kt->first,
 			kt->last);
@@ -757,9 +747,9 @@ int audit_cmd_report(const char *path, const char *key_id, const char *since,
 			    den[i].ms > kt->last_ms ||
 			    !tally_has(&kt->files, den[i].file))
 				continue;
-			term_safe(den[i].file, f, sizeof(f));
-			term_safe(den[i].exe, e, sizeof(e));
-			term_safe(den[i].rule, r, sizeof(r));
+			util_term_safe(den[i].file, f, sizeof(f));
+			util_term_safe(den[i].exe, e, sizeof(e));
+			util_term_safe(den[i].rule, r, sizeof(r));
 			fprintf(out, "    %s %s %s pid=%lld uid=%lld (%s)\n",
 				den[i].ts, f, e, den[i].pid, den[i].uid, r);
 		}

@@ -10,6 +10,7 @@
  * checked by the caller on the concatenation.
  */
 #include "cli/audit_segs.h"
+#include "core/util.h"
 #include "access/audit.h"
 
 #include <cjson/cJSON.h>
@@ -164,11 +165,8 @@ int audit_segs_load(const char *log, struct audit_segs *s, FILE *out)
 	{
 		const cJSON *why = cJSON_GetObjectItemCaseSensitive(j, "reason");
 
-		snprintf(reason, sizeof(reason), "%s",
-			 cJSON_IsString(why) ? why->valuestring : "");
-		for (char *c = reason; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
+		util_term_safe(cJSON_IsString(why) ? why->valuestring : "",
+			       reason, sizeof(reason));
 	}
 	if (is_event(j, "segment_start", 0, &head)) {
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "anchor");
@@ -401,10 +399,7 @@ void audit_segs_say_cut(const char *line, size_t len, const char *where,
 	    cJSON_IsString(why)) {
 		char safe[200];
 
-		snprintf(safe, sizeof(safe), "%s", why->valuestring);
-		for (char *c = safe; *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
+		util_term_safe(why->valuestring, safe, sizeof(safe));
 		fprintf(out,
 			"%s: chain cut: seq %llu follows lines not in this "
 			"file (%s)%s\n",

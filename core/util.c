@@ -248,3 +248,60 @@ long long util_clamp_ll(double d, long long lo, long long hi)
 		return hi;
 	return (long long)d;
 }
+
+/* The UTF-8 character at p: its length (1-4) if it is well formed and
+ * shows as text, minus its length if it is well formed but does not
+ * (a control, a separator, a bidi control), 0 if it is malformed. */
+static int term_char(const unsigned char *p)
+{
+	unsigned char c = p[0];
+	int n;
+
+	if (c >= 0x20 && c < 0x7f)
+		return 1;
+	if (c < 0x20 || c == 0x7f)
+		return -1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0; /* a continuation byte, C0/C1/F5.. leads */
+	for (int i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) ||
+	    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] > 0x8f))
+		return 0; /* overlong, surrogate, beyond U+10FFFF */
+	if (c == 0xc2 && p[1] <= 0x9f)
+		return -n; /* C1 controls U+0080..U+009F */
+	if (c == 0xe2 && p[1] == 0x80 && p[2] >= 0xa8 && p[2] <= 0xae)
+		return -n; /* U+2028..U+202E: separators, bidi embeddings */
+	if (c == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
+		return -n; /* U+2066..U+2069: bidi isolates */
+	return n;
+}
+
+void util_term_safe(const char *s, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t o = 0;
+
+	if (!outlen)
+		return;
+	while (*p) {
+		int n = term_char(p);
+		size_t w = n > 0 ? (size_t)n : 1;
+		if (o + w >= outlen)
+			break;
+		if (n > 0)
+			memcpy(out + o, p, w);
+		else
+			out[o] = '?';
+		o += w;
+		p += n ? (size_t)(n > 0 ? n : -n) : 1;
+	}
+	out[o] = '\0';
+}

@@ -17,6 +17,11 @@ unsigned long long util_mono_ns(void);
 void util_hex(const void *data, size_t len, char *out);
 /* Value of one hex digit, or -1. */
 int util_unhex_digit(int c);
+/* Copies s (NULL reads as "") into out[outlen] for a terminal: valid UTF-8
+ * that shows as text is kept; C0 and C1 controls, DEL, invalid or cut
+ * UTF-8, line/paragraph separators and bidirectional overrides each become
+ * '?'.  Never cuts a character in two. */
+void util_term_safe(const char *s, char *out, size_t outlen);
 
 /* RFC 3339 UTC "2026-11-28T22:38:29Z" into buf (at least 32 bytes). */
 void util_time_format(time_t t, char *buf, size_t len);

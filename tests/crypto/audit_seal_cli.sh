@@ -50,6 +50,18 @@ check "verify with the key on stdin: OK" [ $? = 0 ]
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/wrong"
 $C audit verify --key-file "$T/wrong" >"$T/v3" 2>&1
 check "a wrong key is refused" [ $? != 0 ]
+# A seal state edited to claim a far epoch: the verifier would derive the
+# key one HMAC per epoch up to it; it must answer at once, and refuse.
+cp "$T/state/audit.log.seal" "$T/seal.good"
+sed -i 's/^epoch [0-9]*$/epoch 1000000000000000/' "$T/state/audit.log.seal"
+check "the seal state now claims epoch 1e15" grep -q '^epoch 1000000000000000$' "$T/state/audit.log.seal"
+timeout 20 $C audit verify --key-file "$T/vk" >"$T/v5" 2>&1
+st=$?
+check "verify refuses it at once, deriving nothing (exit $st)" [ $st = 1 ]
+check "and names the seal state" grep -q 'seal state next to the log: malformed or an implausible epoch' "$T/v5"
+cp "$T/seal.good" "$T/state/audit.log.seal"
+$C audit verify --key-file "$T/vk" >"$T/v6" 2>&1
+check "the genuine state verifies again" [ $? = 0 ]
 sed -i 's/"store_rm"/"store_xx"/' "$T/state/audit.log"
 $C audit verify --key-file "$T/vk" >"$T/v4" 2>&1
 st=$?
