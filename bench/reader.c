@@ -1,7 +1,10 @@
 /* bench/reader: open+read(whole)+close a path in a loop, timing each.
  *
- *   reader [-n ITER] [-w WARMUP] [-m full|open|stat] PATH
+ *   reader [-n ITER] [-w WARMUP] [-m full|open|stat|pread] PATH
  *	single thread; prints n, bytes, median/p99/mean/min/max ns
+ *	pread: open once (per thread), then each operation is one
+ *	pread(fd, 64 KiB, offset 0): on a direct_io file, one READ request
+ *	with nothing else, the cost of one FUSE round trip
  *   reader -t THREADS -d SECONDS [-m ...] PATH
  *	THREADS threads for SECONDS; prints ops_per_s plus latency stats
  *	(of up to 200k samples per thread)
@@ -17,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum mode { M_FULL, M_OPEN, M_STAT };
+enum mode { M_FULL, M_OPEN, M_STAT, M_PREAD };
 
 static const char *path;
 static enum mode mode = M_FULL;
@@ -42,8 +45,15 @@ static long once(void)
 	ssize_t k;
 	int fd;
 
+	static __thread int held = -1;
+
 	if (mode == M_STAT)
 		return stat(path, &st) == 0 ? 0 : -1;
+	if (mode == M_PREAD) {
+		if (held < 0 && (held = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return -1;
+		return pread(held, buf, sizeof(buf), 0);
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -97,13 +107,14 @@ int main(int argc, char **argv)
 			secs = atof(optarg);
 			break;
 		case 'm':
-			mode = !strcmp(optarg, "open")	 ? M_OPEN
-			       : !strcmp(optarg, "stat") ? M_STAT
-							 : M_FULL;
+			mode = !strcmp(optarg, "open")	  ? M_OPEN
+			       : !strcmp(optarg, "stat")  ? M_STAT
+			       : !strcmp(optarg, "pread") ? M_PREAD
+							  : M_FULL;
 			break;
 		default:
 			fprintf(stderr, "usage: reader [-n N] [-w W] [-m "
-					"full|open|stat] [-t T -d S] PATH\n");
+					"full|open|stat|pread] [-t T -d S] PATH\n");
 			return 2;
 		}
 	}
