@@ -70,39 +70,82 @@ void util_time_format(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* n decimal digits exactly, as RFC 3339 writes every field. */
+static int time_digits(const char **p, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (**p < '0' || **p > '9')
+			return -1;
+		v = v * 10 + (**p - '0');
+	}
+	return v;
+}
+
+/* RFC 3339 date-time: YYYY-MM-DD, 'T' (or a space, as RFC 3339 allows and
+ * Python's str() writes), hh:mm:ss, an optional fraction, and Z or +hh:mm
+ * (+hhmm too, as ISO 8601's basic offset); no zone means UTC. Every field
+ * is range-checked, the date must exist, and the instant must lie between
+ * 1970 and 9999 so that util_time_format writes it back. */
 int util_time_parse(const char *s, time_t *out)
 {
-	struct tm tm = {0};
-	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		p = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
-	if (!p)
+	struct tm tm = {0}, back;
+	const char *p = s;
+	int year, mon, day, hh, mi, ss;
+	long off = 0;
+	time_t t;
+
+	if ((year = time_digits(&p, 4)) < 0 || *p++ != '-' ||
+	    (mon = time_digits(&p, 2)) < 0 || *p++ != '-' ||
+	    (day = time_digits(&p, 2)) < 0)
+		return -EINVAL;
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return -EINVAL;
+	p++;
+	if ((hh = time_digits(&p, 2)) < 0 || *p++ != ':' ||
+	    (mi = time_digits(&p, 2)) < 0 || *p++ != ':' ||
+	    (ss = time_digits(&p, 2)) < 0)
+		return -EINVAL;
+	if (mon < 1 || mon > 12 || day < 1 || day > 31 || hh > 23 ||
+	    mi > 59 || ss > 60)
 		return -EINVAL;
 	if (*p == '.') {
-		p++;
+		if (*++p < '0' || *p > '9')
+			return -EINVAL;
 		while (*p >= '0' && *p <= '9')
 			p++;
 	}
-	long off = 0;
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-		int hh, mm;
-		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 &&
-		    sscanf(p + 1, "%2d%2d", &hh, &mm) != 2)
+		int sign = *p++ == '-' ? -1 : 1, oh, om;
+
+		if ((oh = time_digits(&p, 2)) < 0)
 			return -EINVAL;
-		off = sign * (hh * 3600L + mm * 60L);
-		p += strlen(p);
-	} else if (*p != 0) {
-		return -EINVAL;
+		if (*p == ':')
+			p++;
+		if ((om = time_digits(&p, 2)) < 0 || oh > 23 || om > 59)
+			return -EINVAL;
+		off = sign * (oh * 3600L + om * 60L);
 	}
 	if (*p != 0)
 		return -EINVAL;
-	time_t t = timegm(&tm);
-	if (t == (time_t)-1)
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hh;
+	tm.tm_min = mi;
+	tm.tm_sec = ss == 60 ? 59 : ss; /* a leap second is the next one */
+	t = timegm(&tm);
+	/* timegm rolls 02-30 over into March: the date must come back. */
+	if (!gmtime_r(&t, &back) || back.tm_mday != day ||
+	    back.tm_mon != mon - 1)
 		return -EINVAL;
-	*out = t - off;
+	t += (ss == 60) - off;
+	if (t < 0 || t > 253402300799) /* 9999-12-31T23:59:59Z */
+		return -EINVAL;
+	*out = t;
 	return 0;
 }
 

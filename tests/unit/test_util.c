@@ -1,6 +1,10 @@
 /* util: util_term_safe, what `credfs audit tail|report|verify` print of a
  * log's strings (a log is untrusted: an executable's name is the caller's
- * choice, and lands in its audit line). */
+ * choice, and lands in its audit line); util_time_parse, which reads the
+ * expiry times providers send (Google's expireTime, Vault's, AWS's). */
+#include <errno.h>
+#include <time.h>
+
 #include "core/util.h"
 #include "tests/tap.h"
 
@@ -13,8 +17,58 @@ static void safe(const char *in, size_t cap, const char *want,
 	is_str(out, want, "%s", what);
 }
 
+/* want < 0: refused */
+static void when(const char *in, long long want)
+{
+	time_t t = 12345;
+	int r = util_time_parse(in, &t);
+
+	if (want < 0) {
+		ok(r == -EINVAL && t == 12345, "refused: \"%s\"", in);
+		return;
+	}
+	ok(r == 0 && (long long)t == want, "\"%s\" = %lld (got %d, %lld)",
+	   in, want, r, (long long)t);
+	if (r == 0) {
+		char buf[32];
+		time_t t2 = 0;
+
+		util_time_format(t, buf, sizeof(buf));
+		ok(util_time_parse(buf, &t2) == 0 && t2 == t,
+		   "\"%s\" formats as %s and reads back", in, buf);
+	}
+}
+
 int main(void)
 {
+	when("2024-02-29T12:00:00Z", 1709208000);
+	when("2024-02-29T12:00:00.123456789Z", 1709208000);
+	when("2024-02-29t12:00:00z", 1709208000);
+	when("2024-02-29 12:00:00", 1709208000);
+	when("2024-02-29T14:30:00+02:30", 1709208000);
+	when("2024-02-29T09:00:00-0300", 1709208000);
+	when("2016-12-31T23:59:60Z", 1483228800);
+	when("1970-01-01T00:00:00Z", 0);
+	when("9999-12-31T23:59:59Z", 253402300799LL);
+	when("2023-02-29T00:00:00Z", -1);
+	when("2024-04-31T00:00:00Z", -1);
+	when("2024-13-01T00:00:00Z", -1);
+	when("2024-01-01T24:00:00Z", -1);
+	when("2024-01-01T00:00:00+24:00", -1);
+	when("2024-01-01T00:00:00+2:00", -1);
+	when("0-1-02T0:30:00.+256Z", -1);
+	when("0030-01-02T00:30:00+25:6", -1);
+	when("2024-01-01T00:00:00.Z", -1);
+	when("2024-01-01T00:00:00Zjunk", -1);
+	when("2024-01-01T00:00:00+01:00Z", -1);
+	when(" 2024-01-01T00:00:00Z", -1);
+	when("+2024-01-01T00:00:00Z", -1);
+	when("1969-12-31T23:59:59Z", -1);
+	when("1970-01-01T00:30:00+01:00", -1);
+	when("9999-12-31T23:59:59-00:01", -1);
+	when("2024-01-01", -1);
+	when("", -1);
+
 	safe("/usr/bin/cat", 64, "/usr/bin/cat", "printable ASCII is kept");
 	safe("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91", 64,
 	     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
