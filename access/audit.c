@@ -33,6 +33,7 @@
 #include "access/policy.h"
 #include "core/error.h"
 #include "core/util.h"
+#include "crypto/digest.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -40,7 +41,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,11 +53,10 @@
 
 void audit_hash_line(const void *line, size_t len, char out[static 65])
 {
-	unsigned char md[crypto_hash_sha256_BYTES];
+	uint8_t md[DIGEST_BYTES];
 
-	/* libsodium's SHA-256 allocates nothing and cannot fail (OpenSSL's
-	 * EVP_Digest can, leaving md uninitialised: a garbage "prev"). */
-	crypto_hash_sha256(md, line, len);
+	/* Cannot fail: a garbage "prev" would break the chain. */
+	digest_sha256(line, len, md);
 	util_hex(md, 32, out);
 }
 

@@ -10,6 +10,7 @@
 #include "access/audit_seal.h"
 #include "core/secmem.h"
 #include "core/util.h"
+#include "crypto/digest.h"
 
 #include <cjson/cJSON.h>
 
@@ -39,28 +40,17 @@ struct audit_seal {
 void audit_seal_mac(const uint8_t key[static 32], const void *data, size_t len,
 		    char hex[static 65])
 {
-	uint8_t md[crypto_auth_hmacsha256_BYTES];
-	crypto_auth_hmacsha256_state st;
+	uint8_t md[DIGEST_BYTES];
 
-	/* HMAC-SHA-256 that allocates nothing and cannot fail (OpenSSL's
-	 * HMAC() returns NULL on an allocation failure, md then unset). */
-	crypto_auth_hmacsha256_init(&st, key, 32);
-	crypto_auth_hmacsha256_update(&st, data, len);
-	crypto_auth_hmacsha256_final(&st, md);
-	sodium_memzero(&st, sizeof(st));
+	digest_hmac_sha256(key, data, len, md);
 	util_hex(md, 32, hex);
 }
 
 void audit_seal_next_key(uint8_t key[static 32])
 {
-	uint8_t md[crypto_auth_hmacsha256_BYTES];
-	crypto_auth_hmacsha256_state st;
+	uint8_t md[DIGEST_BYTES];
 
-	crypto_auth_hmacsha256_init(&st, key, 32);
-	crypto_auth_hmacsha256_update(&st, (const uint8_t *)EVOLVE_LABEL,
-				      sizeof(EVOLVE_LABEL) - 1);
-	crypto_auth_hmacsha256_final(&st, md);
-	sodium_memzero(&st, sizeof(st));
+	digest_hmac_sha256(key, EVOLVE_LABEL, sizeof(EVOLVE_LABEL) - 1, md);
 	memcpy(key, md, 32);
 	sodium_memzero(md, sizeof(md));
 }
