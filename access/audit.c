@@ -98,6 +98,9 @@ int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 	*out = NULL;
 	if (!target || !*target)
 		return error_set(e, EINVAL, "audit log: no target");
+	/* Reading the log's end below hashes lines: not worth waiting for
+	 * OpenSSL's SHA-256 to load (the syncer thread loads it). */
+	digest_defer();
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -191,7 +194,8 @@ int audit_open(const char *target, enum audit_sync sync, struct audit **out,
 			 strerror(-r));
 		goto out;
 	}
-	/* The lease's (and in batch mode the group commit's) thread. */
+	/* The lease's (and in batch mode the group commit's) thread, which
+	 * also loads OpenSSL's SHA-256 a little later. */
 	if ((r = -pthread_create(&a->syncer, NULL, syncer_main, a)) < 0) {
 		snprintf(err, errlen, "audit log %s: syncer: %s", target,
 			 strerror(-r));
@@ -270,10 +274,22 @@ static void lease_check(struct audit *a)
 static void *syncer_main(void *arg)
 {
 	struct audit *a = arg;
+	/* OpenSSL's SHA-256 loads here, off the open path and after a
+	 * daemon's start (about 2 ms of CPU; libsodium hashes the first
+	 * lines meanwhile); this thread is joined at audit_close, so no exit
+	 * races the load. */
+	long digest_at = util_mono_ms() + AUDIT_DIGEST_DELAY_MS;
 
 	pthread_mutex_lock(&a->lock);
 	while (!a->stopping) {
 		struct timespec ts;
+		if (digest_at && util_mono_ms() >= digest_at) {
+			digest_at = 0;
+			pthread_mutex_unlock(&a->lock);
+			digest_prepare();
+			pthread_mutex_lock(&a->lock);
+			continue;
+		}
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += AUDIT_TICK_MS * 1000000L;
 		if (ts.tv_nsec >= 1000000000L) {

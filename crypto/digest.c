@@ -4,20 +4,57 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <string.h>
 
+/* SHA-256's implementation, fetched once: an implicit fetch per call
+ * (EVP_sha256() in EVP_Digest) costs as much as hashing a line, and the
+ * first fetch of a process, which loads OpenSSL's configuration and
+ * provider, about 2 ms.  Until it is done, and if it fails, libsodium does
+ * the work: the same bytes. */
+enum { FETCH_NONE, FETCH_DEFERRED, FETCH_RUNNING, FETCH_READY, FETCH_FAILED };
+static _Atomic int fetch_state = FETCH_NONE;
 static EVP_MD *sha256;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
 
-/* Fetched once: an implicit fetch per call (EVP_sha256() in EVP_Digest)
- * costs as much as hashing the line.  A fetch that fails leaves libsodium
- * doing the work for the life of the process: slower, the same bytes. */
-static void sha256_fetch(void)
+static void fetch(void)
 {
 	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	atomic_store_explicit(&fetch_state, sha256 ? FETCH_READY : FETCH_FAILED,
+			      memory_order_release);
+}
+
+void digest_defer(void)
+{
+	int none = FETCH_NONE;
+
+	atomic_compare_exchange_strong(&fetch_state, &none, FETCH_DEFERRED);
+}
+
+void digest_prepare(void)
+{
+	int none = FETCH_NONE, deferred = FETCH_DEFERRED;
+
+	if (atomic_compare_exchange_strong(&fetch_state, &none,
+					   FETCH_RUNNING) ||
+	    atomic_compare_exchange_strong(&fetch_state, &deferred,
+					   FETCH_RUNNING))
+		fetch();
+}
+
+/* OpenSSL's SHA-256, NULL while libsodium's is to be used. */
+static const EVP_MD *md_sha256(void)
+{
+	int none = FETCH_NONE;
+
+	/* Nobody loads it: this caller does, and waits, once. */
+	if (atomic_compare_exchange_strong(&fetch_state, &none, FETCH_RUNNING))
+		fetch();
+	return atomic_load_explicit(&fetch_state, memory_order_acquire) ==
+		       FETCH_READY
+		   ? sha256
+		   : NULL;
 }
 
 /* SHA-256 of a then b (b may be empty) through OpenSSL; false if it
@@ -25,15 +62,15 @@ static void sha256_fetch(void)
 static bool ossl_sha256(const void *a, size_t alen, const void *b, size_t blen,
 			uint8_t out[static 32])
 {
+	const EVP_MD *md = md_sha256();
 	EVP_MD_CTX *ctx;
 	unsigned int n = 0;
 	bool ok;
 
-	pthread_once(&sha256_once, sha256_fetch);
-	if (!sha256 || !(ctx = EVP_MD_CTX_new()))
+	if (!md || !(ctx = EVP_MD_CTX_new()))
 		return false;
 	/* EVP_MD_CTX_free wipes the state (OPENSSL_clear_free). */
-	ok = EVP_DigestInit_ex(ctx, sha256, NULL) == 1 &&
+	ok = EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
 	     EVP_DigestUpdate(ctx, a, alen) == 1 &&
 	     (!blen || EVP_DigestUpdate(ctx, b, blen) == 1) &&
 	     EVP_DigestFinal_ex(ctx, out, &n) == 1 && n == 32;

@@ -14,6 +14,14 @@
 
 #define DIGEST_BYTES 32
 
+/* OpenSSL's SHA-256 takes about 2 ms of CPU to load, once per process.
+ * By default the first call loads it and waits.  A daemon, whose start is
+ * timed to its first read, calls digest_defer() first: libsodium's then
+ * hashes until a thread off the open path calls digest_prepare(), which
+ * loads it there (and is a no-op once loaded or being loaded). */
+void digest_defer(void);
+void digest_prepare(void);
+
 void digest_sha256(const void *data, size_t len, uint8_t out[static 32]);
 
 /* HMAC-SHA-256 (RFC 2104) under a 32-byte key; the key's pads and the
