@@ -51,15 +51,6 @@
 #include <time.h>
 #include <unistd.h>
 
-void audit_hash_line(const void *line, size_t len, char out[static 65])
-{
-	uint8_t md[DIGEST_BYTES];
-
-	/* Cannot fail: a garbage "prev" would break the chain. */
-	digest_sha256(line, len, md);
-	util_hex(md, 32, out);
-}
-
 /* The log's directory, created 0700 where missing. */
 static int make_parent(const char *path)
 {
@@ -444,7 +435,7 @@ int audit_write_locked(struct audit *a, const char *event, const char *body,
 		a->size += (off_t)(len + 1);
 	}
 	a->seq = seq;
-	audit_hash_line(line, len, a->prev);
+	digest_sha256_hex(line, len, a->prev);
 	*seq_out = seq;
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* audit_tail: the writer's view of the file's end: the last line at open,
  * another writer's appends, a torn line cut back, a replaced file. */
 #include "access/audit_int.h"
+#include "crypto/digest.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -124,7 +125,7 @@ int audit_load_tail(struct audit *a, size_t *torn, char *err, size_t errlen)
 			? (uint64_t)ep->valuedouble
 			: 0;
 	}
-	audit_hash_line(line, len, a->prev);
+	digest_sha256_hex(line, len, a->prev);
 	r = 0;
 out:
 	cJSON_Delete(j);
@@ -223,7 +224,7 @@ void audit_resync_locked(struct audit *a)
 			return;
 		n = pread(a->fd, buf, len, a->last_off);
 		if (n == (ssize_t)len && len > 0 && buf[len - 1] == '\n')
-			audit_hash_line(buf, len - 1, hex);
+			digest_sha256_hex(buf, len - 1, hex);
 		else
 			hex[0] = '\0';
 		free(buf);

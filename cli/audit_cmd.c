@@ -9,6 +9,7 @@
 #include "access/audit.h"
 #include "access/audit_seal.h"
 #include "core/util.h"
+#include "crypto/digest.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -70,7 +71,7 @@ static void vline_parse(struct vline *l)
 static const char *vline_hash(struct vline *l)
 {
 	if (!l->hashed) {
-		audit_hash_line(l->s, l->len, l->hash);
+		digest_sha256_hex(l->s, l->len, l->hash);
 		l->hashed = true;
 	}
 	return l->hash;

@@ -1,6 +1,7 @@
 /* digest: SHA-256 and HMAC-SHA-256, OpenSSL's where it answers, else
  * libsodium's (see digest.h). */
 #include "crypto/digest.h"
+#include "core/util.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -14,15 +15,23 @@
  * first fetch of a process, which loads OpenSSL's configuration and
  * provider, about 2 ms.  Until it is done, and if it fails, libsodium does
  * the work: the same bytes. */
-enum { FETCH_NONE, FETCH_DEFERRED, FETCH_RUNNING, FETCH_READY, FETCH_FAILED };
+enum { FETCH_NONE, FETCH_DEFERRED, FETCH_CLAIMED, FETCH_READY };
 static _Atomic int fetch_state = FETCH_NONE;
 static EVP_MD *sha256;
 
+/* Whoever moves the state from `from` to CLAIMED does the fetch; a fetch
+ * that fails leaves it CLAIMED, libsodium's for good. */
+static bool claim(int from)
+{
+	return atomic_compare_exchange_strong(&fetch_state, &from,
+					      FETCH_CLAIMED);
+}
+
 static void fetch(void)
 {
-	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	atomic_store_explicit(&fetch_state, sha256 ? FETCH_READY : FETCH_FAILED,
-			      memory_order_release);
+	if ((sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)))
+		atomic_store_explicit(&fetch_state, FETCH_READY,
+				      memory_order_release);
 }
 
 void digest_defer(void)
@@ -34,22 +43,14 @@ void digest_defer(void)
 
 void digest_prepare(void)
 {
-	int none = FETCH_NONE, deferred = FETCH_DEFERRED;
-
-	if (atomic_compare_exchange_strong(&fetch_state, &none,
-					   FETCH_RUNNING) ||
-	    atomic_compare_exchange_strong(&fetch_state, &deferred,
-					   FETCH_RUNNING))
+	if (claim(FETCH_NONE) || claim(FETCH_DEFERRED))
 		fetch();
 }
 
 /* OpenSSL's SHA-256, NULL while libsodium's is to be used. */
 static const EVP_MD *md_sha256(void)
 {
-	int none = FETCH_NONE;
-
-	/* Nobody loads it: this caller does, and waits, once. */
-	if (atomic_compare_exchange_strong(&fetch_state, &none, FETCH_RUNNING))
+	if (claim(FETCH_NONE)) /* nobody loads it: this caller, once */
 		fetch();
 	return atomic_load_explicit(&fetch_state, memory_order_acquire) ==
 		       FETCH_READY
@@ -82,6 +83,14 @@ void digest_sha256(const void *data, size_t len, uint8_t out[static 32])
 {
 	if (!ossl_sha256(data, len, NULL, 0, out))
 		crypto_hash_sha256(out, data, len);
+}
+
+void digest_sha256_hex(const void *data, size_t len, char hex[static 65])
+{
+	uint8_t md[DIGEST_BYTES];
+
+	digest_sha256(data, len, md);
+	util_hex(md, sizeof(md), hex);
 }
 
 void digest_hmac_sha256(const uint8_t key[static 32], const void *data,

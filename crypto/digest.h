@@ -23,6 +23,8 @@ void digest_defer(void);
 void digest_prepare(void);
 
 void digest_sha256(const void *data, size_t len, uint8_t out[static 32]);
+/* The same as lowercase hex, NUL-terminated. */
+void digest_sha256_hex(const void *data, size_t len, char hex[static 65]);
 
 /* HMAC-SHA-256 (RFC 2104) under a 32-byte key; the key's pads and the
  * inner hash are wiped before return. */

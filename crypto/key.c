@@ -15,6 +15,7 @@
  * a new state_dir without touching old ones.
  */
 #include "core/util.h"
+#include "crypto/digest.h"
 #include "crypto/key.h"
 #include "core/error.h"
 #include "crypto/sealed.h"
@@ -261,12 +262,12 @@ static bool keyring_enabled(void)
 /* "credfs:" + hex SHA-256 of realpath(state_dir). */
 static int keyring_desc(const struct config *cfg, char *desc, size_t len)
 {
-	uint8_t h[crypto_hash_sha256_BYTES];
+	uint8_t h[DIGEST_BYTES];
 	char *rp = realpath(cfg->state_dir, NULL);
 
 	if (!rp)
 		return -errno;
-	crypto_hash_sha256(h, (const uint8_t *)rp, strlen(rp));
+	digest_sha256(rp, strlen(rp), h);
 	free(rp);
 	if (len < 8 + 2 * sizeof(h))
 		return -ENAMETOOLONG;

@@ -1,5 +1,6 @@
 /* sigv4: AWS Signature Version 4 (see sigv4.h). */
 #include "core/util.h"
+#include "crypto/digest.h"
 #include "providers/aws/sigv4.h"
 
 #include <ctype.h>
@@ -27,15 +28,6 @@ struct param {
 	char *key; /* canonical (re-encoded), secmem */
 	char *value;
 };
-
-void sigv4_sha256_hex(const void *data, size_t len, char hex[static 65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	util_hex(md, 32, hex);
-}
 
 static int hmac(const void *key, size_t keylen, const void *data, size_t len,
 		unsigned char out[static 32])
@@ -257,7 +249,7 @@ static int sign(const struct sigv4_req *req, struct sigv4_out *out, bool debug)
 	}
 	qsort(h, nh, sizeof(h[0]), hdr_cmp);
 
-	sigv4_sha256_hex(req->body ? req->body : "",
+	digest_sha256_hex(req->body ? req->body : "",
 			 req->body ? req->body_len : 0, payload_hash);
 	if ((r = secbuf_printf(&creq, "%s\n%s\n", req->method,
 			       req->path && *req->path ? req->path : "/")) <
@@ -275,7 +267,7 @@ static int sign(const struct sigv4_req *req, struct sigv4_out *out, bool debug)
 	if ((r = secbuf_printf(&creq, "\n%s\n%s", signed_hdrs.data,
 			       payload_hash)) < 0)
 		goto out;
-	sigv4_sha256_hex(creq.data, creq.len, creq_hash);
+	digest_sha256_hex(creq.data, creq.len, creq_hash);
 	if ((r = secbuf_printf(&sts, "AWS4-HMAC-SHA256\n%s\n%s\n%s",
 			       out->amz_date, scope, creq_hash)) < 0)
 		goto out;

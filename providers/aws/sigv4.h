@@ -45,7 +45,5 @@ int sigv4_sign_debug(const struct sigv4_req *req, struct sigv4_out *out)
     __attribute__((warn_unused_result));
 /* Wipes and frees the secmem parts of out. */
 void sigv4_out_wipe(struct sigv4_out *out);
-/* Lowercase hex SHA-256 of data into hex[65]. */
-void sigv4_sha256_hex(const void *data, size_t len, char hex[static 65]);
 
 #endif

@@ -28,7 +28,6 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +39,7 @@
 #include "core/provider.h"
 #include "core/secmem.h"
 #include "core/util.h"
+#include "crypto/digest.h"
 #include "crypto/store.h"
 #include "providers/http.h"
 #include "providers/jwt.h"
@@ -167,7 +167,8 @@ static int cert_thumbprint(const char *cert_pem, struct secbuf *th,
 {
 	BIO *bio = BIO_new_mem_buf(cert_pem, -1), *pb = BIO_new(BIO_s_mem());
 	X509 *x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-	unsigned char d[SHA256_DIGEST_LENGTH], *der = NULL;
+	uint8_t d[DIGEST_BYTES];
+	unsigned char *der = NULL;
 	char *p;
 	long pl;
 	int dl, r = -EINVAL;
@@ -175,7 +176,7 @@ static int cert_thumbprint(const char *cert_pem, struct secbuf *th,
 	if (!x || !pb || PEM_write_bio_PUBKEY(pb, X509_get0_pubkey(x)) != 1 ||
 	    (dl = i2d_X509(x, &der)) <= 0)
 		goto out;
-	SHA256(der, (size_t)dl, d);
+	digest_sha256(der, (size_t)dl, d);
 	pl = BIO_get_mem_data(pb, &p);
 	if ((r = jwt_b64url_encode(th, d, sizeof(d))) < 0 ||
 	    (r = secbuf_append(pub, p, (size_t)pl)) < 0)

@@ -7,7 +7,6 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include "core/provider.h"
 #include "core/secmem.h"
 #include "core/util.h"
+#include "crypto/digest.h"
 #include "crypto/store.h"
 #include "providers/http.h"
 #include "providers/jwt.h"
@@ -137,14 +137,14 @@ static cJSON *jwk_of(EVP_PKEY *pkey)
 /* RFC 7638 thumbprint of jwk (members already in order) into kid. */
 static int thumbprint(const cJSON *jwk, char *kid, size_t len)
 {
-	unsigned char d[SHA256_DIGEST_LENGTH];
+	uint8_t d[DIGEST_BYTES];
 	char *s = cJSON_PrintUnformatted(jwk);
 	struct secbuf b = {0};
 	int r = -ENOMEM;
 
 	if (!s)
 		return r;
-	SHA256((const unsigned char *)s, strlen(s), d);
+	digest_sha256(s, strlen(s), d);
 	cJSON_free(s);
 	if (jwt_b64url_encode(&b, d, sizeof(d)) == 0 && b.len < len) {
 		memcpy(kid, b.data, b.len + 1);
