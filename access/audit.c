@@ -33,7 +33,7 @@
 #include "access/policy.h"
 #include "core/error.h"
 #include "core/util.h"
-#include "crypto/digest.h"
+#include "core/digest.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

@@ -24,7 +24,7 @@ enum audit_sync { AUDIT_SYNC_NONE, AUDIT_SYNC_BATCH, AUDIT_SYNC_ALWAYS };
 #define AUDIT_CHAIN_START                                                      \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
-/* The chain's link, each line's "prev": digest_sha256_hex (crypto/digest.h)
+/* The chain's link, each line's "prev": digest_sha256_hex (core/digest.h)
  * of the line before it, without its newline. */
 /* Whether a parsed "seq" is one: a whole number >= 1 a double holds. */
 bool audit_seq_ok(const cJSON *seq);

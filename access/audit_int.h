@@ -53,7 +53,7 @@ struct audit {
 };
 
 #define AUDIT_TICK_MS 5 /* the thread's period: batch sync, lease check */
-/* When the thread loads OpenSSL's SHA-256 (crypto/digest.h): after a
+/* When the thread loads OpenSSL's SHA-256 (core/digest.h): after a
  * daemon's start, whose first read R8 times. */
 #define AUDIT_DIGEST_DELAY_MS 250
 #define AUDIT_LEASE_IDLE_MS 2

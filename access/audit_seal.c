@@ -10,7 +10,7 @@
 #include "access/audit_seal.h"
 #include "core/secmem.h"
 #include "core/util.h"
-#include "crypto/digest.h"
+#include "core/digest.h"
 
 #include <cjson/cJSON.h>
 

@@ -1,7 +1,7 @@
 /* audit_tail: the writer's view of the file's end: the last line at open,
  * another writer's appends, a torn line cut back, a replaced file. */
 #include "access/audit_int.h"
-#include "crypto/digest.h"
+#include "core/digest.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
 #include "access/audit.h"
 #include "access/audit_seal.h"
 #include "core/util.h"
-#include "crypto/digest.h"
+#include "core/digest.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

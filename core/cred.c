@@ -5,13 +5,13 @@
 #include <fcntl.h>
 #include <ini.h>
 #include "core/cred.h"
+#include "core/digest.h"
 #include "core/util.h"
 #include "core/secmem.h"
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
 #include <errno.h>
-#include <openssl/sha.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,8 +155,8 @@ void cred_key_id(const struct cred *c, char *buf, size_t len)
 	}
 	for (size_t i = 0; secret_fields[i]; i++) {
 		if ((v = cred_get(c, secret_fields[i])) && *v) {
-			unsigned char md[SHA256_DIGEST_LENGTH];
-			SHA256((const unsigned char *)v, strlen(v), md);
+			uint8_t md[DIGEST_BYTES];
+			digest_sha256(v, strlen(v), md);
 			char hex[13];
 			util_hex(md, 6, hex);
 			snprintf(buf, len, "sha256:%s", hex);

@@ -15,7 +15,7 @@
  * a new state_dir without touching old ones.
  */
 #include "core/util.h"
-#include "crypto/digest.h"
+#include "core/digest.h"
 #include "crypto/key.h"
 #include "core/error.h"
 #include "crypto/sealed.h"

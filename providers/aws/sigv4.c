@@ -1,6 +1,6 @@
 /* sigv4: AWS Signature Version 4 (see sigv4.h). */
 #include "core/util.h"
-#include "crypto/digest.h"
+#include "core/digest.h"
 #include "providers/aws/sigv4.h"
 
 #include <ctype.h>

@@ -39,7 +39,7 @@
 #include "core/provider.h"
 #include "core/secmem.h"
 #include "core/util.h"
-#include "crypto/digest.h"
+#include "core/digest.h"
 #include "crypto/store.h"
 #include "providers/http.h"
 #include "providers/jwt.h"

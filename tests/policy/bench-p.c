@@ -14,7 +14,7 @@
 #include "access/caller.h"
 #include "access/policy.h"
 #include "core/util.h"
-#include "crypto/digest.h"
+#include "core/digest.h"
 
 #include <fcntl.h>
 #include <signal.h>

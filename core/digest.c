@@ -1,6 +1,6 @@
 /* digest: SHA-256 and HMAC-SHA-256, OpenSSL's where it answers, else
  * libsodium's (see digest.h). */
-#include "crypto/digest.h"
+#include "core/digest.h"
 #include "core/util.h"
 
 #include <openssl/crypto.h>

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 #include "core/util.h"
-#include "crypto/digest.h"
+#include "core/digest.h"
 #include "tests/tap.h"
 
 /* OpenSSL's allocations fail while this is set (installed before OpenSSL
