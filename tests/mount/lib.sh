@@ -189,8 +189,10 @@ assert_not_contains() { # HAYSTACK NEEDLE MESSAGE
 	esac
 }
 
-assert_match() { # STRING ERE MESSAGE
-	if ! printf '%s' "$1" | grep -Eq -- "$2"; then
+assert_match() { # STRING ERE MESSAGE (a here-string: no pipe whose
+	# writer could die of SIGPIPE under pipefail once grep -q has seen a
+	# match)
+	if ! grep -Eq -- "$2" <<<"$1"; then
 		fail "$3: /$2/ does not match: $1"
 	fi
 	pass "$3"
@@ -209,7 +211,7 @@ assert_fails_with() {
 	if [ "$rc" = 0 ]; then
 		fail "$msg: '$*' succeeded"
 	fi
-	if ! printf '%s' "$out" | grep -Eq -- "$re"; then
+	if ! grep -Eq -- "$re" <<<"$out"; then
 		fail "$msg: '$*' failed (rc $rc) but stderr does not match /$re/: $out"
 	fi
 	pass "$msg"
